@@ -1,0 +1,1 @@
+//! Learning Lagrangians from (noisy) data: datasets, models, losses, optimizers, landscapes.

@@ -1,0 +1,1 @@
+//! Lagrangians as text: parser → expression graph → evaluation generic over the dual scalar.

@@ -1,0 +1,1 @@
+//! Time integrators: one method per file behind one trait, and a trajectory driver.

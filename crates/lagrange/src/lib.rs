@@ -1,0 +1,19 @@
+//! `lagrange`: write a Lagrangian `L(t, q, q̇)` once, generic over the scalar, and get exact
+//! equations of motion, momenta, energy and trajectories by automatic differentiation.
+//!
+//! Layers: [`lagrangian`] (the trait), [`mechanics`] (Euler–Lagrange solve and derived
+//! quantities), [`integrators`] (time stepping), [`systems`] (a library of classic systems with
+//! hand-derived oracles).
+
+pub mod expr;
+pub mod integrators;
+pub mod lagrangian;
+pub mod mechanics;
+pub mod systems;
+
+pub use lagrangian::{Lagrangian, LagrangianOver, Scalar};
+pub use mechanics::{
+    MechanicsError, accelerations, accelerations_into, energy, hamiltonian, jacobi_integral,
+    lagrangian_value, mass_matrix, momenta, partial_time, velocities_from_momenta,
+};
+pub use num_dual;

@@ -1,0 +1,252 @@
+//! Euler–Lagrange equations solved for q̈, by forward-mode automatic differentiation.
+//!
+//! With `M = ∂²L/∂q̇²` and the direction `v = (q̇ on q, 0 on q̇, 1 on t)`,
+//!
+//! ```text
+//! M q̈ = ∂L/∂q − ∂_v(∂L/∂q̇) − ∂F/∂q̇ + Q,   ∂_v(∂L/∂q̇) = (∂²L/∂q̇∂q) q̇ + ∂²L/∂q̇∂t.
+//! ```
+//!
+//! One hyper-dual evaluation of `L` gives everything: ε₁ runs over q̇, ε₂ over (q̇, v, q), so the
+//! ε₁ε₂ block holds `M` and the directional column, and the ε₂ part holds `∂L/∂q`. Taking the
+//! mixed `∂²L/∂q̇∂q` block only along `v` saves forming it and multiplying by q̇.
+//! Up to [`MAX_SINGLE_PASS`] coordinates this is one pass with stack-allocated duals; beyond, the
+//! same kernel runs over blocks of coordinates (dense, O(n²) per operation of L).
+
+use super::error::MechanicsError;
+use super::linalg::solve_in_place;
+use crate::lagrangian::{LagrangianOver, Scalar};
+use nalgebra::{Const, SMatrix};
+use num_dual::{Derivative, DualSVec, HyperDualVec};
+
+/// Largest number of coordinates handled in a single stack-allocated pass.
+pub const MAX_SINGLE_PASS: usize = 8;
+/// Block size of the multi-pass kernel for larger systems.
+const BLOCK: usize = 8;
+
+/// The pieces of the Euler–Lagrange equations at one state: `M q̈ = force`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EulerLagrangeParts<S> {
+    /// `n × n` mass matrix `∂²L/∂q̇²`, row-major.
+    pub mass_matrix: Vec<S>,
+    /// Right-hand side `∂L/∂q − (∂²L/∂q̇∂q) q̇ − ∂²L/∂q̇∂t − ∂F/∂q̇ + Q`.
+    pub force: Vec<S>,
+}
+
+/// Generalized accelerations q̈ at `(t, q, q̇)`.
+///
+/// Works for any inner scalar `S` (`f64`, or a dual number over model parameters when learning).
+pub fn accelerations<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+) -> Result<Vec<S>, MechanicsError> {
+    let mut out = vec![S::zero(); q.len()];
+    accelerations_into(lagrangian, t, q, q_dot, &mut out)?;
+    Ok(out)
+}
+
+/// Like [`accelerations`], writing into `out` (no allocation for `n ≤ 8`).
+pub fn accelerations_into<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    out: &mut [S],
+) -> Result<(), MechanicsError> {
+    let n = check_dims(lagrangian, q, q_dot)?;
+    if out.len() != n {
+        return Err(MechanicsError::DimensionMismatch { expected: n, got: out.len() });
+    }
+    check_finite(t, q, q_dot)?;
+    if n <= MAX_SINGLE_PASS {
+        let mut m = [S::zero(); MAX_SINGLE_PASS * MAX_SINGLE_PASS];
+        let m = &mut m[..n * n];
+        out.fill(S::zero());
+        euler_lagrange_parts_into(lagrangian, t, q, q_dot, m, out);
+        solve(t, m, n, out)
+    } else {
+        let mut m = vec![S::zero(); n * n];
+        out.fill(S::zero());
+        euler_lagrange_parts_into(lagrangian, t, q, q_dot, &mut m, out);
+        solve(t, &mut m, n, out)
+    }
+}
+
+/// The mass matrix and generalized force at `(t, q, q̇)`, without solving.
+pub fn euler_lagrange_parts<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+) -> Result<EulerLagrangeParts<S>, MechanicsError> {
+    let n = check_dims(lagrangian, q, q_dot)?;
+    let mut mass_matrix = vec![S::zero(); n * n];
+    let mut force = vec![S::zero(); n];
+    euler_lagrange_parts_into(lagrangian, t, q, q_dot, &mut mass_matrix, &mut force);
+    Ok(EulerLagrangeParts { mass_matrix, force })
+}
+
+fn solve<S: Scalar>(t: S, m: &mut [S], n: usize, rhs: &mut [S]) -> Result<(), MechanicsError> {
+    if rhs.iter().any(|x| !x.re().is_finite()) {
+        return Err(MechanicsError::NonFinite { t: t.re(), what: "generalized force" });
+    }
+    solve_in_place(m, n, rhs).map_err(|relative_pivot| {
+        if m.iter().any(|x| !x.re().is_finite()) {
+            MechanicsError::NonFinite { t: t.re(), what: "mass matrix" }
+        } else {
+            MechanicsError::SingularMassMatrix { t: t.re(), relative_pivot }
+        }
+    })
+}
+
+pub(crate) fn check_dims<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    q: &[S],
+    q_dot: &[S],
+) -> Result<usize, MechanicsError> {
+    let n = lagrangian.dof();
+    for len in [q.len(), q_dot.len()] {
+        if len != n {
+            return Err(MechanicsError::DimensionMismatch { expected: n, got: len });
+        }
+    }
+    Ok(n)
+}
+
+pub(crate) fn check_finite<S: Scalar>(t: S, q: &[S], q_dot: &[S]) -> Result<(), MechanicsError> {
+    if !t.re().is_finite() || q.iter().chain(q_dot).any(|x| !x.re().is_finite()) {
+        return Err(MechanicsError::NonFinite { t: t.re(), what: "state" });
+    }
+    Ok(())
+}
+
+/// Fills `m` (n×n, zeroed) with `∂²L/∂q̇²` and adds the generalized force to `force` (zeroed).
+fn euler_lagrange_parts_into<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    m: &mut [S],
+    force: &mut [S],
+) {
+    let n = q.len();
+    macro_rules! single_pass {
+        ($($b:literal => $k:literal),*) => {
+            match n {
+                $($b => block_pass::<S, L, $b, $k>(lagrangian, t, q, q_dot, 0, 0, m, force),)*
+                _ => {
+                    for i0 in (0..n).step_by(BLOCK) {
+                        for j0 in (0..n).step_by(BLOCK) {
+                            block_pass::<S, L, BLOCK, { 2 * BLOCK + 1 }>(
+                                lagrangian, t, q, q_dot, i0, j0, m, force,
+                            );
+                        }
+                    }
+                }
+            }
+        };
+    }
+    single_pass!(1 => 3, 2 => 5, 3 => 7, 4 => 9, 5 => 11, 6 => 13, 7 => 15, 8 => 17);
+    if lagrangian.has_dissipation() {
+        subtract_dissipation_force(lagrangian, t, q, q_dot, force);
+    }
+    lagrangian.add_generalized_forces_over(t, q, q_dot, force);
+}
+
+/// One hyper-dual evaluation for the row block `i0..i0+B` and the column block `j0..j0+B`.
+///
+/// ε₁ (size B) seeds `q̇_I`; ε₂ (size K = 2B+1) seeds `q̇_J` (0..B), the direction v (B) and
+/// `q_I` (B+1..2B+1). Writes `M[I, J]`; when `j0 == 0` also adds `∂L/∂q_I − ∂_v(∂L/∂q̇_I)`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn block_pass<S: Scalar, L: LagrangianOver<S> + ?Sized, const B: usize, const K: usize>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    i0: usize,
+    j0: usize,
+    m: &mut [S],
+    force: &mut [S],
+) {
+    debug_assert_eq!(K, 2 * B + 1);
+    type Hd<S, const B: usize, const K: usize> = HyperDualVec<S, Const<B>, Const<K>>;
+    let n = q.len();
+    let in_i = |k: usize| k >= i0 && k < i0 + B;
+    let in_j = |k: usize| k >= j0 && k < j0 + B;
+    let mut qh = [Hd::<S, B, K>::from_re(S::zero()); MAX_SINGLE_PASS];
+    let mut qdh = [Hd::<S, B, K>::from_re(S::zero()); MAX_SINGLE_PASS];
+    let mut qh_vec;
+    let mut qdh_vec;
+    let (qh, qdh): (&mut [Hd<S, B, K>], &mut [Hd<S, B, K>]) = if n <= MAX_SINGLE_PASS {
+        (&mut qh[..n], &mut qdh[..n])
+    } else {
+        qh_vec = vec![Hd::<S, B, K>::from_re(S::zero()); n];
+        qdh_vec = qh_vec.clone();
+        (&mut qh_vec[..], &mut qdh_vec[..])
+    };
+    for k in 0..n {
+        // q_k moves along v with speed q̇_k; within the row block it is also a free variable.
+        let mut e2 = SMatrix::<S, 1, K>::zeros();
+        e2[B] = q_dot[k];
+        if in_i(k) {
+            e2[B + 1 + (k - i0)] = S::one();
+        }
+        qh[k] = Hd::new(q[k], Derivative::none(), Derivative::some(e2), Derivative::none());
+        let mut v = Hd::<S, B, K>::from_re(q_dot[k]);
+        if in_i(k) {
+            v.eps1 = Derivative::some(SMatrix::<S, B, 1>::from_fn(|r, _| {
+                if r == k - i0 { S::one() } else { S::zero() }
+            }));
+        }
+        if in_j(k) {
+            v.eps2 = Derivative::some(SMatrix::<S, 1, K>::from_fn(|_, c| {
+                if c == k - j0 { S::one() } else { S::zero() }
+            }));
+        }
+        qdh[k] = v;
+    }
+    let th = Hd::<S, B, K>::from_re(t).derivative2(B);
+    let l = lagrangian.lagrangian_over(th, qh, qdh);
+    let eps2 = l.eps2.unwrap_generic(Const::<1>, Const::<K>);
+    let eps12 = l.eps1eps2.unwrap_generic(Const::<B>, Const::<K>);
+    for i in 0..B.min(n - i0) {
+        for j in 0..B.min(n - j0) {
+            m[(i0 + i) * n + (j0 + j)] = eps12[(i, j)];
+        }
+        if j0 == 0 {
+            force[i0 + i] += eps2[B + 1 + i] - eps12[(i, B)];
+        }
+    }
+}
+
+/// Subtracts `∂F/∂q̇` (Rayleigh dissipation) from `force`, in blocks of first-order duals.
+fn subtract_dissipation_force<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    force: &mut [S],
+) {
+    type Dv<S> = DualSVec<S, BLOCK>;
+    let n = q.len();
+    let th = Dv::<S>::from_re(t);
+    let qh: Vec<Dv<S>> = q.iter().map(|&x| Dv::<S>::from_re(x)).collect();
+    for i0 in (0..n).step_by(BLOCK) {
+        let qdh: Vec<Dv<S>> = q_dot
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| {
+                let v = Dv::<S>::from_re(x);
+                if k >= i0 && k < i0 + BLOCK { v.derivative(k - i0) } else { v }
+            })
+            .collect();
+        let f = lagrangian.dissipation_over(th, &qh, &qdh);
+        let grad = f.eps.unwrap_generic(Const::<BLOCK>, Const::<1>);
+        for i in 0..BLOCK.min(n - i0) {
+            force[i0 + i] -= grad[i];
+        }
+    }
+}
+

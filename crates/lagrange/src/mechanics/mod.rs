@@ -1,0 +1,13 @@
+//! The Euler–Lagrange machinery: equations of motion and derived quantities, all by autodiff.
+
+pub mod eom;
+pub mod error;
+pub mod linalg;
+pub mod quantities;
+
+pub use eom::{EulerLagrangeParts, accelerations, accelerations_into, euler_lagrange_parts};
+pub use error::MechanicsError;
+pub use quantities::{
+    energy, hamiltonian, jacobi_integral, lagrangian_value, mass_matrix, momenta, partial_time,
+    velocities_from_momenta,
+};

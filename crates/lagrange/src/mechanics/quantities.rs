@@ -1,0 +1,147 @@
+//! Quantities derived from L by automatic differentiation: momenta, Jacobi integral (energy),
+//! ∂L/∂t, mass matrix, and the Hamiltonian by Legendre transform.
+
+use super::eom::{check_dims, euler_lagrange_parts};
+use super::error::MechanicsError;
+use super::linalg::solve_in_place;
+use crate::lagrangian::{LagrangianOver, Scalar};
+use nalgebra::Const;
+use num_dual::{Dual, DualSVec};
+
+const BLOCK: usize = 8;
+
+fn lift<S: Scalar>(x: &[S]) -> Vec<Dual<S>> {
+    x.iter().map(|&v| Dual::from_re(v)).collect()
+}
+
+/// The value `L(t, q, q̇)`.
+pub fn lagrangian_value<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+) -> Result<S, MechanicsError> {
+    check_dims(lagrangian, q, q_dot)?;
+    Ok(lagrangian.lagrangian_over(Dual::from_re(t), &lift(q), &lift(q_dot)).re)
+}
+
+/// Canonical momenta `p = ∂L/∂q̇`.
+pub fn momenta<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+) -> Result<Vec<S>, MechanicsError> {
+    let n = check_dims(lagrangian, q, q_dot)?;
+    type Dv<S> = DualSVec<S, BLOCK>;
+    let th = Dv::<S>::from_re(t);
+    let qh: Vec<Dv<S>> = q.iter().map(|&x| Dv::<S>::from_re(x)).collect();
+    let mut p = vec![S::zero(); n];
+    for i0 in (0..n).step_by(BLOCK) {
+        let qdh: Vec<Dv<S>> = q_dot
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| {
+                let v = Dv::<S>::from_re(x);
+                if k >= i0 && k < i0 + BLOCK { v.derivative(k - i0) } else { v }
+            })
+            .collect();
+        let grad = lagrangian
+            .lagrangian_over(th, &qh, &qdh)
+            .eps
+            .unwrap_generic(Const::<BLOCK>, Const::<1>);
+        for i in 0..BLOCK.min(n - i0) {
+            p[i0 + i] = grad[i];
+        }
+    }
+    Ok(p)
+}
+
+/// The Jacobi integral `h = q̇·∂L/∂q̇ − L` (the energy for natural systems).
+///
+/// One dual pass: `q̇·∂L/∂q̇` is the derivative of `L(q, q̇ + ε q̇)` at ε = 0.
+pub fn jacobi_integral<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+) -> Result<S, MechanicsError> {
+    check_dims(lagrangian, q, q_dot)?;
+    let qdh: Vec<Dual<S>> = q_dot.iter().map(|&v| Dual::new(v, v)).collect();
+    let l = lagrangian.lagrangian_over(Dual::from_re(t), &lift(q), &qdh);
+    Ok(l.eps - l.re)
+}
+
+/// Alias of [`jacobi_integral`]: the energy function `E = q̇·∂L/∂q̇ − L`.
+pub fn energy<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+) -> Result<S, MechanicsError> {
+    jacobi_integral(lagrangian, t, q, q_dot)
+}
+
+/// Explicit time dependence `∂L/∂t` (equals `−dh/dt` along solutions without dissipation).
+pub fn partial_time<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+) -> Result<S, MechanicsError> {
+    check_dims(lagrangian, q, q_dot)?;
+    Ok(lagrangian.lagrangian_over(Dual::new(t, S::one()), &lift(q), &lift(q_dot)).eps)
+}
+
+/// The mass matrix `∂²L/∂q̇²`, `n × n` row-major.
+pub fn mass_matrix<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+) -> Result<Vec<S>, MechanicsError> {
+    Ok(euler_lagrange_parts(lagrangian, t, q, q_dot)?.mass_matrix)
+}
+
+/// Inverts `p = ∂L/∂q̇(t, q, q̇)` for q̇ by Newton's method (exact in one step when L is
+/// quadratic in q̇).
+pub fn velocities_from_momenta<L: LagrangianOver<f64> + ?Sized>(
+    lagrangian: &L,
+    t: f64,
+    q: &[f64],
+    p: &[f64],
+) -> Result<Vec<f64>, MechanicsError> {
+    let n = check_dims(lagrangian, q, p)?;
+    let mut q_dot = vec![0.0; n];
+    let scale = p.iter().fold(1.0_f64, |a, x| a.max(x.abs()));
+    let max_iter = 50;
+    let mut residual = f64::INFINITY;
+    for _ in 0..max_iter {
+        let p_now = momenta(lagrangian, t, q, &q_dot)?;
+        let mut delta: Vec<f64> = p.iter().zip(&p_now).map(|(a, b)| a - b).collect();
+        residual = delta.iter().fold(0.0_f64, |a, x| a.max(x.abs()));
+        if residual <= 1e-14 * scale {
+            return Ok(q_dot);
+        }
+        let mut m = mass_matrix(lagrangian, t, q, &q_dot)?;
+        solve_in_place(&mut m, n, &mut delta).map_err(|relative_pivot| {
+            MechanicsError::SingularMassMatrix { t, relative_pivot }
+        })?;
+        for (v, d) in q_dot.iter_mut().zip(&delta) {
+            *v += d;
+        }
+    }
+    Err(MechanicsError::NoConvergence { t, iterations: max_iter, residual })
+}
+
+/// The Hamiltonian `H(t, q, p) = p·q̇ − L` with q̇ from the Legendre transform.
+pub fn hamiltonian<L: LagrangianOver<f64> + ?Sized>(
+    lagrangian: &L,
+    t: f64,
+    q: &[f64],
+    p: &[f64],
+) -> Result<f64, MechanicsError> {
+    let q_dot = velocities_from_momenta(lagrangian, t, q, p)?;
+    let l = lagrangian_value(lagrangian, t, q, &q_dot)?;
+    Ok(p.iter().zip(&q_dot).map(|(a, b)| a * b).sum::<f64>() - l)
+}
