@@ -55,6 +55,23 @@ pub trait Lagrangian {
     ///
     /// The default adds nothing. Written over the scalar so that learning can nest duals through it.
     fn add_generalized_forces<S: Scalar>(&self, _t: S, _q: &[S], _q_dot: &[S], _forces: &mut [S]) {}
+
+    /// Number of local terms when `L = Σ_k L_k` is declared as a sum of terms that each touch
+    /// few coordinates (chains, lattices, pairwise interactions); `0` (the default) means "not
+    /// declared". For large `n` the engine then differentiates term by term in O(#terms) and
+    /// solves with a banded factorization instead of dense O(n²)-per-operation duals.
+    fn num_terms(&self) -> usize {
+        0
+    }
+
+    /// Appends to `coordinates` the (global) indices of the coordinates term `k` depends on.
+    fn term_coordinates(&self, _k: usize, _coordinates: &mut Vec<usize>) {}
+
+    /// Term `L_k`, evaluated on the *local* coordinates listed by
+    /// [`term_coordinates`](Lagrangian::term_coordinates), in that order.
+    fn term<D: Scalar>(&self, _k: usize, _t: D, _q: &[D], _q_dot: &[D]) -> D {
+        D::zero()
+    }
 }
 
 /// A Lagrangian evaluated over dual numbers whose inner scalar is `S`.
@@ -73,11 +90,32 @@ pub trait LagrangianOver<S: Scalar> {
         false
     }
     /// Rayleigh dissipation function `F(t, q, q̇)`.
-    fn dissipation_over<D: Scalar + DualNum<InnerDual = S>>(&self, _t: D, _q: &[D], _q_dot: &[D]) -> D {
+    fn dissipation_over<D: Scalar + DualNum<InnerDual = S>>(
+        &self,
+        _t: D,
+        _q: &[D],
+        _q_dot: &[D],
+    ) -> D {
         D::zero()
     }
     /// Adds extra generalized forces `Q(t, q, q̇)` to `forces`.
     fn add_generalized_forces_over(&self, _t: S, _q: &[S], _q_dot: &[S], _forces: &mut [S]) {}
+    /// See [`Lagrangian::num_terms`].
+    fn num_terms(&self) -> usize {
+        0
+    }
+    /// See [`Lagrangian::term_coordinates`].
+    fn term_coordinates(&self, _k: usize, _coordinates: &mut Vec<usize>) {}
+    /// See [`Lagrangian::term`].
+    fn term_over<D: Scalar + DualNum<InnerDual = S>>(
+        &self,
+        _k: usize,
+        _t: D,
+        _q: &[D],
+        _q_dot: &[D],
+    ) -> D {
+        D::zero()
+    }
 }
 
 impl<S: Scalar, L: Lagrangian + ?Sized> LagrangianOver<S> for L {
@@ -90,11 +128,31 @@ impl<S: Scalar, L: Lagrangian + ?Sized> LagrangianOver<S> for L {
     fn has_dissipation(&self) -> bool {
         Lagrangian::has_dissipation(self)
     }
-    fn dissipation_over<D: Scalar + DualNum<InnerDual = S>>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
+    fn dissipation_over<D: Scalar + DualNum<InnerDual = S>>(
+        &self,
+        t: D,
+        q: &[D],
+        q_dot: &[D],
+    ) -> D {
         self.dissipation(t, q, q_dot)
     }
     fn add_generalized_forces_over(&self, t: S, q: &[S], q_dot: &[S], forces: &mut [S]) {
         self.add_generalized_forces(t, q, q_dot, forces)
+    }
+    fn num_terms(&self) -> usize {
+        Lagrangian::num_terms(self)
+    }
+    fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+        Lagrangian::term_coordinates(self, k, coordinates)
+    }
+    fn term_over<D: Scalar + DualNum<InnerDual = S>>(
+        &self,
+        k: usize,
+        t: D,
+        q: &[D],
+        q_dot: &[D],
+    ) -> D {
+        self.term(k, t, q, q_dot)
     }
 }
 
@@ -113,5 +171,14 @@ impl<L: Lagrangian + ?Sized> Lagrangian for &L {
     }
     fn add_generalized_forces<S: Scalar>(&self, t: S, q: &[S], q_dot: &[S], forces: &mut [S]) {
         (**self).add_generalized_forces(t, q, q_dot, forces)
+    }
+    fn num_terms(&self) -> usize {
+        (**self).num_terms()
+    }
+    fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+        (**self).term_coordinates(k, coordinates)
+    }
+    fn term<D: Scalar>(&self, k: usize, t: D, q: &[D], q_dot: &[D]) -> D {
+        (**self).term(k, t, q, q_dot)
     }
 }

@@ -1,10 +1,14 @@
 //! The engine is generic over the inner scalar: a model whose parameters are dual numbers gets
 //! exact parameter gradients of q̈ from the same EOM code (what learning relies on).
-use lagrange::*;
 use lagrange::num_dual::{DualNum, DualSVec64};
-struct Model<S> { k: S }
+use lagrange::*;
+struct Model<S> {
+    k: S,
+}
 impl<S: Scalar> LagrangianOver<S> for Model<S> {
-    fn dof(&self) -> usize { 1 }
+    fn dof(&self) -> usize {
+        1
+    }
     fn lagrangian_over<D: Scalar + DualNum<InnerDual = S>>(&self, _t: D, q: &[D], qd: &[D]) -> D {
         qd[0] * qd[0] * 0.5 - q[0] * q[0] * D::from_re(self.k) * 0.5
     }

@@ -46,8 +46,32 @@ pub fn accelerations<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     Ok(out)
 }
 
-/// Like [`accelerations`], writing into `out` (no allocation for `n ≤ 8`).
+/// Which Euler–Lagrange assembly to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EomPath {
+    /// Structured when L declares local terms and `n > MAX_SINGLE_PASS`, dense otherwise.
+    #[default]
+    Auto,
+    /// One dense hyper-dual evaluation of the whole L (blocked beyond `MAX_SINGLE_PASS`).
+    Dense,
+    /// Term by term with a sparse (banded) solve; requires `num_terms() > 0`.
+    Structured,
+}
+
+/// Like [`accelerations`], writing into `out` (no allocation on the dense path for `n ≤ 8`).
 pub fn accelerations_into<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    out: &mut [S],
+) -> Result<(), MechanicsError> {
+    accelerations_with(EomPath::Auto, lagrangian, t, q, q_dot, out)
+}
+
+/// Like [`accelerations_into`] with an explicit choice of [`EomPath`].
+pub fn accelerations_with<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    path: EomPath,
     lagrangian: &L,
     t: S,
     q: &[S],
@@ -56,19 +80,30 @@ pub fn accelerations_into<S: Scalar, L: LagrangianOver<S> + ?Sized>(
 ) -> Result<(), MechanicsError> {
     let n = check_dims(lagrangian, q, q_dot)?;
     if out.len() != n {
-        return Err(MechanicsError::DimensionMismatch { expected: n, got: out.len() });
+        return Err(MechanicsError::DimensionMismatch {
+            expected: n,
+            got: out.len(),
+        });
     }
     check_finite(t, q, q_dot)?;
+    let structured = match path {
+        EomPath::Auto => lagrangian.num_terms() > 0 && n > MAX_SINGLE_PASS,
+        EomPath::Dense => false,
+        EomPath::Structured => lagrangian.num_terms() > 0,
+    };
+    if structured {
+        let parts = super::structured::structured_parts(lagrangian, t, q, q_dot);
+        return super::structured::solve_sparse(t, parts, out);
+    }
+    out.fill(S::zero());
     if n <= MAX_SINGLE_PASS {
         let mut m = [S::zero(); MAX_SINGLE_PASS * MAX_SINGLE_PASS];
         let m = &mut m[..n * n];
-        out.fill(S::zero());
-        euler_lagrange_parts_into(lagrangian, t, q, q_dot, m, out);
+        euler_lagrange_parts_dense_into(lagrangian, t, q, q_dot, m, out);
         solve(t, m, n, out)
     } else {
         let mut m = vec![S::zero(); n * n];
-        out.fill(S::zero());
-        euler_lagrange_parts_into(lagrangian, t, q, q_dot, &mut m, out);
+        euler_lagrange_parts_dense_into(lagrangian, t, q, q_dot, &mut m, out);
         solve(t, &mut m, n, out)
     }
 }
@@ -83,19 +118,28 @@ pub fn euler_lagrange_parts<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     let n = check_dims(lagrangian, q, q_dot)?;
     let mut mass_matrix = vec![S::zero(); n * n];
     let mut force = vec![S::zero(); n];
-    euler_lagrange_parts_into(lagrangian, t, q, q_dot, &mut mass_matrix, &mut force);
+    euler_lagrange_parts_dense_into(lagrangian, t, q, q_dot, &mut mass_matrix, &mut force);
     Ok(EulerLagrangeParts { mass_matrix, force })
 }
 
 fn solve<S: Scalar>(t: S, m: &mut [S], n: usize, rhs: &mut [S]) -> Result<(), MechanicsError> {
     if rhs.iter().any(|x| !x.re().is_finite()) {
-        return Err(MechanicsError::NonFinite { t: t.re(), what: "generalized force" });
+        return Err(MechanicsError::NonFinite {
+            t: t.re(),
+            what: "generalized force",
+        });
     }
     solve_in_place(m, n, rhs).map_err(|relative_pivot| {
         if m.iter().any(|x| !x.re().is_finite()) {
-            MechanicsError::NonFinite { t: t.re(), what: "mass matrix" }
+            MechanicsError::NonFinite {
+                t: t.re(),
+                what: "mass matrix",
+            }
         } else {
-            MechanicsError::SingularMassMatrix { t: t.re(), relative_pivot }
+            MechanicsError::SingularMassMatrix {
+                t: t.re(),
+                relative_pivot,
+            }
         }
     })
 }
@@ -108,7 +152,10 @@ pub(crate) fn check_dims<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     let n = lagrangian.dof();
     for len in [q.len(), q_dot.len()] {
         if len != n {
-            return Err(MechanicsError::DimensionMismatch { expected: n, got: len });
+            return Err(MechanicsError::DimensionMismatch {
+                expected: n,
+                got: len,
+            });
         }
     }
     Ok(n)
@@ -116,13 +163,16 @@ pub(crate) fn check_dims<S: Scalar, L: LagrangianOver<S> + ?Sized>(
 
 pub(crate) fn check_finite<S: Scalar>(t: S, q: &[S], q_dot: &[S]) -> Result<(), MechanicsError> {
     if !t.re().is_finite() || q.iter().chain(q_dot).any(|x| !x.re().is_finite()) {
-        return Err(MechanicsError::NonFinite { t: t.re(), what: "state" });
+        return Err(MechanicsError::NonFinite {
+            t: t.re(),
+            what: "state",
+        });
     }
     Ok(())
 }
 
 /// Fills `m` (n×n, zeroed) with `∂²L/∂q̇²` and adds the generalized force to `force` (zeroed).
-fn euler_lagrange_parts_into<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+pub(crate) fn euler_lagrange_parts_dense_into<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     lagrangian: &L,
     t: S,
     q: &[S],
@@ -193,7 +243,12 @@ fn block_pass<S: Scalar, L: LagrangianOver<S> + ?Sized, const B: usize, const K:
         if in_i(k) {
             e2[B + 1 + (k - i0)] = S::one();
         }
-        qh[k] = Hd::new(q[k], Derivative::none(), Derivative::some(e2), Derivative::none());
+        qh[k] = Hd::new(
+            q[k],
+            Derivative::none(),
+            Derivative::some(e2),
+            Derivative::none(),
+        );
         let mut v = Hd::<S, B, K>::from_re(q_dot[k]);
         if in_i(k) {
             v.eps1 = Derivative::some(SMatrix::<S, B, 1>::from_fn(|r, _| {
@@ -222,7 +277,7 @@ fn block_pass<S: Scalar, L: LagrangianOver<S> + ?Sized, const B: usize, const K:
 }
 
 /// Subtracts `∂F/∂q̇` (Rayleigh dissipation) from `force`, in blocks of first-order duals.
-fn subtract_dissipation_force<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+pub(crate) fn subtract_dissipation_force<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     lagrangian: &L,
     t: S,
     q: &[S],
@@ -239,7 +294,11 @@ fn subtract_dissipation_force<S: Scalar, L: LagrangianOver<S> + ?Sized>(
             .enumerate()
             .map(|(k, &x)| {
                 let v = Dv::<S>::from_re(x);
-                if k >= i0 && k < i0 + BLOCK { v.derivative(k - i0) } else { v }
+                if k >= i0 && k < i0 + BLOCK {
+                    v.derivative(k - i0)
+                } else {
+                    v
+                }
             })
             .collect();
         let f = lagrangian.dissipation_over(th, &qh, &qdh);
@@ -249,4 +308,3 @@ fn subtract_dissipation_force<S: Scalar, L: LagrangianOver<S> + ?Sized>(
         }
     }
 }
-

@@ -33,7 +33,9 @@ pub enum MechanicsError {
         got: usize,
     },
     /// Newton's method (Legendre transform, implicit step) did not converge.
-    #[error("Newton iteration did not converge at t = {t} after {iterations} iterations (residual {residual:.3e})")]
+    #[error(
+        "Newton iteration did not converge at t = {t} after {iterations} iterations (residual {residual:.3e})"
+    )]
     NoConvergence {
         /// Time of the failing evaluation.
         t: f64,

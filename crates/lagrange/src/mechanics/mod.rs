@@ -4,10 +4,15 @@ pub mod eom;
 pub mod error;
 pub mod linalg;
 pub mod quantities;
+pub mod structured;
 
-pub use eom::{EulerLagrangeParts, accelerations, accelerations_into, euler_lagrange_parts};
+pub use eom::{
+    EomPath, EulerLagrangeParts, accelerations, accelerations_into, accelerations_with,
+    euler_lagrange_parts,
+};
 pub use error::MechanicsError;
 pub use quantities::{
     energy, hamiltonian, jacobi_integral, lagrangian_value, mass_matrix, momenta, partial_time,
     velocities_from_momenta,
 };
+pub use structured::{SparseParts, structured_parts};

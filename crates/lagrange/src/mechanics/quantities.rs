@@ -22,7 +22,9 @@ pub fn lagrangian_value<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     q_dot: &[S],
 ) -> Result<S, MechanicsError> {
     check_dims(lagrangian, q, q_dot)?;
-    Ok(lagrangian.lagrangian_over(Dual::from_re(t), &lift(q), &lift(q_dot)).re)
+    Ok(lagrangian
+        .lagrangian_over(Dual::from_re(t), &lift(q), &lift(q_dot))
+        .re)
 }
 
 /// Canonical momenta `p = ∂L/∂q̇`.
@@ -43,7 +45,11 @@ pub fn momenta<S: Scalar, L: LagrangianOver<S> + ?Sized>(
             .enumerate()
             .map(|(k, &x)| {
                 let v = Dv::<S>::from_re(x);
-                if k >= i0 && k < i0 + BLOCK { v.derivative(k - i0) } else { v }
+                if k >= i0 && k < i0 + BLOCK {
+                    v.derivative(k - i0)
+                } else {
+                    v
+                }
             })
             .collect();
         let grad = lagrangian
@@ -90,7 +96,9 @@ pub fn partial_time<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     q_dot: &[S],
 ) -> Result<S, MechanicsError> {
     check_dims(lagrangian, q, q_dot)?;
-    Ok(lagrangian.lagrangian_over(Dual::new(t, S::one()), &lift(q), &lift(q_dot)).eps)
+    Ok(lagrangian
+        .lagrangian_over(Dual::new(t, S::one()), &lift(q), &lift(q_dot))
+        .eps)
 }
 
 /// The mass matrix `∂²L/∂q̇²`, `n × n` row-major.
@@ -124,14 +132,17 @@ pub fn velocities_from_momenta<L: LagrangianOver<f64> + ?Sized>(
             return Ok(q_dot);
         }
         let mut m = mass_matrix(lagrangian, t, q, &q_dot)?;
-        solve_in_place(&mut m, n, &mut delta).map_err(|relative_pivot| {
-            MechanicsError::SingularMassMatrix { t, relative_pivot }
-        })?;
+        solve_in_place(&mut m, n, &mut delta)
+            .map_err(|relative_pivot| MechanicsError::SingularMassMatrix { t, relative_pivot })?;
         for (v, d) in q_dot.iter_mut().zip(&delta) {
             *v += d;
         }
     }
-    Err(MechanicsError::NoConvergence { t, iterations: max_iter, residual })
+    Err(MechanicsError::NoConvergence {
+        t,
+        iterations: max_iter,
+        residual,
+    })
 }
 
 /// The Hamiltonian `H(t, q, p) = p·q̇ − L` with q̇ from the Legendre transform.

@@ -1,0 +1,160 @@
+//! The Euler–Lagrange solve for Lagrangians declared as a sum of local terms `L = Σ_k L_k`.
+//!
+//! Dense forward mode costs O(n²) per operation of L (every dual carries an n × (2n+1) block).
+//! When each term touches only a few coordinates, differentiating term by term with duals sized
+//! to the term gives the same `M` and force in O(#terms), and the mass matrix is sparse (for
+//! chains and N bodies it is diagonal), so a banded solve finishes in O(n · bw²).
+
+use super::eom::{EulerLagrangeParts, euler_lagrange_parts_dense_into};
+use super::error::MechanicsError;
+use super::linalg::{solve_banded_in_place, solve_in_place};
+use crate::lagrangian::{LagrangianOver, Scalar};
+use num_dual::DualNum;
+
+/// One term of a structured Lagrangian, seen as a Lagrangian of its own local coordinates.
+struct Term<'a, L: ?Sized> {
+    lagrangian: &'a L,
+    k: usize,
+    dof: usize,
+}
+
+impl<S: Scalar, L: LagrangianOver<S> + ?Sized> LagrangianOver<S> for Term<'_, L> {
+    fn dof(&self) -> usize {
+        self.dof
+    }
+    fn lagrangian_over<D: Scalar + DualNum<InnerDual = S>>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
+        self.lagrangian.term_over(self.k, t, q, q_dot)
+    }
+}
+
+/// The sparse mass matrix as `(row, col, value)` triplets (structural zeros dropped; duplicates
+/// summed) and the dense generalized force.
+#[derive(Debug, Clone)]
+pub struct SparseParts<S> {
+    /// Non-zero entries of `∂²L/∂q̇²`.
+    pub mass_triplets: Vec<(usize, usize, S)>,
+    /// `∂L/∂q − (∂²L/∂q̇∂q) q̇ − ∂²L/∂q̇∂t − ∂F/∂q̇ + Q`.
+    pub force: Vec<S>,
+}
+
+/// Mass matrix and force of a structured Lagrangian, term by term.
+///
+/// Entries whose real part is exactly zero are dropped from the sparse pattern.
+pub fn structured_parts<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+) -> SparseParts<S> {
+    const LOCAL: usize = 8;
+    let n = q.len();
+    let mut force = vec![S::zero(); n];
+    let mut mass_triplets = Vec::with_capacity(n);
+    let mut coords = Vec::with_capacity(LOCAL);
+    let (mut ql, mut qdl) = ([S::zero(); LOCAL], [S::zero(); LOCAL]);
+    let (mut ml, mut fl) = ([S::zero(); LOCAL * LOCAL], [S::zero(); LOCAL]);
+    let (mut qv, mut qdv, mut mv, mut fv) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for k in 0..lagrangian.num_terms() {
+        coords.clear();
+        lagrangian.term_coordinates(k, &mut coords);
+        let b = coords.len();
+        let term = Term {
+            lagrangian,
+            k,
+            dof: b,
+        };
+        let (ql, qdl, ml, fl) = if b <= LOCAL {
+            (&mut ql[..b], &mut qdl[..b], &mut ml[..b * b], &mut fl[..b])
+        } else {
+            qv.resize(b, S::zero());
+            qdv.resize(b, S::zero());
+            mv.resize(b * b, S::zero());
+            fv.resize(b, S::zero());
+            (&mut qv[..], &mut qdv[..], &mut mv[..], &mut fv[..])
+        };
+        for (i, &c) in coords.iter().enumerate() {
+            ql[i] = q[c];
+            qdl[i] = q_dot[c];
+        }
+        ml.fill(S::zero());
+        fl.fill(S::zero());
+        euler_lagrange_parts_dense_into(&term, t, ql, qdl, ml, fl);
+        for (i, &ci) in coords.iter().enumerate() {
+            force[ci] += fl[i];
+            for (j, &cj) in coords.iter().enumerate() {
+                let v = ml[i * b + j];
+                if v.re() != 0.0 {
+                    mass_triplets.push((ci, cj, v));
+                }
+            }
+        }
+    }
+    if lagrangian.has_dissipation() {
+        super::eom::subtract_dissipation_force(lagrangian, t, q, q_dot, &mut force);
+    }
+    lagrangian.add_generalized_forces_over(t, q, q_dot, &mut force);
+    SparseParts {
+        mass_triplets,
+        force,
+    }
+}
+
+impl<S: Scalar> SparseParts<S> {
+    /// The dense form (for tests and small systems).
+    pub fn to_dense(&self) -> EulerLagrangeParts<S> {
+        let n = self.force.len();
+        let mut mass_matrix = vec![S::zero(); n * n];
+        for &(i, j, v) in &self.mass_triplets {
+            mass_matrix[i * n + j] += v;
+        }
+        EulerLagrangeParts {
+            mass_matrix,
+            force: self.force.clone(),
+        }
+    }
+}
+
+/// Solves `M q̈ = force` for the sparse parts: diagonal, banded (no pivoting) or, when the band
+/// is wide or a pivot is poor, dense LU with pivoting. Writes q̈ into `out`.
+pub(crate) fn solve_sparse<S: Scalar>(
+    t: S,
+    parts: SparseParts<S>,
+    out: &mut [S],
+) -> Result<(), MechanicsError> {
+    let n = parts.force.len();
+    let singular = |relative_pivot| MechanicsError::SingularMassMatrix {
+        t: t.re(),
+        relative_pivot,
+    };
+    if parts.force.iter().any(|x| !x.re().is_finite())
+        || parts
+            .mass_triplets
+            .iter()
+            .any(|(_, _, v)| !v.re().is_finite())
+    {
+        return Err(MechanicsError::NonFinite {
+            t: t.re(),
+            what: "mass matrix or generalized force",
+        });
+    }
+    let bw = parts
+        .mass_triplets
+        .iter()
+        .map(|&(i, j, _)| i.abs_diff(j))
+        .max()
+        .unwrap_or(0);
+    out.copy_from_slice(&parts.force);
+    if bw <= n / 8 {
+        let w = 2 * bw + 1;
+        let mut band = vec![S::zero(); n * w];
+        for &(i, j, v) in &parts.mass_triplets {
+            band[i * w + (j + bw - i)] += v;
+        }
+        if solve_banded_in_place(&mut band, n, bw, out).is_ok() {
+            return Ok(());
+        }
+        out.copy_from_slice(&parts.force);
+    }
+    let mut dense = parts.to_dense();
+    solve_in_place(&mut dense.mass_matrix, n, out).map_err(singular)
+}
