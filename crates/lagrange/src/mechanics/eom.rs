@@ -225,45 +225,46 @@ fn block_pass<S: Scalar, L: LagrangianOver<S> + ?Sized, const B: usize, const K:
     let n = q.len();
     let in_i = |k: usize| k >= i0 && k < i0 + B;
     let in_j = |k: usize| k >= j0 && k < j0 + B;
-    let mut qh = [Hd::<S, B, K>::from_re(S::zero()); MAX_SINGLE_PASS];
-    let mut qdh = [Hd::<S, B, K>::from_re(S::zero()); MAX_SINGLE_PASS];
-    let mut qh_vec;
-    let mut qdh_vec;
-    let (qh, qdh): (&mut [Hd<S, B, K>], &mut [Hd<S, B, K>]) = if n <= MAX_SINGLE_PASS {
-        (&mut qh[..n], &mut qdh[..n])
-    } else {
-        qh_vec = vec![Hd::<S, B, K>::from_re(S::zero()); n];
-        qdh_vec = qh_vec.clone();
-        (&mut qh_vec[..], &mut qdh_vec[..])
-    };
-    for k in 0..n {
+    let seed_q = |k: usize| {
         // q_k moves along v with speed q̇_k; within the row block it is also a free variable.
         let mut e2 = SMatrix::<S, 1, K>::zeros();
         e2[B] = q_dot[k];
         if in_i(k) {
             e2[B + 1 + (k - i0)] = S::one();
         }
-        qh[k] = Hd::new(
+        Hd::new(
             q[k],
             Derivative::none(),
             Derivative::some(e2),
             Derivative::none(),
-        );
+        )
+    };
+    let seed_q_dot = |k: usize| {
         let mut v = Hd::<S, B, K>::from_re(q_dot[k]);
         if in_i(k) {
-            v.eps1 = Derivative::some(SMatrix::<S, B, 1>::from_fn(|r, _| {
-                if r == k - i0 { S::one() } else { S::zero() }
-            }));
+            v = v.derivative1(k - i0);
         }
         if in_j(k) {
-            v.eps2 = Derivative::some(SMatrix::<S, 1, K>::from_fn(|_, c| {
-                if c == k - j0 { S::one() } else { S::zero() }
-            }));
+            v = v.derivative2(k - j0);
         }
-        qdh[k] = v;
-    }
+        v
+    };
     let th = Hd::<S, B, K>::from_re(t).derivative2(B);
-    let l = lagrangian.lagrangian_over(th, qh, qdh);
+    // Exactly-sized stack arrays in the single-pass case (n == B): copying oversized arrays of
+    // large duals showed up as the top cost in instruction profiles.
+    let l = if n == B {
+        let mut qh = [Hd::<S, B, K>::from_re(S::zero()); B];
+        let mut qdh = [Hd::<S, B, K>::from_re(S::zero()); B];
+        for k in 0..B {
+            qh[k] = seed_q(k);
+            qdh[k] = seed_q_dot(k);
+        }
+        lagrangian.lagrangian_over(th, &qh, &qdh)
+    } else {
+        let qh: Vec<Hd<S, B, K>> = (0..n).map(seed_q).collect();
+        let qdh: Vec<Hd<S, B, K>> = (0..n).map(seed_q_dot).collect();
+        lagrangian.lagrangian_over(th, &qh, &qdh)
+    };
     let eps2 = l.eps2.unwrap_generic(Const::<1>, Const::<K>);
     let eps12 = l.eps1eps2.unwrap_generic(Const::<B>, Const::<K>);
     for i in 0..B.min(n - i0) {
