@@ -1,0 +1,198 @@
+//! One generic explicit Runge–Kutta stepper for any [`ButcherTableau`].
+//!
+//! [`RkWorkspace::step`] advances a first-order system `y' = f(t, y)` by one step and optionally
+//! returns the embedded error estimate; [`lagrangian_rhs`] turns a Lagrangian into that system
+//! on `y = (q, q̇)`. A private fixed-step driver built on them runs `euler` and `rk4`.
+
+use super::tableau::ButcherTableau;
+use super::{IntegrationError, Stepper, all_finite, mechanics_error};
+use crate::lagrangian::Lagrangian;
+use crate::mechanics::{MechanicsError, accelerations_into};
+
+/// Stage storage for one tableau and one system size (reused across steps, no allocation).
+#[derive(Debug, Clone)]
+pub struct RkWorkspace {
+    k: Vec<Vec<f64>>,
+    stage_y: Vec<f64>,
+}
+
+impl RkWorkspace {
+    /// Storage for `tableau`'s stages on a system of dimension `dim`.
+    pub fn new(tableau: &ButcherTableau, dim: usize) -> Self {
+        RkWorkspace {
+            k: vec![vec![0.0; dim]; tableau.stages()],
+            stage_y: vec![0.0; dim],
+        }
+    }
+
+    /// Stage derivative `k_i` of the last step (`k_0` is `f(t, y)` at the step start).
+    pub fn stage(&self, i: usize) -> &[f64] {
+        &self.k[i]
+    }
+
+    /// Sets `k_0 = f(t, y)` for the next step (FSAL reuse, or a value computed elsewhere).
+    pub fn set_first_stage(&mut self, k0: &[f64]) {
+        self.k[0].copy_from_slice(k0);
+    }
+
+    /// After an accepted step of a FSAL tableau, moves the last stage to the first.
+    pub fn reuse_last_stage(&mut self) {
+        let s = self.k.len();
+        self.k.swap(0, s - 1);
+    }
+
+    /// One step `y → y_new` of size `h` from `t`.
+    ///
+    /// When `first_stage_ready`, `k_0` must already hold `f(t, y)` (see
+    /// [`set_first_stage`](Self::set_first_stage)); otherwise it is evaluated. When `error` is
+    /// given and the tableau has embedded weights, it receives `h Σ (b_i − b̂_i) k_i`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step<E>(
+        &mut self,
+        tableau: &ButcherTableau,
+        f: &mut impl FnMut(f64, &[f64], &mut [f64]) -> Result<(), E>,
+        t: f64,
+        h: f64,
+        y: &[f64],
+        first_stage_ready: bool,
+        y_new: &mut [f64],
+        error: Option<&mut [f64]>,
+    ) -> Result<(), E> {
+        let s = tableau.stages();
+        if !first_stage_ready {
+            f(t, y, &mut self.k[0])?;
+        }
+        for i in 1..s {
+            self.stage_y.copy_from_slice(y);
+            for (j, &a) in tableau.a[i].iter().enumerate() {
+                if a != 0.0 {
+                    for (yi, kj) in self.stage_y.iter_mut().zip(&self.k[j]) {
+                        *yi += h * a * kj;
+                    }
+                }
+            }
+            f(t + tableau.c[i] * h, &self.stage_y, &mut self.k[i])?;
+        }
+        for (m, out) in y_new.iter_mut().enumerate() {
+            let incr: f64 = tableau.b.iter().zip(&self.k).map(|(b, k)| b * k[m]).sum();
+            *out = y[m] + h * incr;
+        }
+        if let (Some(err), Some(b_hat)) = (error, tableau.b_hat) {
+            for (m, e) in err.iter_mut().enumerate() {
+                *e = h * tableau
+                    .b
+                    .iter()
+                    .zip(b_hat)
+                    .zip(&self.k)
+                    .map(|((b, bh), k)| (b - bh) * k[m])
+                    .sum::<f64>();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The first-order system of a Lagrangian on `y = (q, q̇)`: writes `(q̇, q̈(t, q, q̇))` to `dy`.
+pub fn lagrangian_rhs<L: Lagrangian + ?Sized>(
+    lagrangian: &L,
+) -> impl FnMut(f64, &[f64], &mut [f64]) -> Result<(), MechanicsError> + '_ {
+    move |t, y, dy| {
+        let n = y.len() / 2;
+        dy[..n].copy_from_slice(&y[n..]);
+        accelerations_into(lagrangian, t, &y[..n], &y[n..], &mut dy[n..])
+    }
+}
+
+/// Fixed-step explicit Runge–Kutta on a Lagrangian: one step per output interval.
+pub(crate) struct FixedStepRk<'a, L: Lagrangian + ?Sized> {
+    lagrangian: &'a L,
+    tableau: &'static ButcherTableau,
+    t: f64,
+    y: Vec<f64>,
+    y_new: Vec<f64>,
+    work: RkWorkspace,
+    first_stage_ready: bool,
+}
+
+impl<'a, L: Lagrangian + ?Sized> FixedStepRk<'a, L> {
+    /// Starts at `(t0, q0, q̇0)`; evaluates q̈ there (a degenerate Lagrangian fails here).
+    pub(crate) fn new(
+        lagrangian: &'a L,
+        tableau: &'static ButcherTableau,
+        t0: f64,
+        q0: &[f64],
+        q_dot0: &[f64],
+    ) -> Result<Self, IntegrationError> {
+        let y: Vec<f64> = q0.iter().chain(q_dot0).copied().collect();
+        let mut work = RkWorkspace::new(tableau, y.len());
+        let mut k0 = vec![0.0; y.len()];
+        lagrangian_rhs(lagrangian)(t0, &y, &mut k0).map_err(|e| mechanics_error(t0, e))?;
+        work.set_first_stage(&k0);
+        Ok(FixedStepRk {
+            lagrangian,
+            tableau,
+            t: t0,
+            y_new: y.clone(),
+            y,
+            work,
+            first_stage_ready: true,
+        })
+    }
+}
+
+impl<L: Lagrangian + ?Sized> Stepper for FixedStepRk<'_, L> {
+    fn advance_to(
+        &mut self,
+        t_next: f64,
+        q: &mut [f64],
+        q_dot: &mut [f64],
+    ) -> Result<(), IntegrationError> {
+        let (t, h) = (self.t, t_next - self.t);
+        let mut f = lagrangian_rhs(self.lagrangian);
+        self.work
+            .step(
+                self.tableau,
+                &mut f,
+                t,
+                h,
+                &self.y,
+                self.first_stage_ready,
+                &mut self.y_new,
+                None,
+            )
+            .map_err(|e| mechanics_error(t, e))?;
+        if !all_finite(&self.y_new) {
+            return Err(IntegrationError::NonFinite { t });
+        }
+        std::mem::swap(&mut self.y, &mut self.y_new);
+        self.t = t_next;
+        self.first_stage_ready = self.tableau.fsal;
+        if self.tableau.fsal {
+            self.work.reuse_last_stage();
+        }
+        let n = q.len();
+        q.copy_from_slice(&self.y[..n]);
+        q_dot.copy_from_slice(&self.y[n..]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::rk4::RK4;
+    use super::*;
+
+    #[test]
+    fn rk4_integrates_a_cubic_exactly() {
+        // y' = 4t³ ⇒ y = t⁴; RK4 (Simpson's rule on y' = g(t)) is exact for cubic g.
+        let mut f = |t: f64, _y: &[f64], dy: &mut [f64]| -> Result<(), ()> {
+            dy[0] = 4.0 * t.powi(3);
+            Ok(())
+        };
+        let mut w = RkWorkspace::new(&RK4, 1);
+        let mut y = [0.0];
+        w.step(&RK4, &mut f, 1.0, 0.5, &[1.0], false, &mut y, None)
+            .unwrap();
+        assert!((y[0] - 1.5_f64.powi(4)).abs() < 1e-14); // exact up to roundoff
+    }
+}
