@@ -258,10 +258,16 @@ impl Builder {
     pub(crate) fn neg(&mut self, a: Val) -> Val {
         match a {
             Val::C(c) => Val::C(-c),
+            // Negation is exact, so it can be pushed into these forms without changing values.
             Val::Op(o) => match self.def(a) {
                 Some(Inst::Neg(x)) => Val::Op(x),
-                Some(Inst::MulC(x, c)) => self.emit(Inst::MulC(x, Cst(-c.0))),
                 Some(Inst::Const(c)) => Val::C(-c.0),
+                Some(Inst::MulC(x, c)) => self.emit(Inst::MulC(x, Cst(-c.0))),
+                Some(Inst::DivC(x, c)) => self.emit(Inst::DivC(x, Cst(-c.0))),
+                Some(Inst::CDiv(c, x)) => self.emit(Inst::CDiv(Cst(-c.0), x)),
+                Some(Inst::Sub(x, y)) => self.emit(Inst::Sub(y, x)),
+                Some(Inst::AddC(x, c)) => self.emit(Inst::CSub(Cst(-c.0), x)),
+                Some(Inst::CSub(c, x)) => self.emit(Inst::AddC(x, Cst(-c.0))),
                 _ => self.emit(Inst::Neg(o)),
             },
         }
@@ -341,7 +347,10 @@ impl Builder {
             },
             BinOp::Mul => match (a, b) {
                 (Val::C(c), Val::Op(x)) | (Val::Op(x), Val::C(c)) => {
-                    if c == 1.0 {
+                    if c == 0.0 {
+                        // `0*x` is 0 (as in algebra; IEEE would give NaN for infinite x).
+                        Val::C(0.0)
+                    } else if c == 1.0 {
                         Val::Op(x)
                     } else if c == -1.0 {
                         self.neg(Val::Op(x))
@@ -351,9 +360,18 @@ impl Builder {
                         self.emit(Inst::MulC(x, Cst(c)))
                     }
                 }
+                // Signs move outward: (−a)·b = −(a·b) exactly, so they can cancel higher up.
                 (Val::Op(x), Val::Op(y)) => match (self.neg_arg(a), self.neg_arg(b)) {
                     (Some(nx), Some(ny)) => self.emit(Inst::Mul(nx, ny)),
-                    _ => self.emit(Inst::Mul(x, y)),
+                    (Some(nx), None) => {
+                        let p = self.emit(Inst::Mul(nx, y));
+                        self.neg(p)
+                    }
+                    (None, Some(ny)) => {
+                        let p = self.emit(Inst::Mul(x, ny));
+                        self.neg(p)
+                    }
+                    (None, None) => self.emit(Inst::Mul(x, y)),
                 },
                 _ => unreachable!(),
             },
@@ -366,7 +384,18 @@ impl Builder {
                     }
                 }
                 (Val::C(c), Val::Op(y)) => self.emit(Inst::CDiv(Cst(c), y)),
-                (Val::Op(x), Val::Op(y)) => self.emit(Inst::Div(x, y)),
+                (Val::Op(x), Val::Op(y)) => match (self.neg_arg(a), self.neg_arg(b)) {
+                    (Some(nx), Some(ny)) => self.emit(Inst::Div(nx, ny)),
+                    (Some(nx), None) => {
+                        let p = self.emit(Inst::Div(nx, y));
+                        self.neg(p)
+                    }
+                    (None, Some(ny)) => {
+                        let p = self.emit(Inst::Div(x, ny));
+                        self.neg(p)
+                    }
+                    (None, None) => self.emit(Inst::Div(x, y)),
+                },
                 _ => unreachable!(),
             },
             BinOp::Pow => match (a, b) {
