@@ -1,0 +1,122 @@
+//! The planar double pendulum (two point masses on massless rigid rods).
+//!
+//! ```text
+//! L = ½(m₁+m₂) l₁² θ̇₁² + ½ m₂ l₂² θ̇₂² + m₂ l₁ l₂ θ̇₁ θ̇₂ cos(θ₁−θ₂)
+//!     + (m₁+m₂) g l₁ cos θ₁ + m₂ g l₂ cos θ₂
+//! EOM (c = cos(θ₁−θ₂), s = sin(θ₁−θ₂)):
+//!   (m₁+m₂) l₁² θ̈₁ + m₂ l₁ l₂ c θ̈₂ = −m₂ l₁ l₂ s θ̇₂² − (m₁+m₂) g l₁ sin θ₁
+//!   m₂ l₁ l₂ c θ̈₁ + m₂ l₂² θ̈₂     =  m₂ l₁ l₂ s θ̇₁² − m₂ g l₂ sin θ₂
+//! ```
+//!
+//! Angles from the downward vertical. Reference: Landau & Lifshitz, *Mechanics*, 3rd ed., §5
+//! problem 1; Taylor, *Classical Mechanics*, §11.4. No closed-form solution (chaotic for large
+//! amplitudes).
+
+use super::{ParameterError, Range, System, check, named, unknown};
+use crate::lagrangian::{Lagrangian, Scalar};
+
+/// The double pendulum (see the [module docs](self)).
+///
+/// ```
+/// use lagrange::systems::DoublePendulum;
+/// let dp = DoublePendulum::default();
+/// // hanging straight down at rest: no acceleration
+/// let a = lagrange::accelerations(&dp, 0.0_f64, &[0.0, 0.0], &[0.0, 0.0]).unwrap();
+/// assert!(a[0].abs() < 1e-15 && a[1].abs() < 1e-15);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoublePendulum {
+    /// Upper mass (> 0).
+    pub m1: f64,
+    /// Lower mass (> 0).
+    pub m2: f64,
+    /// Upper rod length (> 0).
+    pub l1: f64,
+    /// Lower rod length (> 0).
+    pub l2: f64,
+    /// Gravitational acceleration.
+    pub g: f64,
+}
+
+impl Default for DoublePendulum {
+    fn default() -> Self {
+        Self {
+            m1: 1.0,
+            m2: 1.0,
+            l1: 1.0,
+            l2: 1.0,
+            g: 9.81,
+        }
+    }
+}
+
+impl DoublePendulum {
+    /// Hand-derived q̈: the 2 × 2 system of the module docs solved by Cramer's rule.
+    pub fn hand_accelerations(&self, _t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+        let (m1, m2, l1, l2, g) = (self.m1, self.m2, self.l1, self.l2, self.g);
+        let (s, c) = (q[0] - q[1]).sin_cos();
+        let mt = m1 + m2;
+        let a11 = mt * l1 * l1;
+        let a12 = m2 * l1 * l2 * c;
+        let a22 = m2 * l2 * l2;
+        let f1 = -m2 * l1 * l2 * s * q_dot[1] * q_dot[1] - mt * g * l1 * q[0].sin();
+        let f2 = m2 * l1 * l2 * s * q_dot[0] * q_dot[0] - m2 * g * l2 * q[1].sin();
+        let det = a11 * a22 - a12 * a12;
+        vec![(f1 * a22 - a12 * f2) / det, (a11 * f2 - a12 * f1) / det]
+    }
+}
+
+impl Lagrangian for DoublePendulum {
+    fn dof(&self) -> usize {
+        2
+    }
+    fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
+        let (m1, m2, l1, l2, g) = (self.m1, self.m2, self.l1, self.l2, self.g);
+        let mt = m1 + m2;
+        let (w1, w2) = (q_dot[0], q_dot[1]);
+        w1 * w1 * (0.5 * mt * l1 * l1)
+            + w2 * w2 * (0.5 * m2 * l2 * l2)
+            + w1 * w2 * (q[0] - q[1]).cos() * (m2 * l1 * l2)
+            + q[0].cos() * (mt * g * l1)
+            + q[1].cos() * (m2 * g * l2)
+    }
+}
+
+impl System for DoublePendulum {
+    fn title(&self) -> String {
+        "Double pendulum".into()
+    }
+    fn coordinates(&self) -> Vec<String> {
+        vec!["theta1".into(), "theta2".into()]
+    }
+    fn parameters(&self) -> Vec<(String, f64)> {
+        named(&[
+            ("m1", self.m1),
+            ("m2", self.m2),
+            ("l1", self.l1),
+            ("l2", self.l2),
+            ("g", self.g),
+        ])
+    }
+    fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), ParameterError> {
+        match name {
+            "m1" => self.m1 = check(name, value, Range::Positive)?,
+            "m2" => self.m2 = check(name, value, Range::Positive)?,
+            "l1" => self.l1 = check(name, value, Range::Positive)?,
+            "l2" => self.l2 = check(name, value, Range::Positive)?,
+            "g" => self.g = check(name, value, Range::Any)?,
+            _ => return Err(unknown(name, &self.parameters())),
+        }
+        Ok(())
+    }
+    fn initial_state(&self) -> (Vec<f64>, Vec<f64>) {
+        // both rods well above horizontal: the chaotic regime
+        (vec![2.0, 2.5], vec![0.0, 0.0])
+    }
+    fn lagrangian_text(&self) -> String {
+        "0.5*(m1 + m2)*l1^2*theta1_dot^2 + 0.5*m2*l2^2*theta2_dot^2 \
+         + m2*l1*l2*theta1_dot*theta2_dot*cos(theta1 - theta2) \
+         + (m1 + m2)*g*l1*cos(theta1) + m2*g*l2*cos(theta2)"
+            .into()
+    }
+}
