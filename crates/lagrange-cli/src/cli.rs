@@ -1,0 +1,125 @@
+//! The command-line grammar (clap derive). Values arrive as written; [`crate::options`] checks
+//! them and turns them into validated options, so every problem is reported as one `error:` line.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Write a Lagrangian L(t, q, q̇) once; get exact equations of motion, momenta, energy,
+/// trajectories and plots by automatic differentiation.
+///
+/// SYSTEM is either a TOML file describing L (see `examples/`) or the name of a built-in
+/// system (`lagrange systems` lists them). An argument that names an existing file or ends in
+/// `.toml` is read as a file.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lagrange",
+    version,
+    arg_required_else_help = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// One variant per command; each has its own file in `commands/`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the built-in systems with their Lagrangian, dissipation and parameters.
+    Systems(SystemsArgs),
+    /// Evaluate the equations of motion at one state: q̈, energy and momenta.
+    Eom(EomArgs),
+    /// Integrate the equations of motion from t = 0 and write the trajectory and/or a plot.
+    Simulate(SimulateArgs),
+}
+
+/// Options shared by every command that works on one system.
+#[derive(Debug, Args)]
+pub struct SystemArgs {
+    /// A TOML file describing the system, or a built-in name (see `lagrange systems`).
+    #[arg(value_name = "SYSTEM")]
+    pub system: String,
+
+    /// Initial state, e.g. `x=1,y=0.5,x_dot=0.1` (repeatable). Missing entries come from the
+    /// system's [initial] table (or the built-in default), else 0.
+    #[arg(long, value_name = "NAME=VALUE,...", allow_hyphen_values = true)]
+    pub state: Vec<String>,
+
+    /// Set a parameter, e.g. `k=2` or `k=2,m=0.5` (repeatable).
+    #[arg(
+        long = "param",
+        short = 'p',
+        value_name = "NAME=VALUE",
+        allow_hyphen_values = true
+    )]
+    pub params: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SystemsArgs {
+    /// Output format: `text` or `json`.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EomArgs {
+    #[command(flatten)]
+    pub system: SystemArgs,
+
+    /// Time t at which to evaluate (matters for time-dependent Lagrangians).
+    #[arg(
+        long,
+        value_name = "T",
+        default_value = "0",
+        allow_negative_numbers = true
+    )]
+    pub time: String,
+
+    /// Output format: `json` or `text`.
+    #[arg(long, value_name = "FORMAT", default_value = "json")]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub system: SystemArgs,
+
+    /// End time (the run starts at t = 0).
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
+    pub t_end: String,
+
+    /// Time step; for the adaptive `dopri5`, the interval between output rows.
+    #[arg(long, value_name = "H", allow_negative_numbers = true)]
+    pub dt: String,
+
+    /// Integrator: `rk4` (fixed step, default), `dopri5` (adaptive Dormand–Prince 5(4)),
+    /// `variational` (symplectic, energy-stable) or `euler`.
+    #[arg(long, value_name = "NAME", default_value = "rk4")]
+    pub integrator: String,
+
+    /// Relative tolerance of `dopri5`.
+    #[arg(long, value_name = "R", allow_negative_numbers = true)]
+    pub rtol: Option<String>,
+
+    /// Absolute tolerance of `dopri5`.
+    #[arg(long, value_name = "A", allow_negative_numbers = true)]
+    pub atol: Option<String>,
+
+    /// Trajectory file (`-` for stdout). At least one of --out and --plot is required.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Trajectory format: `csv`, `json` or `npy` (default: from the --out extension, else csv).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+
+    /// Plot file, `.png` or `.svg`: coordinates vs time, phase portrait, energy error.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}

@@ -1,0 +1,75 @@
+//! `lagrange eom`: q̈, energy (Jacobi integral) and momenta at one state.
+
+use crate::cli::EomArgs;
+use crate::options::{self, Problem};
+use anyhow::{Context, Result, bail};
+use lagrange::systems::System;
+use lagrange::{accelerations, jacobi_integral, momenta};
+use serde_json::json;
+use std::io::Write;
+
+pub fn run(args: &EomArgs) -> Result<()> {
+    let format = args.format.trim().to_ascii_lowercase();
+    if format != "json" && format != "text" {
+        bail!(
+            "unknown --format '{}' for eom (expected json or text)",
+            args.format
+        );
+    }
+    let t = options::finite(&args.time, "--time")?;
+    let Problem {
+        system,
+        coordinates,
+        q,
+        q_dot,
+    } = options::problem(&args.system)?;
+    let q_ddot = accelerations(&system, t, &q, &q_dot)
+        .with_context(|| format!("equations of motion of '{}'", args.system.system))?;
+    let energy = jacobi_integral(&system, t, &q, &q_dot).context("energy")?;
+    let p = momenta(&system, t, &q, &q_dot).context("momenta")?;
+    if let Some(i) = q_ddot.iter().position(|a| !a.is_finite()) {
+        bail!("q_ddot of '{}' is not finite at this state", coordinates[i]);
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if format == "json" {
+        let value = json!({
+            "coordinates": coordinates,
+            "t": t,
+            "q": q,
+            "q_dot": q_dot,
+            "q_ddot": q_ddot,
+            "energy": energy,
+            "momenta": p,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        writeln!(out, "system: {}", system.title())?;
+        writeln!(out, "L = {}", system.lagrangian_text())?;
+        if let Some(f) = system.dissipation_text() {
+            writeln!(out, "F = {f}")?;
+        }
+        writeln!(out, "t = {t}")?;
+        let width = coordinates
+            .iter()
+            .map(|c| c.len())
+            .max()
+            .unwrap_or(1)
+            .max(10);
+        writeln!(
+            out,
+            "{:<width$} {:>24} {:>24} {:>24} {:>24}",
+            "coordinate", "q", "q_dot", "q_ddot", "momentum p"
+        )?;
+        for (i, c) in coordinates.iter().enumerate() {
+            writeln!(
+                out,
+                "{c:<width$} {:>24} {:>24} {:>24} {:>24}",
+                q[i], q_dot[i], q_ddot[i], p[i]
+            )?;
+        }
+        writeln!(out, "energy (Jacobi integral) = {energy}")?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! One file per command. To add a command: a variant in [`crate::cli::Command`], a file here
+//! with `pub fn run(args) -> anyhow::Result<()>`, and one arm in [`dispatch`].
+
+pub mod eom;
+pub mod simulate;
+pub mod systems;
+
+use crate::cli::Command;
+
+pub fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Systems(args) => systems::run(&args),
+        Command::Eom(args) => eom::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
+    }
+}

@@ -1,0 +1,353 @@
+//! The validated-options layer: raw strings from [`crate::cli`] become checked values.
+//!
+//! Every check that can fail before any work starts is here, so a bad invocation never
+//! computes anything nor creates a file.
+
+use crate::cli::{SimulateArgs, SystemArgs};
+use crate::output::{PlotKind, TrajectoryFormat};
+use crate::system::{self, AnySystem};
+use anyhow::{Context, Result, bail};
+use lagrange::integrators::Method;
+use lagrange::systems::System;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Default relative tolerance of `dopri5`.
+pub const DEFAULT_RTOL: f64 = 1e-9;
+/// Default absolute tolerance of `dopri5`.
+pub const DEFAULT_ATOL: f64 = 1e-12;
+/// Most output rows a run may produce (each row holds the whole state).
+pub const MAX_ROWS: f64 = 2e7;
+
+/// A finite number given for option `what`.
+pub fn finite(text: &str, what: &str) -> Result<f64> {
+    let value = number(text, what)?;
+    if !value.is_finite() {
+        bail!("{what} must be a finite number, got '{}'", text.trim());
+    }
+    Ok(value)
+}
+
+fn number(text: &str, what: &str) -> Result<f64> {
+    let text = text.trim();
+    if text.is_empty() {
+        bail!("{what} needs a number, got nothing");
+    }
+    text.parse::<f64>()
+        .map_err(|_| anyhow::anyhow!("{what} must be a number, got '{text}'"))
+}
+
+/// `NAME=VALUE` pairs from repeated, comma-separated `--state` / `--param` values, in order.
+///
+/// `flag` names the option in messages. Names must be unique and values finite.
+pub fn assignments(values: &[String], flag: &str) -> Result<Vec<(String, f64)>> {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for value in values {
+        for entry in value.split(',') {
+            let entry = entry.trim();
+            if entry.is_empty() {
+                bail!("{flag} '{value}' has an empty entry (expected NAME=VALUE,...)");
+            }
+            let Some((name, text)) = entry.split_once('=') else {
+                bail!("{flag} entry '{entry}' is not NAME=VALUE");
+            };
+            let (name, text) = (name.trim(), text.trim());
+            if name.is_empty() {
+                bail!("{flag} entry '{entry}' has no name (expected NAME=VALUE)");
+            }
+            if !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                bail!("{flag} entry '{entry}': '{name}' is not a valid name");
+            }
+            if text.is_empty() {
+                bail!("{flag} entry '{entry}' has no value (expected {name}=NUMBER)");
+            }
+            let value: f64 = text
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{flag} entry '{entry}': '{text}' is not a number"))?;
+            if !value.is_finite() {
+                bail!("{flag} entry '{entry}': {name} must be finite, got {value}");
+            }
+            if out.iter().any(|(n, _)| n == name) {
+                bail!("{flag}: '{name}' is given more than once");
+            }
+            out.push((name.to_string(), value));
+        }
+    }
+    Ok(out)
+}
+
+/// A loaded system with its parameters set, and the starting state.
+pub struct Problem {
+    pub system: AnySystem,
+    pub coordinates: Vec<String>,
+    pub q: Vec<f64>,
+    pub q_dot: Vec<f64>,
+}
+
+/// Loads SYSTEM, applies `--param`, and builds the state from `--state` over the defaults.
+pub fn problem(args: &SystemArgs) -> Result<Problem> {
+    let mut system = system::load(&args.system)?;
+    let coordinates = system.coordinates();
+    let params = assignments(&args.params, "--param")?;
+    let state = assignments(&args.state, "--state")?;
+    apply_params(&mut system, &coordinates, &params)?;
+    let (q, q_dot) = initial_state(&system, &coordinates, &state)?;
+    Ok(Problem {
+        system,
+        coordinates,
+        q,
+        q_dot,
+    })
+}
+
+fn apply_params(
+    system: &mut AnySystem,
+    coordinates: &[String],
+    params: &[(String, f64)],
+) -> Result<()> {
+    for (name, value) in params {
+        if coordinates.contains(name) {
+            bail!(
+                "--param '{name}' is a coordinate, not a parameter (set it with --state {name}=...)"
+            );
+        }
+        if let Some(coord) = name
+            .strip_suffix("_dot")
+            .filter(|c| coordinates.iter().any(|x| x == c))
+        {
+            bail!(
+                "--param '{name}' is the velocity of coordinate '{coord}', not a parameter (set it with --state)"
+            );
+        }
+        system
+            .set_parameter(name, *value)
+            .with_context(|| format!("--param {name}={value}"))?;
+    }
+    Ok(())
+}
+
+fn initial_state(
+    system: &AnySystem,
+    coordinates: &[String],
+    state: &[(String, f64)],
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let n = coordinates.len();
+    let (mut q, mut q_dot) = system.initial_state();
+    q.resize(n, 0.0);
+    q_dot.resize(n, 0.0);
+    let parameters: HashSet<String> = system.parameters().into_iter().map(|(p, _)| p).collect();
+    for (name, value) in state {
+        if let Some(i) = coordinates.iter().position(|c| c == name) {
+            q[i] = *value;
+        } else if let Some(i) = name
+            .strip_suffix("_dot")
+            .and_then(|base| coordinates.iter().position(|c| c == base))
+        {
+            q_dot[i] = *value;
+        } else if let Some(base) = name.strip_suffix("_dot") {
+            bail!(
+                "--state '{name}': '{base}' is not a coordinate, so it has no velocity (coordinates: {})",
+                coordinates.join(", ")
+            );
+        } else if parameters.contains(name) {
+            bail!(
+                "--state '{name}' is a parameter, not a coordinate (set it with --param {name}=...)"
+            );
+        } else {
+            bail!(
+                "--state '{name}' is not a coordinate (coordinates: {}; velocities end in _dot)",
+                coordinates.join(", ")
+            );
+        }
+    }
+    for (i, name) in coordinates.iter().enumerate() {
+        if !q[i].is_finite() || !q_dot[i].is_finite() {
+            bail!("initial state of '{name}' is not finite");
+        }
+    }
+    Ok((q, q_dot))
+}
+
+/// Where and how the trajectory is written.
+pub struct TrajectoryTarget {
+    /// `None` for stdout (`--out -`).
+    pub path: Option<PathBuf>,
+    pub format: TrajectoryFormat,
+}
+
+/// A plot file and its kind.
+pub struct PlotTarget {
+    pub path: PathBuf,
+    pub kind: PlotKind,
+}
+
+/// Everything `simulate` needs, checked.
+pub struct SimulateOptions {
+    pub problem: Problem,
+    pub method: Method,
+    pub integrator: &'static str,
+    pub t_end: f64,
+    pub dt: f64,
+    pub out: Option<TrajectoryTarget>,
+    pub plot: Option<PlotTarget>,
+    pub quiet: bool,
+}
+
+impl SimulateOptions {
+    pub fn from_args(args: &SimulateArgs) -> Result<Self> {
+        // Cheap checks on the options first, then the system.
+        let t_end = finite(&args.t_end, "--t-end")?;
+        if t_end < 0.0 {
+            bail!("--t-end must not be negative (the run starts at t = 0), got {t_end}");
+        }
+        let dt = finite(&args.dt, "--dt")?;
+        if dt <= 0.0 {
+            bail!("--dt must be positive, got {dt}");
+        }
+        if t_end / dt > MAX_ROWS {
+            bail!(
+                "--t-end / --dt = {:.3e} output rows is too many (at most {MAX_ROWS:.0e}); use a larger --dt",
+                t_end / dt
+            );
+        }
+        let tolerance = |text: &Option<String>, flag: &str, default: f64| -> Result<f64> {
+            let Some(text) = text else { return Ok(default) };
+            let value = finite(text, flag)?;
+            if value <= 0.0 {
+                bail!("{flag} must be positive, got {value}");
+            }
+            Ok(value)
+        };
+        let rtol = tolerance(&args.rtol, "--rtol", DEFAULT_RTOL)?;
+        let atol = tolerance(&args.atol, "--atol", DEFAULT_ATOL)?;
+        let (method, integrator) = method(&args.integrator, rtol, atol)?;
+        if args.out.is_none() && args.plot.is_none() {
+            bail!(
+                "nothing to write: give --out FILE (.csv, .json, .npy or - for stdout) and/or --plot FILE (.png or .svg)"
+            );
+        }
+        let out = match &args.out {
+            Some(path) => Some(trajectory_target(path, args.format.as_deref())?),
+            None => {
+                if let Some(format) = &args.format {
+                    TrajectoryFormat::from_name(format)?;
+                    bail!("--format {format} needs --out FILE");
+                }
+                None
+            }
+        };
+        let plot = match &args.plot {
+            Some(path) => {
+                let kind = PlotKind::from_path(path)?;
+                check_writable_parent(path, "--plot")?;
+                Some(PlotTarget {
+                    path: path.clone(),
+                    kind,
+                })
+            }
+            None => None,
+        };
+        let same = match (&out, &plot) {
+            (
+                Some(TrajectoryTarget {
+                    path: Some(out), ..
+                }),
+                Some(plot),
+            ) => out == &plot.path,
+            _ => false,
+        };
+        if same {
+            bail!("--out and --plot name the same file");
+        }
+        let problem = problem(&args.system)?;
+        Ok(Self {
+            problem,
+            method,
+            integrator,
+            t_end,
+            dt,
+            out,
+            plot,
+            quiet: args.quiet,
+        })
+    }
+}
+
+/// The integrator called `name`, and its canonical name.
+pub fn method(name: &str, rtol: f64, atol: f64) -> Result<(Method, &'static str)> {
+    let key = name.trim().to_ascii_lowercase();
+    let (canonical, method) = match key.as_str() {
+        "euler" => ("euler", Method::Euler),
+        "rk4" | "runge-kutta" => ("rk4", Method::Rk4),
+        "dopri5" | "dopri" | "dp54" | "dormand-prince" | "rk45" => {
+            ("dopri5", Method::DormandPrince54 { rtol, atol })
+        }
+        "variational" | "verlet" | "stormer-verlet" => ("variational", Method::Variational),
+        _ => bail!("unknown integrator '{name}' (expected euler, rk4, dopri5 or variational)"),
+    };
+    Ok((method, canonical))
+}
+
+fn trajectory_target(path: &Path, format: Option<&str>) -> Result<TrajectoryTarget> {
+    let format = match format {
+        Some(name) => TrajectoryFormat::from_name(name)?,
+        None => TrajectoryFormat::from_path(path),
+    };
+    if path == Path::new("-") {
+        return Ok(TrajectoryTarget { path: None, format });
+    }
+    check_writable_parent(path, "--out")?;
+    Ok(TrajectoryTarget {
+        path: Some(path.to_path_buf()),
+        format,
+    })
+}
+
+/// Fails early when `path` cannot be created: its folder is missing, or it is a folder.
+fn check_writable_parent(path: &Path, flag: &str) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        bail!("{flag} needs a file name");
+    }
+    if path.is_dir() {
+        bail!("{flag} '{}' is a directory", path.display());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        bail!(
+            "{flag} '{}': folder '{}' does not exist",
+            path.display(),
+            parent.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_lists_and_repeats() {
+        let a = assignments(&s(&["x=1,y=0.5", "x_dot=-0.1"]), "--state").unwrap();
+        assert_eq!(
+            a,
+            vec![("x".into(), 1.0), ("y".into(), 0.5), ("x_dot".into(), -0.1)]
+        );
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            "x", "x=", "=1", "x=abc", "x=nan", "x=inf", "x=1,", "x=1,x=2", "a b=1",
+        ] {
+            assert!(assignments(&s(&[bad]), "--state").is_err(), "{bad}");
+        }
+    }
+}
