@@ -96,7 +96,12 @@ pub struct SimulateArgs {
 
     /// Integrator: `rk4` (fixed step, default), `dopri5` (adaptive Dormand–Prince 5(4)),
     /// `variational` (symplectic, energy-stable) or `euler`.
-    #[arg(long, value_name = "NAME", default_value = "rk4")]
+    #[arg(
+        long,
+        visible_alias = "method",
+        value_name = "NAME",
+        default_value = "rk4"
+    )]
     pub integrator: String,
 
     /// Relative tolerance of `dopri5`.

@@ -9,7 +9,7 @@ use crate::options::{Problem, SimulateOptions};
 use crate::output::atomic::AtomicFile;
 use crate::output::{Table, plot, progress};
 use anyhow::{Context, Result, anyhow};
-use lagrange::integrators::{Trajectory, simulate};
+use lagrange::integrators::{IntegrationError, Trajectory, simulate};
 use lagrange::systems::System;
 use lagrange::{Lagrangian, accelerations, jacobi_integral};
 use std::io::{IsTerminal, Write};
@@ -38,7 +38,11 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             options.dt,
             observer.as_mut(),
         )
-        .map_err(|e| anyhow!(RunFailure(format!("integration failed: {e}"))))?
+        .map_err(|e| match e {
+            // caught before any step: bad input, not a failed run
+            IntegrationError::InvalidSettings { .. } => anyhow!(e),
+            e => anyhow!(RunFailure(format!("integration failed: {e}"))),
+        })?
     };
     let energy = energies(system, &trajectory)?;
     let table = Table {
