@@ -1,0 +1,238 @@
+//! Timing, error and drift measurements over the cases; markdown output.
+
+use crate::cases::{Case, EomFn};
+use std::time::Instant;
+
+/// What to measure and how long to spend.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Target wall time of one timing batch (the median of `batches` is reported).
+    pub batch_seconds: f64,
+    /// Number of timing batches.
+    pub batches: usize,
+    /// States per batched-throughput measurement.
+    pub throughput_states: usize,
+    /// RK4 steps of the trajectory measurement (dt = 1e-3).
+    pub rk4_steps: usize,
+    /// Only systems whose label contains this (empty: all).
+    pub filter: String,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            batch_seconds: 0.05,
+            batches: 5,
+            throughput_states: 10_000,
+            rk4_steps: 10_000,
+            filter: String::new(),
+        }
+    }
+}
+
+/// One line of the table: a method on a system.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// System label.
+    pub system: String,
+    /// Degrees of freedom.
+    pub n: usize,
+    /// Method name.
+    pub method: String,
+    /// Median single-state latency, ns per call.
+    pub latency_ns: f64,
+    /// Latency divided by the hand-derived EOM's latency in the same run.
+    pub ratio_to_hand: f64,
+    /// States per second, all cores.
+    pub throughput: f64,
+    /// Seconds for the RK4 trajectory.
+    pub rk4_seconds: f64,
+    /// Max relative q̈ error over the states (‖a − a_ref‖∞ / ‖a_ref‖∞).
+    pub max_rel_error: f64,
+    /// Where the reference comes from.
+    pub reference: String,
+    /// |E(T) − E(0)| / |E(0)| of the RK4 trajectory.
+    pub energy_drift: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Median ns per call of `f` over `batches` batches of about `seconds` each.
+pub fn time_per_call(mut f: impl FnMut(usize), seconds: f64, batches: usize) -> f64 {
+    // calibrate
+    let mut iters = 1usize;
+    loop {
+        let t0 = Instant::now();
+        for i in 0..iters {
+            f(i);
+        }
+        let el = t0.elapsed().as_secs_f64();
+        if el > seconds / 4.0 || iters > 1 << 30 {
+            iters = ((iters as f64) * seconds / el.max(1e-9)).max(1.0) as usize;
+            break;
+        }
+        iters *= 4;
+    }
+    let samples = (0..batches)
+        .map(|_| {
+            let t0 = Instant::now();
+            for i in 0..iters {
+                f(i);
+            }
+            t0.elapsed().as_secs_f64() * 1e9 / iters as f64
+        })
+        .collect();
+    median(samples)
+}
+
+fn rk4(eom: &EomFn, q0: &[f64], v0: &[f64], dt: f64, steps: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+    let n = q0.len();
+    let (mut q, mut v) = (q0.to_vec(), v0.to_vec());
+    let mut k = vec![vec![0.0; n]; 4];
+    let (mut qs, mut vs) = (vec![0.0; n], vec![0.0; n]);
+    let mut t = 0.0;
+    let mut kq = vec![vec![0.0; n]; 4];
+    for _ in 0..steps {
+        for stage in 0..4 {
+            let c = [0.0, 0.5, 0.5, 1.0][stage];
+            for i in 0..n {
+                if stage == 0 {
+                    qs[i] = q[i];
+                    vs[i] = v[i];
+                } else {
+                    qs[i] = q[i] + c * dt * kq[stage - 1][i];
+                    vs[i] = v[i] + c * dt * k[stage - 1][i];
+                }
+            }
+            eom(t + c * dt, &qs, &vs, &mut k[stage]).ok()?;
+            kq[stage].copy_from_slice(&vs);
+        }
+        for i in 0..n {
+            q[i] += dt / 6.0 * (kq[0][i] + 2.0 * kq[1][i] + 2.0 * kq[2][i] + kq[3][i]);
+            v[i] += dt / 6.0 * (k[0][i] + 2.0 * k[1][i] + 2.0 * k[2][i] + k[3][i]);
+        }
+        t += dt;
+    }
+    Some((q, v))
+}
+
+fn throughput(eom: &EomFn, case: &Case, total: usize) -> f64 {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = total.div_ceil(threads);
+    let run = || {
+        let t0 = Instant::now();
+        std::thread::scope(|s| {
+            for th in 0..threads {
+                s.spawn(move || {
+                    let mut a = vec![0.0; case.n];
+                    for i in 0..per {
+                        let (q, v) = &case.states[(th * per + i) % case.states.len()];
+                        let _ = eom(0.0, q, v, &mut a);
+                        std::hint::black_box(&a);
+                    }
+                });
+            }
+        });
+        (per * threads) as f64 / t0.elapsed().as_secs_f64()
+    };
+    median((0..3).map(|_| run()).collect())
+}
+
+fn max_rel_error(eom: &EomFn, case: &Case) -> f64 {
+    let mut worst = 0.0_f64;
+    let mut a = vec![0.0; case.n];
+    for ((q, v), r) in case.states.iter().zip(&case.reference) {
+        if eom(0.0, q, v, &mut a).is_err() {
+            return f64::NAN;
+        }
+        let scale = r
+            .iter()
+            .fold(0.0_f64, |m, x| m.max(x.abs()))
+            .max(f64::MIN_POSITIVE);
+        let err = a
+            .iter()
+            .zip(r)
+            .fold(0.0_f64, |m, (x, y)| m.max((x - y).abs()));
+        worst = worst.max(err / scale);
+    }
+    worst
+}
+
+/// Runs every case and method; `progress` receives a line per finished row.
+pub fn run(cases: &[Case], options: &BenchOptions, mut progress: impl FnMut(&Row)) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for case in cases.iter().filter(|c| c.system.contains(&options.filter)) {
+        let mut case_rows: Vec<Row> = Vec::new();
+        for method in &case.methods {
+            let eom = &method.eom;
+            let mut a = vec![0.0; case.n];
+            let latency_ns = time_per_call(
+                |i| {
+                    let (q, v) = &case.states[i % case.states.len()];
+                    let _ = eom(0.0, std::hint::black_box(q), v, &mut a);
+                    std::hint::black_box(&a);
+                },
+                options.batch_seconds,
+                options.batches,
+            );
+            let (q0, v0) = &case.states[0];
+            let t0 = Instant::now();
+            let end = rk4(eom, q0, v0, 1e-3, options.rk4_steps);
+            let rk4_seconds = t0.elapsed().as_secs_f64();
+            let e0 = (case.energy)(q0, v0);
+            let energy_drift = end.map_or(f64::NAN, |(q, v)| {
+                ((case.energy)(&q, &v) - e0).abs() / e0.abs().max(1e-300)
+            });
+            let row = Row {
+                system: case.system.clone(),
+                n: case.n,
+                method: method.name.to_string(),
+                latency_ns,
+                ratio_to_hand: f64::NAN,
+                throughput: throughput(eom, case, options.throughput_states),
+                rk4_seconds,
+                max_rel_error: max_rel_error(eom, case),
+                reference: case.reference_kind.to_string(),
+                energy_drift,
+            };
+            case_rows.push(row);
+        }
+        let hand = case_rows
+            .iter()
+            .find(|r| r.method == "hand")
+            .map(|r| r.latency_ns);
+        for r in &mut case_rows {
+            r.ratio_to_hand = hand.map_or(f64::NAN, |h| r.latency_ns / h);
+            progress(r);
+        }
+        rows.extend(case_rows);
+    }
+    rows
+}
+
+/// The rows as a markdown table.
+pub fn to_markdown(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| system | n | method | latency (ns) | × hand | throughput (states/s) | RK4 10⁴ steps (s) | max rel. q̈ error | reference | energy drift |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        s += &format!(
+            "| {} | {} | {} | {:.0} | {:.2} | {:.3e} | {:.4} | {:.1e} | {} | {:.1e} |\n",
+            r.system,
+            r.n,
+            r.method,
+            r.latency_ns,
+            r.ratio_to_hand,
+            r.throughput,
+            r.rk4_seconds,
+            r.max_rel_error,
+            r.reference,
+            r.energy_drift
+        );
+    }
+    s
+}
