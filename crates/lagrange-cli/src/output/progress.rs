@@ -10,6 +10,8 @@ const TICKS: u64 = 1000;
 /// A progress bar over simulated time.
 pub struct Bar {
     bar: ProgressBar,
+    /// Last position drawn (updates only when it changes: outputs can number millions).
+    tick: Option<u64>,
 }
 
 impl Bar {
@@ -17,11 +19,11 @@ impl Bar {
         let bar = ProgressBar::with_draw_target(Some(TICKS), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg}",
+                "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg} (eta {eta})",
             )
-            .expect("valid template"),
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        Self { bar }
+        Self { bar, tick: None }
     }
 }
 
@@ -33,8 +35,12 @@ impl Observer for Bar {
         } else {
             1.0
         };
-        self.bar.set_position((fraction * TICKS as f64) as u64);
-        self.bar.set_message(format!("t = {t:.4}"));
+        let tick = (fraction * TICKS as f64) as u64;
+        if self.tick != Some(tick) {
+            self.tick = Some(tick);
+            self.bar.set_position(tick);
+            self.bar.set_message(format!("t = {t:.4}"));
+        }
     }
 }
 
