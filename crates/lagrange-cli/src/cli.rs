@@ -90,25 +90,27 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "T", allow_negative_numbers = true)]
     pub t_end: String,
 
-    /// Time step; for the adaptive `dopri5`, the interval between output rows.
+    /// Output interval: one row every H (and one at --t-end). For the fixed-step integrators it
+    /// is also the step; `dopri5` chooses its own steps (to --rtol/--atol) and interpolates.
     #[arg(long, value_name = "H", allow_negative_numbers = true)]
     pub dt: String,
 
-    /// Integrator: `rk4` (fixed step, default), `dopri5` (adaptive Dormand–Prince 5(4)),
-    /// `variational` (symplectic, energy-stable) or `euler`.
+    /// Integrator: `dopri5` (adaptive Dormand–Prince 5(4), default), `rk4` (classic
+    /// Runge–Kutta, fixed step --dt), `variational` (symplectic midpoint, fixed step; bounded
+    /// energy error) or `euler` (explicit, fixed step).
     #[arg(
         long,
         visible_alias = "method",
         value_name = "NAME",
-        default_value = "rk4"
+        default_value = "dopri5"
     )]
     pub integrator: String,
 
-    /// Relative tolerance of `dopri5`.
+    /// Relative tolerance of `dopri5` (default 1e-9).
     #[arg(long, value_name = "R", allow_negative_numbers = true)]
     pub rtol: Option<String>,
 
-    /// Absolute tolerance of `dopri5`.
+    /// Absolute tolerance of `dopri5` (default 1e-12).
     #[arg(long, value_name = "A", allow_negative_numbers = true)]
     pub atol: Option<String>,
 
