@@ -69,6 +69,7 @@ fn is_mass_like(name: &str) -> bool {
     let lower = name.to_lowercase();
     lower == "m"
         || lower.contains("mass")
+        || lower.starts_with("m_")
         || (lower.starts_with('m') && lower[1..].chars().all(|c| c.is_ascii_digit() || c == '_'))
 }
 

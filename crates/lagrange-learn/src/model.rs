@@ -81,6 +81,54 @@ pub trait Model {
     }
 }
 
+impl<M: Model + ?Sized> Model for &M {
+    fn dof(&self) -> usize {
+        (**self).dof()
+    }
+    fn coordinates(&self) -> Vec<String> {
+        (**self).coordinates()
+    }
+    fn parameter_names(&self) -> Vec<String> {
+        (**self).parameter_names()
+    }
+    fn initial_parameters(&self) -> Vec<f64> {
+        (**self).initial_parameters()
+    }
+    fn lagrangian_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
+        &self,
+        params: &[S],
+        t: D,
+        q: &[D],
+        q_dot: &[D],
+    ) -> D {
+        (**self).lagrangian_over(params, t, q, q_dot)
+    }
+    fn has_dissipation(&self) -> bool {
+        (**self).has_dissipation()
+    }
+    fn dissipation_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
+        &self,
+        params: &[S],
+        t: D,
+        q: &[D],
+        q_dot: &[D],
+    ) -> D {
+        (**self).dissipation_over(params, t, q, q_dot)
+    }
+    fn fixed_parameters(&self) -> Vec<(String, f64)> {
+        (**self).fixed_parameters()
+    }
+    fn description(&self) -> String {
+        (**self).description()
+    }
+    fn random_parameters(&self, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        (**self).random_parameters(rng)
+    }
+    fn canonical_parameters(&self, params: &[f64]) -> Vec<f64> {
+        (**self).canonical_parameters(params)
+    }
+}
+
 /// A model with its parameters bound: a Lagrangian the engine can differentiate.
 pub struct Bound<'a, M: ?Sized, S> {
     /// The model.
