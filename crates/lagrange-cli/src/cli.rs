@@ -31,6 +31,14 @@ pub enum Command {
     Eom(EomArgs),
     /// Integrate the equations of motion from t = 0 and write the trajectory and/or a plot.
     Simulate(SimulateArgs),
+    /// Generate a dataset (q, q̇, q̈) from a system, with optional noise, as CSV for `learn`.
+    Generate(crate::commands::generate::GenerateArgs),
+    /// Learn the unknown parameters of a model Lagrangian from data (JSON result).
+    Learn(crate::commands::learn::LearnArgs),
+    /// The loss on a 2-D parameter grid (CSV and heatmap), optionally with the optimizer's path.
+    Landscape(crate::commands::landscape::LandscapeArgs),
+    /// Parameter error of naive and bias-aware fits against the noise level (table and plot).
+    NoiseSweep(crate::commands::noise_sweep::NoiseSweepArgs),
 }
 
 /// Options shared by every command that works on one system.

@@ -2,6 +2,10 @@
 //! with `pub fn run(args) -> anyhow::Result<()>`, and one arm in [`dispatch`].
 
 pub mod eom;
+pub mod generate;
+pub mod landscape;
+pub mod learn;
+pub mod noise_sweep;
 pub mod simulate;
 pub mod systems;
 
@@ -12,5 +16,9 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Systems(args) => systems::run(&args),
         Command::Eom(args) => eom::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Generate(args) => generate::run(&args),
+        Command::Learn(args) => learn::run(&args),
+        Command::Landscape(args) => landscape::run(&args),
+        Command::NoiseSweep(args) => noise_sweep::run(&args),
     }
 }

@@ -8,6 +8,7 @@ pub mod csv;
 pub mod json;
 pub mod npy;
 pub mod plot;
+pub mod plot_learn;
 pub mod progress;
 
 use anyhow::{Result, bail};

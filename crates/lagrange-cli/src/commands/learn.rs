@@ -1,0 +1,354 @@
+//! `lagrange learn`: fit the unknown parameters of a model Lagrangian to a dataset and write the
+//! result as JSON (parameters, loss, Gauss–Newton uncertainties, history, flat directions).
+//!
+//! MODEL is a TOML system file whose `[parameters]` are the initial guesses, or a built-in family
+//! over the data's coordinates: `poly-separable[:K[:V]]` (alias `poly`), `poly-product[:K[:V]]`,
+//! `network[:H[:f0[:f1]]]`, `network-nokinetic[:H[:f0[:f1]]]` (see `lagrange_learn::model`).
+//! `--fit a,b` chooses the fitted parameters (default: all not fixed), `--fix m=1` holds others.
+//! `--starts N` runs seeded multi-start and lists the distinct minima; `--noise LEVEL` applies the
+//! errors-in-variables (SIMEX) bias correction for noise σ = LEVEL × RMS on the data.
+
+use crate::options::assignments;
+use crate::output::atomic::AtomicFile;
+use crate::output::{PlotKind, plot_learn};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lagrange_learn::model::{AnyModel, Model, Restricted};
+use lagrange_learn::multistart::{MultiStartOptions, multistart};
+use lagrange_learn::noise::{NoiseModel, SimexOptions, learn_bias_corrected};
+use lagrange_learn::optim::{AdamOptions, LmOptions, Optimizer, Schedule};
+use lagrange_learn::{Dataset, LearnOptions, learn_with_progress};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// Data file (CSV with columns <q>...,<q>_dot...,<q>_ddot...).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+
+    /// Model: a TOML system file (its [parameters] are the initial guesses) or a family name:
+    /// poly-separable[:K[:V]], poly-product[:K[:V]], network[:H[:f0[:f1]]].
+    #[arg(long, value_name = "MODEL")]
+    pub model: String,
+
+    /// Parameters to fit, comma-separated (default: every parameter not fixed).
+    #[arg(long, value_name = "A,B,...")]
+    pub fit: Option<String>,
+
+    /// Hold a parameter fixed, e.g. `m=1` (repeatable, or comma-separated).
+    #[arg(long, value_name = "NAME=VALUE", allow_hyphen_values = true)]
+    pub fix: Vec<String>,
+
+    /// Override an initial guess, e.g. `k=2` (repeatable).
+    #[arg(long, value_name = "NAME=VALUE", allow_hyphen_values = true)]
+    pub init: Vec<String>,
+
+    /// Optimizer: `lm` (Levenberg–Marquardt, default) or `adam`.
+    #[arg(long, value_name = "NAME", default_value = "lm")]
+    pub optimizer: String,
+
+    /// Maximum iterations (default: 100 for lm, 2000 for adam).
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<usize>,
+
+    /// Adam learning rate (default 0.01).
+    #[arg(long = "lr", value_name = "RATE")]
+    pub learning_rate: Option<f64>,
+
+    /// Adam schedule: constant, exponential[:GAMMA], cosine[:MIN_LR].
+    #[arg(long, value_name = "SCHEDULE")]
+    pub schedule: Option<String>,
+
+    /// Convergence tolerance (relative loss decrease).
+    #[arg(long, value_name = "TOL")]
+    pub tolerance: Option<f64>,
+
+    /// Multi-start: number of starts (start 0 is the model's own guess).
+    #[arg(long, value_name = "N")]
+    pub starts: Option<usize>,
+
+    /// Seed of multi-start guesses, network initial weights and SIMEX noise.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Bias-aware fit: the data carry noise σ = LEVEL × RMS on every column (SIMEX correction).
+    #[arg(long, value_name = "LEVEL")]
+    pub noise: Option<f64>,
+
+    /// Result file (JSON).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Loss-curve plot (.png or .svg).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Reads and validates the data file.
+pub fn read_data(path: &Path) -> Result<Dataset> {
+    Dataset::read_csv(path).with_context(|| format!("data file '{}'", path.display()))
+}
+
+/// Loads MODEL over the data's coordinates, with `--fit`, `--fix` and `--init` applied.
+pub fn load_model(
+    spec: &str,
+    data: &Dataset,
+    fit: Option<&str>,
+    fix: &[String],
+    init: &[String],
+    seed: u64,
+) -> Result<Restricted<AnyModel>> {
+    let base = AnyModel::load(spec, data.coordinates.clone(), seed)
+        .with_context(|| format!("model '{spec}'"))?;
+    let fixed = assignments(fix, "--fix")?;
+    let fit: Option<Vec<String>> = match fit {
+        None => None,
+        Some(list) => {
+            let names: Vec<String> = list.split(',').map(|s| s.trim().to_string()).collect();
+            if names.iter().any(|n| n.is_empty()) {
+                bail!("--fit '{list}' has an empty entry (expected NAME,NAME,...)");
+            }
+            Some(names)
+        }
+    };
+    let mut model = Restricted::new(base, fit.as_deref(), &fixed)?;
+    for (name, value) in assignments(init, "--init")? {
+        if fixed.iter().any(|(n, _)| *n == name) {
+            bail!("--init {name}: '{name}' is fixed with --fix");
+        }
+        model.set_initial(&name, value).context("--init")?;
+    }
+    let model_coords = model.coordinates();
+    if model_coords != data.coordinates {
+        let mut a = model_coords.clone();
+        let mut b = data.coordinates.clone();
+        a.sort();
+        b.sort();
+        if a != b {
+            bail!(
+                "the data's coordinates ({}) do not match the model's ({})",
+                data.coordinates.join(", "),
+                model_coords.join(", ")
+            );
+        }
+    }
+    Ok(model)
+}
+
+/// The plot kind of an optional `--plot` target, checked before any work.
+pub fn plot_kind(plot: &Option<PathBuf>) -> Result<Option<(PathBuf, PlotKind)>> {
+    match plot {
+        None => Ok(None),
+        Some(p) => Ok(Some((p.clone(), PlotKind::from_path(p)?))),
+    }
+}
+
+/// Writes `text` to a temporary file that becomes `path` on commit.
+pub fn pending_text(path: &Path, text: &str) -> Result<AtomicFile> {
+    let file = AtomicFile::new(path)?;
+    let mut handle = file.file()?;
+    handle
+        .write_all(text.as_bytes())
+        .and_then(|()| handle.sync_all())
+        .with_context(|| format!("cannot write '{}'", path.display()))?;
+    Ok(file)
+}
+
+/// A bar on stderr when it is a terminal and not `quiet`.
+pub fn bar(quiet: bool, len: Option<u64>) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match len {
+        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+    };
+    let template = if len.is_some() {
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}"
+    } else {
+        "{spinner} [{elapsed_precise}] {msg}"
+    };
+    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
+/// The optimizer from the command-line options.
+pub fn optimizer(
+    name: &str,
+    iterations: Option<usize>,
+    learning_rate: Option<f64>,
+    schedule: Option<&str>,
+    tolerance: Option<f64>,
+) -> Result<Optimizer> {
+    if let Some(t) = tolerance.filter(|t| !(t.is_finite() && *t >= 0.0)) {
+        bail!("--tolerance must be a finite number ≥ 0, got {t}");
+    }
+    if iterations == Some(0) {
+        bail!("--iterations must be at least 1");
+    }
+    match name {
+        "lm" | "levenberg-marquardt" => {
+            if learning_rate.is_some() || schedule.is_some() {
+                bail!("--lr and --schedule apply to --optimizer adam only");
+            }
+            let mut o = LmOptions::default();
+            if let Some(n) = iterations {
+                o.iterations = n;
+            }
+            if let Some(t) = tolerance {
+                o.tolerance = t;
+            }
+            Ok(Optimizer::LevenbergMarquardt(o))
+        }
+        "adam" => {
+            let mut o = AdamOptions::default();
+            if let Some(n) = iterations {
+                o.iterations = n;
+            }
+            if let Some(lr) = learning_rate {
+                if !(lr.is_finite() && lr > 0.0) {
+                    bail!("--lr must be a positive number, got {lr}");
+                }
+                o.learning_rate = lr;
+            }
+            if let Some(s) = schedule {
+                o.schedule = Schedule::parse(s).context("--schedule")?;
+            }
+            if let Some(t) = tolerance {
+                o.tolerance = t;
+            }
+            Ok(Optimizer::Adam(o))
+        }
+        _ => bail!("unknown --optimizer '{name}' (expected lm or adam)"),
+    }
+}
+
+pub fn run(args: &LearnArgs) -> Result<()> {
+    let plot = plot_kind(&args.plot)?;
+    let optimizer = optimizer(
+        &args.optimizer,
+        args.iterations,
+        args.learning_rate,
+        args.schedule.as_deref(),
+        args.tolerance,
+    )?;
+    if let Some(level) = args.noise {
+        if !(level.is_finite() && level >= 0.0) {
+            bail!("--noise must be a finite level ≥ 0, got {level}");
+        }
+        if args.starts.is_some() {
+            bail!("--noise and --starts cannot be combined");
+        }
+    }
+    if args.starts == Some(0) {
+        bail!("--starts must be at least 1");
+    }
+    let data = read_data(&args.data)?;
+    let model = load_model(
+        &args.model,
+        &data,
+        args.fit.as_deref(),
+        &args.fix,
+        &args.init,
+        args.seed,
+    )?;
+    let options = LearnOptions {
+        optimizer,
+        ..LearnOptions::default()
+    };
+    let max = match optimizer {
+        Optimizer::Adam(o) => o.iterations,
+        Optimizer::LevenbergMarquardt(o) => o.iterations,
+    };
+    let result = if let Some(starts) = args.starts {
+        let progress = bar(args.quiet, None);
+        if let Some(b) = &progress {
+            b.set_message(format!("multi-start: {starts} starts"));
+        }
+        let ms = MultiStartOptions {
+            starts,
+            seed: args.seed,
+            ..MultiStartOptions::default()
+        };
+        let r = multistart(&model, &data, &options, &ms)?;
+        if let Some(b) = progress {
+            b.finish_and_clear();
+        }
+        r
+    } else if let Some(level) = args.noise {
+        let progress = bar(args.quiet, None);
+        if let Some(b) = &progress {
+            b.set_message("bias-aware fit (SIMEX)");
+        }
+        let simex = SimexOptions {
+            seed: args.seed,
+            ..SimexOptions::default()
+        };
+        let r = learn_bias_corrected(
+            &model,
+            &data,
+            &options,
+            &NoiseModel::Relative(level),
+            &simex,
+        )?;
+        if let Some(b) = progress {
+            b.finish_and_clear();
+        }
+        r
+    } else {
+        let progress = bar(args.quiet, Some(max as u64));
+        let r = learn_with_progress(&model, &data, &options, &mut |p| {
+            if let Some(b) = &progress {
+                b.set_position(p.iteration as u64);
+                b.set_message(format!("loss {:.3e}", p.loss));
+            }
+        })?;
+        if let Some(b) = progress {
+            b.finish_and_clear();
+        }
+        r
+    };
+
+    let mut pending = Vec::new();
+    if let Some((path, kind)) = &plot {
+        let file = AtomicFile::new(path)?;
+        let title = format!(
+            "{} — {} ({} iterations)",
+            args.model, result.optimizer, result.iterations
+        );
+        plot_learn::loss_curve(&result.history, &title, file.temp_path(), *kind)
+            .with_context(|| format!("cannot write plot '{}'", path.display()))?;
+        pending.push(file);
+    }
+    pending.push(pending_text(&args.out, &(result.to_json() + "\n"))?);
+    for file in pending {
+        file.commit()?;
+    }
+    if !args.quiet && std::io::stderr().is_terminal() {
+        let params: Vec<String> = result
+            .parameter_order
+            .iter()
+            .map(|n| match result.uncertainty.get(n).copied().flatten() {
+                Some(s) => format!("{n} = {:.6} ± {:.2e}", result.parameters[n], s),
+                None => format!("{n} = {:.6}", result.parameters[n]),
+            })
+            .collect();
+        eprintln!(
+            "{} (loss {:.3e}, {} iterations)",
+            params.join(", "),
+            result.loss,
+            result.iterations
+        );
+        for line in &result.not_identifiable {
+            eprintln!("not identifiable: {line}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! `lagrange noise-sweep`: how well are the parameters of SYSTEM recovered as the noise grows?
+//!
+//! For each `--levels` entry and each of `--repeats` seeds, a dataset is generated from SYSTEM
+//! (as `lagrange generate` would, seeds `--seed`, `--seed + 1`, ...: the same clean samples at
+//! every level) and fitted twice with Levenberg–Marquardt: the naive least-squares fit and the
+//! bias-aware (SIMEX) fit. The relative parameter error `‖θ̂ − θ*‖/‖θ*‖` against the system's own
+//! parameter values is summarized per level (mean and standard deviation) in a CSV table
+//! `level,naive_mean,naive_std,aware_mean,aware_std,repeats,failures`, and plotted with `--plot`.
+//!
+//! The model is SYSTEM's own Lagrangian with its parameters unknown (initial guesses at half the
+//! true values), or `--model FILE`. Without `--fit`/`--fix`, parameters that cannot be learned
+//! separately (flat directions on clean data, e.g. `m` with `k`) are fixed at their true values.
+
+use super::learn::{pending_text, plot_kind};
+use crate::options::assignments;
+use crate::output::atomic::AtomicFile;
+use crate::output::plot_learn;
+use crate::system;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use lagrange::systems::System;
+use lagrange_learn::generate::{GenerateSpec, PhaseBox, generate};
+use lagrange_learn::model::{Model, Restricted, TextModel};
+use lagrange_learn::noise::{SimexOptions, SweepOptions, noise_sweep, sweep_csv};
+use lagrange_learn::{LearnOptions, learn};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Args)]
+pub struct NoiseSweepArgs {
+    /// The system that generates the data: a TOML file or a built-in name.
+    #[arg(value_name = "SYSTEM")]
+    pub system: String,
+
+    /// Set a system parameter (the truth), e.g. `k=2` (repeatable).
+    #[arg(
+        long = "param",
+        short = 'p',
+        value_name = "NAME=VALUE",
+        allow_hyphen_values = true
+    )]
+    pub params: Vec<String>,
+
+    /// Model TOML file (default: SYSTEM's own Lagrangian with unknown parameters).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<String>,
+
+    /// Parameters to fit, comma-separated (default: all not fixed).
+    #[arg(long, value_name = "A,B,...")]
+    pub fit: Option<String>,
+
+    /// Hold a model parameter fixed, e.g. `m=1` (repeatable).
+    #[arg(long, value_name = "NAME=VALUE", allow_hyphen_values = true)]
+    pub fix: Vec<String>,
+
+    /// Noise levels, comma-separated (σ = LEVEL × RMS).
+    #[arg(long, value_name = "L1,L2,...", default_value = "0,0.05,0.1,0.15,0.2")]
+    pub levels: String,
+
+    /// Datasets per level.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub repeats: usize,
+
+    /// Samples per dataset.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub samples: usize,
+
+    /// Phase-space box, e.g. `x=-2:2,x_dot=-1:1` (unnamed dimensions: [-1, 1]).
+    #[arg(
+        long = "box",
+        value_name = "NAME=LOW:HIGH,...",
+        allow_hyphen_values = true
+    )]
+    pub phase_box: Option<String>,
+
+    /// Sample along K trajectories instead of uniformly (needs --t-end).
+    #[arg(long, value_name = "K")]
+    pub trajectories: Option<usize>,
+
+    /// End time of the trajectories.
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
+    pub t_end: Option<f64>,
+
+    /// Base seed.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+
+    /// SIMEX refits per extra-noise level.
+    #[arg(long, value_name = "B", default_value_t = 8)]
+    pub simex_repeats: usize,
+
+    /// Output table (CSV).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Plot of the error against the noise level (.png or .svg).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+
+    /// No progress bar or notes.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).expect("string")
+}
+
+pub fn run(args: &NoiseSweepArgs) -> Result<()> {
+    let plot = plot_kind(&args.plot)?;
+    let levels: Vec<f64> = args
+        .levels
+        .split(',')
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .with_context(|| format!("--levels: '{s}' is not a noise level ≥ 0"))
+        })
+        .collect::<Result<_>>()?;
+    if args.repeats == 0 || args.simex_repeats == 0 {
+        bail!("--repeats and --simex-repeats must be at least 1");
+    }
+    if args.samples < 2 {
+        bail!("--samples must be at least 2, got {}", args.samples);
+    }
+    let trajectories = match (args.trajectories, args.t_end) {
+        (None, None) => None,
+        (Some(k), Some(t)) if k >= 1 && k <= args.samples && t.is_finite() && t > 0.0 => {
+            Some((k, t))
+        }
+        (Some(_), Some(_)) => bail!("--trajectories must be in 1..=--samples and --t-end positive"),
+        (Some(_), None) => bail!("--trajectories needs --t-end"),
+        (None, Some(_)) => bail!("--t-end is only used with --trajectories"),
+    };
+    let mut sys = system::load(&args.system)?;
+    for (name, value) in assignments(&args.params, "--param")? {
+        sys.set_parameter(&name, value)
+            .with_context(|| format!("--param {name}={value}"))?;
+    }
+    let truth_of: BTreeMap<String, f64> = sys.parameters().into_iter().collect();
+    let phase_box = PhaseBox::parse(args.phase_box.as_deref().unwrap_or("")).context("--box")?;
+    // the model
+    let base = match &args.model {
+        Some(path) => TextModel::from_path(path).with_context(|| format!("model '{path}'"))?,
+        None => {
+            let mut toml = format!(
+                "coordinates = [{}]\nlagrangian = {}\n",
+                sys.coordinates()
+                    .iter()
+                    .map(|c| toml_string(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                toml_string(&sys.lagrangian_text())
+            );
+            if let Some(d) = sys.dissipation_text() {
+                toml.push_str(&format!("dissipation = {}\n", toml_string(&d)));
+            }
+            toml.push_str("[parameters]\n");
+            for (p, v) in sys.parameters() {
+                toml.push_str(&format!("{p} = {:?}\n", 0.5 * v));
+            }
+            TextModel::from_toml_str(&toml).context("the system's Lagrangian as a model")?
+        }
+    };
+    let mut fixed = assignments(&args.fix, "--fix")?;
+    let fit: Option<Vec<String>> = args
+        .fit
+        .as_ref()
+        .map(|list| list.split(',').map(|s| s.trim().to_string()).collect());
+    let make = |level: f64, seed: u64| {
+        let spec = GenerateSpec {
+            samples: args.samples,
+            phase_box: phase_box.clone(),
+            trajectories,
+            noise: level,
+            seed,
+        };
+        generate(&sys, &spec)
+    };
+    let truth_for = |names: &[String]| -> Result<Vec<f64>> {
+        names
+            .iter()
+            .map(|n| {
+                truth_of.get(n).copied().with_context(|| {
+                    format!("model parameter '{n}' is not a parameter of the system, so there is no true value to compare with (fix it with --fix)")
+                })
+            })
+            .collect()
+    };
+    let mut model = Restricted::new(base.clone(), fit.as_deref(), &fixed)?;
+    if fit.is_none() && fixed.is_empty() {
+        // fix what cannot be learned separately, at the true values
+        let clean = make(0.0, args.seed)?;
+        for _ in 0..model.parameter_names().len() {
+            let r = learn(&model, &clean, &LearnOptions::default())?;
+            let Some(flat) = r.flat_directions.first() else {
+                break;
+            };
+            let name = flat.suggest_fix.clone();
+            let value = truth_for(std::slice::from_ref(&name))?[0];
+            if !args.quiet {
+                eprintln!("note: fixing {name} = {value} ({})", flat.message);
+            }
+            fixed.push((name, value));
+            model = Restricted::new(base.clone(), None, &fixed)?;
+        }
+    }
+    let truth = truth_for(&model.parameter_names())?;
+    let sweep = SweepOptions {
+        levels: levels.clone(),
+        repeats: args.repeats,
+        seed: args.seed,
+        simex: SimexOptions {
+            repeats: args.simex_repeats,
+            seed: args.seed,
+            ..SimexOptions::default()
+        },
+    };
+    let bar = super::learn::bar(args.quiet, Some((levels.len() * args.repeats) as u64));
+    let done = AtomicU64::new(0);
+    let tick = || {
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    };
+    let rows = noise_sweep(
+        &model,
+        &truth,
+        make,
+        &LearnOptions::default(),
+        &sweep,
+        &tick,
+    )?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut pending: Vec<AtomicFile> = Vec::new();
+    if let Some((path, kind)) = &plot {
+        let file = AtomicFile::new(path)?;
+        let title = format!(
+            "{}: error of {} vs noise ({} × {} samples)",
+            sys.title(),
+            model.parameter_names().join(", "),
+            args.repeats,
+            args.samples
+        );
+        plot_learn::noise_sweep(&rows, &title, file.temp_path(), *kind)
+            .with_context(|| format!("cannot write plot '{}'", path.display()))?;
+        pending.push(file);
+    }
+    pending.push(pending_text(&args.out, &sweep_csv(&rows))?);
+    for file in pending {
+        file.commit()?;
+    }
+    if !args.quiet && std::io::stderr().is_terminal() {
+        for r in &rows {
+            eprintln!(
+                "level {:.3}: naive {:.3} % ± {:.3}, bias-aware {:.3} % ± {:.3}",
+                r.level,
+                100.0 * r.naive_mean,
+                100.0 * r.naive_std,
+                100.0 * r.aware_mean,
+                100.0 * r.aware_std
+            );
+        }
+    }
+    Ok(())
+}

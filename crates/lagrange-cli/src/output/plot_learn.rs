@@ -1,0 +1,386 @@
+//! Figures of the learning commands: the loss curve of a fit (`learn --plot`), the loss landscape
+//! as a heatmap on a log colour scale with the optimizer's path (`landscape --plot`), and the
+//! parameter error against the noise level (`noise-sweep --plot`). PNG or SVG by extension.
+
+use super::PlotKind;
+use super::plot::register_fonts;
+use anyhow::{Result, anyhow};
+use lagrange_learn::landscape::Landscape;
+use lagrange_learn::noise::SweepRow;
+use lagrange_learn::optim::HistoryEntry;
+use plotters::prelude::*;
+use std::path::Path;
+
+const FAMILY: &str = "sans-serif";
+const BLUE: RGBColor = RGBColor(31, 119, 180);
+const ORANGE: RGBColor = RGBColor(255, 127, 14);
+const RED: RGBColor = RGBColor(214, 39, 40);
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// Draws with `$draw(&root)` on a PNG or SVG backend.
+macro_rules! render {
+    ($path:expr, $kind:expr, $size:expr, $body:ident) => {{
+        register_fonts();
+        match $kind {
+            PlotKind::Png => {
+                let area = BitMapBackend::new($path, $size).into_drawing_area();
+                $body!(area, BitMapBackend<'_>).map_err(|e| anyhow!("drawing the plot: {e}"))?;
+                area.present().map_err(|e| anyhow!("drawing the plot: {e}"))
+            }
+            PlotKind::Svg => {
+                let area = SVGBackend::new($path, $size).into_drawing_area();
+                $body!(area, SVGBackend<'_>).map_err(|e| anyhow!("drawing the plot: {e}"))?;
+                area.present().map_err(|e| anyhow!("drawing the plot: {e}"))
+            }
+        }
+    }};
+}
+
+/// Compact tick label.
+fn tick(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if (1e-3..1e4).contains(&a) {
+        let s = format!("{v:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.to_string()
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
+/// The loss per iteration on a log axis.
+pub fn loss_curve(
+    history: &[HistoryEntry],
+    title: &str,
+    path: &Path,
+    kind: PlotKind,
+) -> Result<()> {
+    let positive: Vec<f64> = history
+        .iter()
+        .map(|h| h.loss)
+        .filter(|l| *l > 0.0 && l.is_finite())
+        .collect();
+    let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = positive.iter().copied().fold(0.0_f64, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi > 0.0 {
+        (lo, hi)
+    } else {
+        (1e-300, 1.0)
+    };
+    let floor = lo / 10.0;
+    let (ylo, yhi) = if hi > lo * 1.01 {
+        (floor, hi * 2.0)
+    } else {
+        (lo / 10.0, lo * 10.0)
+    };
+    let last = history.last().map_or(1, |h| h.iteration.max(1));
+    let points: Vec<(f64, f64)> = history
+        .iter()
+        .map(|h| {
+            (
+                h.iteration as f64,
+                if h.loss > 0.0 { h.loss } else { floor },
+            )
+        })
+        .collect();
+    macro_rules! body {
+        ($area:ident, $db:ty) => {
+            (|| -> DrawResult<$db> {
+                let root = &$area;
+                root.fill(&WHITE)?;
+                let mut chart = ChartBuilder::on(root)
+                    .caption(title, (FAMILY, 26))
+                    .margin(18)
+                    .x_label_area_size(50)
+                    .y_label_area_size(90)
+                    .build_cartesian_2d(0.0..last as f64, (ylo..yhi).log_scale())?;
+                chart
+                    .configure_mesh()
+                    .x_desc("iteration")
+                    .y_desc("loss ε = Σ|q̈ − Q|²")
+                    .y_label_formatter(&|v| format!("{v:.0e}"))
+                    .x_label_formatter(&|v| tick(*v))
+                    .label_style((FAMILY, 16))
+                    .axis_desc_style((FAMILY, 18))
+                    .draw()?;
+                chart.draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    BLUE.stroke_width(2),
+                ))?;
+                chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, BLUE.filled())))?;
+                Ok(())
+            })()
+        };
+    }
+    render!(path, kind, (1000, 650), body)
+}
+
+/// Viridis, piecewise linear through 9 anchors; `x` in [0, 1].
+fn viridis(x: f64) -> RGBColor {
+    const A: [(u8, u8, u8); 9] = [
+        (68, 1, 84),
+        (71, 44, 122),
+        (59, 81, 139),
+        (44, 113, 142),
+        (33, 144, 141),
+        (39, 173, 129),
+        (92, 200, 99),
+        (170, 220, 50),
+        (253, 231, 37),
+    ];
+    let x = if x.is_finite() {
+        x.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let f = x * (A.len() - 1) as f64;
+    let i = (f.floor() as usize).min(A.len() - 2);
+    let t = f - i as f64;
+    let mix = |a: u8, b: u8| (a as f64 + t * (b as f64 - a as f64)).round() as u8;
+    RGBColor(
+        mix(A[i].0, A[i + 1].0),
+        mix(A[i].1, A[i + 1].1),
+        mix(A[i].2, A[i + 1].2),
+    )
+}
+
+/// The landscape as a heatmap of `log10(loss)`, with an optional optimizer path `(x, y)`.
+pub fn heatmap(
+    land: &Landscape,
+    path_points: Option<&[(f64, f64)]>,
+    title: &str,
+    path: &Path,
+    kind: PlotKind,
+) -> Result<()> {
+    let finite: Vec<f64> = land
+        .loss
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|l| l.is_finite() && *l >= 0.0)
+        .collect();
+    let positive_min = finite
+        .iter()
+        .copied()
+        .filter(|l| *l > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let floor = if positive_min.is_finite() {
+        positive_min
+    } else {
+        1e-300
+    };
+    let lmax = finite.iter().copied().fold(floor, f64::max);
+    // dynamic range capped at 12 decades below the maximum, so that one exact zero does not
+    // wash out the picture
+    let (clo, chi) = ((floor.max(lmax * 1e-12)).log10(), lmax.log10());
+    let (clo, chi) = if chi > clo {
+        (clo, chi)
+    } else {
+        (clo - 1.0, chi + 1.0)
+    };
+    let level = |l: f64| ((l.max(1e-300).log10() - clo) / (chi - clo)).clamp(0.0, 1.0);
+    let (xs, ys) = (&land.x.values, &land.y.values);
+    let (nx, ny) = (xs.len(), ys.len());
+    let dx = (xs[nx - 1] - xs[0]) / (nx - 1) as f64;
+    let dy = (ys[ny - 1] - ys[0]) / (ny - 1) as f64;
+    let xr = (xs[0] - dx / 2.0)..(xs[nx - 1] + dx / 2.0);
+    let yr = (ys[0] - dy / 2.0)..(ys[ny - 1] + dy / 2.0);
+    let best = land.minimum();
+    let path_pts: Vec<(f64, f64)> = path_points.map(|p| p.to_vec()).unwrap_or_default();
+    let (xname, yname) = (land.x.name.clone(), land.y.name.clone());
+    macro_rules! body {
+        ($area:ident, $db:ty) => {
+            (|| -> DrawResult<$db> {
+                let root = &$area;
+                root.fill(&WHITE)?;
+                let root = root.titled(title, (FAMILY, 26))?;
+                let (w, _) = root.dim_in_pixel();
+                let (main, bar) = root.split_horizontally(w as i32 - 150);
+                let mut chart = ChartBuilder::on(&main)
+                    .margin(18)
+                    .x_label_area_size(50)
+                    .y_label_area_size(70)
+                    .build_cartesian_2d(xr.clone(), yr.clone())?;
+                chart.draw_series((0..nx * ny).map(|k| {
+                    let (i, j) = (k % nx, k / nx);
+                    let l = land.loss[j][i];
+                    let c = if l.is_finite() {
+                        viridis(level(l))
+                    } else {
+                        RGBColor(200, 200, 200)
+                    };
+                    Rectangle::new(
+                        [
+                            (xs[i] - dx / 2.0, ys[j] - dy / 2.0),
+                            (xs[i] + dx / 2.0, ys[j] + dy / 2.0),
+                        ],
+                        c.filled(),
+                    )
+                }))?;
+                chart
+                    .configure_mesh()
+                    .disable_mesh()
+                    .x_desc(xname.as_str())
+                    .y_desc(yname.as_str())
+                    .x_label_formatter(&|v| tick(*v))
+                    .y_label_formatter(&|v| tick(*v))
+                    .label_style((FAMILY, 16))
+                    .axis_desc_style((FAMILY, 20))
+                    .draw()?;
+                if path_pts.len() > 1 {
+                    chart
+                        .draw_series(LineSeries::new(
+                            path_pts.iter().copied(),
+                            RED.stroke_width(3),
+                        ))?
+                        .label("optimizer path")
+                        .legend(|(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(3))
+                        });
+                    chart.draw_series(path_pts.iter().map(|&p| Circle::new(p, 4, RED.filled())))?;
+                    chart.draw_series(std::iter::once(Circle::new(
+                        path_pts[0],
+                        7,
+                        WHITE.stroke_width(3),
+                    )))?;
+                }
+                if let Some((bx, by, _)) = best {
+                    chart
+                        .draw_series(std::iter::once(Cross::new(
+                            (bx, by),
+                            8,
+                            WHITE.stroke_width(3),
+                        )))?
+                        .label("grid minimum")
+                        .legend(|(x, y)| Cross::new((x + 10, y), 6, BLACK.stroke_width(2)));
+                }
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .label_font((FAMILY, 16))
+                    .position(SeriesLabelPosition::UpperRight)
+                    .draw()?;
+                // colour bar
+                let mut cb = ChartBuilder::on(&bar)
+                    .margin_top(18)
+                    .margin_bottom(68)
+                    .margin_right(10)
+                    .y_label_area_size(70)
+                    .build_cartesian_2d(0.0..1.0, clo..chi)?;
+                let steps = 200;
+                cb.draw_series((0..steps).map(|s| {
+                    let a = clo + (chi - clo) * s as f64 / steps as f64;
+                    let b = clo + (chi - clo) * (s + 1) as f64 / steps as f64;
+                    Rectangle::new(
+                        [(0.0, a), (1.0, b)],
+                        viridis((a - clo) / (chi - clo)).filled(),
+                    )
+                }))?;
+                cb.configure_mesh()
+                    .disable_mesh()
+                    .disable_x_axis()
+                    .y_desc("log10 loss")
+                    .y_label_formatter(&|v| format!("{v:.1}"))
+                    .label_style((FAMILY, 15))
+                    .axis_desc_style((FAMILY, 17))
+                    .draw()?;
+                Ok(())
+            })()
+        };
+    }
+    render!(path, kind, (1100, 900), body)
+}
+
+/// Mean relative parameter error (± one standard deviation) against the noise level, for the
+/// naive and the bias-aware fit.
+pub fn noise_sweep(rows: &[SweepRow], title: &str, path: &Path, kind: PlotKind) -> Result<()> {
+    let pct = |v: f64| 100.0 * v;
+    let xmax = rows
+        .iter()
+        .map(|r| pct(r.level))
+        .fold(0.0_f64, f64::max)
+        .max(1e-3);
+    let ymax = rows
+        .iter()
+        .flat_map(|r| [r.naive_mean + r.naive_std, r.aware_mean + r.aware_std])
+        .filter(|v| v.is_finite())
+        .map(pct)
+        .fold(0.0_f64, f64::max)
+        .max(1e-6);
+    let series = [
+        ("naive least squares", BLUE, true),
+        ("bias-aware (SIMEX)", ORANGE, false),
+    ];
+    let pad = 0.04 * xmax;
+    macro_rules! body {
+        ($area:ident, $db:ty) => {
+            (|| -> DrawResult<$db> {
+                let root = &$area;
+                root.fill(&WHITE)?;
+                let mut chart = ChartBuilder::on(root)
+                    .caption(title, (FAMILY, 26))
+                    .margin(18)
+                    .x_label_area_size(50)
+                    .y_label_area_size(80)
+                    .build_cartesian_2d(-pad..xmax + pad, 0.0..ymax * 1.1)?;
+                chart
+                    .configure_mesh()
+                    .x_desc("noise level σ / RMS (%)")
+                    .y_desc("relative parameter error (%)")
+                    .x_label_formatter(&|v| tick(*v))
+                    .y_label_formatter(&|v| tick(*v))
+                    .label_style((FAMILY, 16))
+                    .axis_desc_style((FAMILY, 18))
+                    .draw()?;
+                for (k, (name, color, naive)) in series.iter().enumerate() {
+                    let shift = if k == 0 { -0.2 * pad } else { 0.2 * pad };
+                    let pts: Vec<(f64, f64, f64)> = rows
+                        .iter()
+                        .map(|r| {
+                            let (m, s) = if *naive {
+                                (r.naive_mean, r.naive_std)
+                            } else {
+                                (r.aware_mean, r.aware_std)
+                            };
+                            (pct(r.level) + shift, pct(m), pct(s))
+                        })
+                        .filter(|p| p.1.is_finite())
+                        .collect();
+                    let c = *color;
+                    chart
+                        .draw_series(LineSeries::new(
+                            pts.iter().map(|p| (p.0, p.1)),
+                            c.stroke_width(2),
+                        ))?
+                        .label(*name)
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                        });
+                    chart
+                        .draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 5, c.filled())))?;
+                    for p in &pts {
+                        let s = if p.2.is_finite() { p.2 } else { 0.0 };
+                        chart.draw_series(std::iter::once(PathElement::new(
+                            vec![(p.0, (p.1 - s).max(0.0)), (p.0, p.1 + s)],
+                            c.stroke_width(2),
+                        )))?;
+                    }
+                }
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .label_font((FAMILY, 16))
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .draw()?;
+                Ok(())
+            })()
+        };
+    }
+    render!(path, kind, (1000, 650), body)
+}
