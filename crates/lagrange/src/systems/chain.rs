@@ -20,9 +20,6 @@ use super::{ParameterError, Range, System, check, cos_sinc, indexed, named, unkn
 use crate::lagrangian::{Lagrangian, Scalar};
 use std::f64::consts::PI;
 
-/// Largest chain accepted by `set_parameter("n", …)`.
-pub const MAX_N: usize = 1 << 16;
-
 /// The fixed-end chain of `n` oscillators (see the [module docs](self)).
 ///
 /// ```
@@ -52,6 +49,9 @@ impl Default for Chain {
 }
 
 impl Chain {
+    /// Largest chain accepted by `set_parameter("n", …)`.
+    pub const MAX_N: usize = 1 << 16;
+
     /// Angular frequency of normal mode `j` (`1 ≤ j ≤ n`): `2 √(k/m) sin(jπ/(2(n+1)))`.
     pub fn mode_frequency(&self, j: usize) -> f64 {
         2.0 * (self.k / self.m).sqrt() * (j as f64 * PI / (2.0 * (self.n + 1) as f64)).sin()
@@ -172,7 +172,7 @@ impl System for Chain {
     }
     fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), ParameterError> {
         match name {
-            "n" => self.n = check(name, value, Range::Count(1, MAX_N))? as usize,
+            "n" => self.n = check(name, value, Range::Count(1, Self::MAX_N))? as usize,
             "m" => self.m = check(name, value, Range::Positive)?,
             "k" => self.k = check(name, value, Range::Any)?,
             _ => return Err(unknown(name, &self.parameters())),

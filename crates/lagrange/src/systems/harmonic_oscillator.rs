@@ -16,9 +16,6 @@
 use super::{ParameterError, Range, System, check, cos_sinc, unknown};
 use crate::lagrangian::{Lagrangian, Scalar};
 
-/// Largest dimension accepted by `set_parameter("n", …)`.
-pub const MAX_DIM: usize = 1024;
-
 /// `L = Σ ½ mᵢ q̇ᵢ² − ½ kᵢ qᵢ²` (see the [module docs](self)).
 ///
 /// ```
@@ -46,6 +43,9 @@ impl Default for HarmonicOscillator {
 }
 
 impl HarmonicOscillator {
+    /// Largest dimension accepted by `set_parameter("n", …)`.
+    pub const MAX_DIM: usize = 1024;
+
     /// An `n`-D oscillator with the given per-axis masses and spring constants.
     pub fn new(masses: Vec<f64>, stiffnesses: Vec<f64>) -> Self {
         assert_eq!(
@@ -136,7 +136,7 @@ impl System for HarmonicOscillator {
     }
     fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), ParameterError> {
         if name == "n" {
-            let n = check(name, value, Range::Count(1, MAX_DIM))? as usize;
+            let n = check(name, value, Range::Count(1, Self::MAX_DIM))? as usize;
             self.masses.resize(n, 1.0);
             self.stiffnesses.resize(n, 1.0);
             return Ok(());

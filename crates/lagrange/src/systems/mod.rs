@@ -33,17 +33,17 @@
 //! assert!((a[0] + 9.81).abs() < 1e-12);
 //! ```
 
-mod chain;
-mod crossed_fields;
-mod cyclotron;
-mod damped_oscillator;
-mod double_pendulum;
-mod driven_oscillator;
-mod harmonic_oscillator;
-mod kepler;
-mod n_body;
-mod pendulum;
-mod spring_pendulum;
+pub mod chain;
+pub mod crossed_fields;
+pub mod cyclotron;
+pub mod damped_oscillator;
+pub mod double_pendulum;
+pub mod driven_oscillator;
+pub mod harmonic_oscillator;
+pub mod kepler;
+pub mod n_body;
+pub mod pendulum;
+pub mod spring_pendulum;
 
 pub use chain::Chain;
 pub use crossed_fields::CrossedFields;

@@ -17,9 +17,6 @@ use super::{ParameterError, Range, System, check, indexed, named, unknown};
 use crate::lagrangian::{Lagrangian, Scalar};
 use std::f64::consts::TAU;
 
-/// Largest number of bodies accepted by `set_parameter("n", …)`.
-pub const MAX_BODIES: usize = 4096;
-
 /// Softened planar N-body gravity (see the [module docs](self)).
 ///
 /// ```
@@ -50,6 +47,9 @@ impl Default for NBody {
 }
 
 impl NBody {
+    /// Largest number of bodies accepted by `set_parameter("n", …)`.
+    pub const MAX_BODIES: usize = 4096;
+
     /// Number of bodies.
     pub fn bodies(&self) -> usize {
         self.masses.len()
@@ -181,7 +181,7 @@ impl System for NBody {
     fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), ParameterError> {
         match name {
             "n" => {
-                let n = check(name, value, Range::Count(1, MAX_BODIES))? as usize;
+                let n = check(name, value, Range::Count(1, Self::MAX_BODIES))? as usize;
                 self.masses.resize(n, 1.0);
             }
             "G" => self.g = check(name, value, Range::Any)?,
