@@ -11,7 +11,7 @@ use crate::output::{Table, plot, progress};
 use anyhow::{Context, Result, anyhow};
 use lagrange::integrators::{IntegrationError, Trajectory, simulate};
 use lagrange::systems::System;
-use lagrange::{Lagrangian, accelerations, jacobi_integral};
+use lagrange::{accelerations, jacobi_integral, partial_time};
 use std::io::{IsTerminal, Write};
 
 pub fn run(args: &SimulateArgs) -> Result<()> {
@@ -63,7 +63,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
                 options.integrator,
                 options.dt
             ),
-            conservative: !system.has_dissipation(),
+            conservative: conservative(system, &trajectory),
         };
         plot::render(&table, &labels, file.temp_path(), target.kind)
             .with_context(|| format!("cannot write plot '{}'", target.path.display()))?;
@@ -127,6 +127,19 @@ fn energies<S: System>(system: &S, trajectory: &Trajectory) -> Result<Vec<f64>> 
         }
     }
     Ok(energy)
+}
+
+/// Whether the energy should be conserved: no dissipation and no explicit time dependence
+/// (∂L/∂t = 0 on a sample of the rows). Extra generalized forces are not detected.
+fn conservative<S: System>(system: &S, trajectory: &Trajectory) -> bool {
+    if system.has_dissipation() {
+        return false;
+    }
+    let step = trajectory.t.len().div_ceil(50).max(1);
+    (0..trajectory.t.len()).step_by(step).all(|i| {
+        let (t, q, q_dot) = (trajectory.t[i], &trajectory.q[i], &trajectory.q_dot[i]);
+        partial_time(system, t, q, q_dot).is_ok_and(|d| d == 0.0)
+    })
 }
 
 fn summary(options: &SimulateOptions, table: &Table<'_>) {

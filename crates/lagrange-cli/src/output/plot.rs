@@ -339,10 +339,11 @@ fn energy_panel<DB: DrawingBackend>(
         let c = PALETTE[3];
         chart
             .draw_series(LineSeries::new(points, c.stroke_width(1)))?
-            .label(if relative {
-                "relative error"
-            } else {
-                "absolute error"
+            .label(match (relative, conservative) {
+                (true, true) => "relative error",
+                (false, true) => "absolute error",
+                (true, false) => "relative change",
+                (false, false) => "absolute change",
             })
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;

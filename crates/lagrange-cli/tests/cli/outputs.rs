@@ -187,6 +187,40 @@ fn every_integrator() {
         assert_eq!(last[0], 1.0);
         assert!((last[1] - 2.0_f64.cos()).abs() < tol, "{name}: {last:?}");
     }
+    // --method is an alias; dopri5 (the default) is accurate at a coarse --dt
+    let out = dir.path().join("alias.csv");
+    ok(lagrange()
+        .args([
+            "simulate",
+            &example("harmonic-oscillator.toml"),
+            "--t-end",
+            "1",
+            "--dt",
+            "0.5",
+        ])
+        .args(["--method", "rk4", "--out"])
+        .arg(&out));
+    let (_, rk4) = parse_csv(&fs::read_to_string(&out).unwrap());
+    ok(lagrange()
+        .args([
+            "simulate",
+            &example("harmonic-oscillator.toml"),
+            "--t-end",
+            "1",
+            "--dt",
+            "0.5",
+        ])
+        .arg("--out")
+        .arg(&out));
+    let (_, default) = parse_csv(&fs::read_to_string(&out).unwrap());
+    assert!(
+        (rk4[2][1] - 2.0_f64.cos()).abs() > 1e-3,
+        "rk4 with h = 0.5 is coarse"
+    );
+    assert!(
+        (default[2][1] - 2.0_f64.cos()).abs() < 1e-7,
+        "dopri5 is the default"
+    );
     // dopri5 with --dt as the output interval and explicit tolerances
     let out = dir.path().join("tol.csv");
     ok(lagrange()
