@@ -91,6 +91,8 @@ pub fn problem(args: &SystemArgs) -> Result<Problem> {
     let params = assignments(&args.params, "--param")?;
     let state = assignments(&args.state, "--state")?;
     apply_params(&mut system, &coordinates, &params)?;
+    // A size parameter (`n` of `chain`, `n-body`, ...) changes the coordinates.
+    let coordinates = system.coordinates();
     let (q, q_dot) = initial_state(&system, &coordinates, &state)?;
     Ok(Problem {
         system,

@@ -174,3 +174,13 @@ fn help_and_version() {
     assert!(ok(lagrange().args(["simulate", "--help"])).contains("--integrator"));
     assert!(ok(lagrange().arg("--version")).starts_with("lagrange "));
 }
+
+#[test]
+fn size_parameter_changes_the_coordinates() {
+    let v =
+        json(&ok(lagrange().args([
+            "eom", "chain", "--param", "n=3", "--state", "x3=0.5",
+        ])));
+    assert_eq!(v["coordinates"], serde_json::json!(["x1", "x2", "x3"]));
+    assert_eq!(v["q"][2], 0.5);
+}
