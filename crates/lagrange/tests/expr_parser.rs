@@ -277,3 +277,53 @@ fn dependence_queries() {
     assert!(!e.uses_velocities());
     assert!(parse("x_dot", &s).unwrap().uses_velocities());
 }
+
+/// Where num-dual's own formulas break down, the tape's derivatives stay regular.
+#[test]
+fn dual_edge_cases() {
+    use lagrange::num_dual::{Dual64, HyperDual64};
+    let s = Symbols::new(["x", "y"], Vec::<String>::new());
+    let d = |src: &str, x: f64, y: f64| {
+        let e = parse(src, &s).unwrap();
+        e.eval(
+            Dual64::from(0.0),
+            &[Dual64::new(x, 1.0), Dual64::from(y)],
+            &[Dual64::from(0.0); 2],
+            &[],
+        )
+    };
+    // atan2(y, x) at x = 0: ∂/∂x = −y/(x²+y²) = −1/y (num-dual's atan(y/x) gives NaN).
+    let r = d("atan2(y, x)", 0.0, 2.0);
+    assert_eq!(r.re, std::f64::consts::FRAC_PI_2);
+    assert!((r.eps + 0.5).abs() < 1e-15, "{r}");
+    // Far side of the branch cut: the real part is atan2's, derivative regular.
+    let r = d("atan2(y, x)", -3.0, 1e-3);
+    assert_eq!(r.re, 1e-3_f64.atan2(-3.0));
+    assert!((r.eps - (-1e-3 / (9.0 + 1e-6))).abs() < 1e-15, "{r}");
+    // tanh of a large argument: 1 with derivative 0 (num-dual's sinh/cosh gives NaN).
+    let r = d("tanh(x)", 800.0, 0.0);
+    assert_eq!((r.re, r.eps), (1.0, 0.0));
+    let r = d("tanh(x)", -0.3, 0.0);
+    assert!(
+        (r.re - (-0.3_f64).tanh()).abs() < 1e-16
+            && (r.eps - 1.0 / 0.3_f64.cosh().powi(2)).abs() < 1e-15
+    );
+    // Fractional power at a zero base: value 0, first derivative 0 for n > 1 (num-dual: NaN).
+    let r = d("abs(x)^2.5", 0.0, 0.0);
+    assert_eq!((r.re, r.eps), (0.0, 0.0));
+    // Second derivatives: d²/dx² |x|^2.5 = 3.75 |x|^0.5 → 0 at 0; for n = 1.5 it is infinite.
+    let e = parse("abs(x)^2.5", &s).unwrap();
+    let x = HyperDual64::from_re(0.0).derivative1().derivative2();
+    let z = HyperDual64::from(0.0);
+    assert_eq!(e.eval(z, &[x, z], &[z, z], &[]).eps1eps2, 0.0);
+    let e = parse("abs(x)^1.5", &s).unwrap();
+    assert!(e.eval(z, &[x, z], &[z, z], &[]).eps1eps2.is_nan());
+    // Tiny base: x^1.5 at 1e-250 is 1e-375 → 0, not inf/NaN; the derivative 1.5·x^0.5 goes
+    // through exp(0.5·ln x), relative error ≲ |ln x|·ε ≈ 6e-14.
+    let r = d("x^1.5", 1e-250, 0.0);
+    assert_eq!(r.re, 0.0);
+    assert!((r.eps / 1.5e-125 - 1.0).abs() < 1e-13, "{r}");
+    // Variable exponent on a negative base at an integer exponent value is the real power.
+    let r = d("x^y", -2.0, 3.0);
+    assert_eq!((r.re, r.eps), (-8.0, 12.0));
+}

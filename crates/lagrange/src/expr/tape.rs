@@ -99,7 +99,7 @@ impl Func1 {
             Func1::Atan => x.atan(),
             Func1::Sinh => x.sinh(),
             Func1::Cosh => x.cosh(),
-            Func1::Tanh => x.tanh(),
+            Func1::Tanh => tanh_value(x),
             Func1::Exp => x.exp(),
             Func1::Ln => x.ln(),
             Func1::Sqrt => x.sqrt(),
@@ -209,8 +209,80 @@ pub(crate) fn pow_value<D: Scalar>(a: &D, b: &D) -> D {
     } else if e.fract() == 0.0 && e.abs() <= i32::MAX as f64 {
         a.powi(e as i32)
     } else {
-        a.powf(e)
+        powf_value(a, e)
     }
+}
+
+/// `x^n` for a non-integer constant `n`.
+///
+/// num-dual computes `x^(n−3)·x·x·x`, which overflows for tiny bases and is NaN at `x = 0`.
+/// Here: far from 1 in magnitude, `exp(n ln x)` (shifted onto `powf`'s value); at `x = 0`
+/// with `n` above the highest derivative order tracked, 0 with zero derivatives (their true
+/// values); otherwise num-dual's formula (at `x = 0` some tracked derivative is infinite, and
+/// the result NaN).
+#[inline]
+pub(crate) fn powf_value<D: Scalar>(x: &D, n: f64) -> D {
+    let re = x.re();
+    if D::NDERIV == 0 {
+        return x.powf(n);
+    }
+    if re > 0.0 && !(1e-100..=1e100).contains(&re) {
+        // For n > 1 as x^(n−1)·x, so that the derivative n·x^(n−1) survives when x^n underflows.
+        let r = if n > 1.0 {
+            (x.ln() * (n - 1.0)).exp() * x
+        } else {
+            (x.ln() * n).exp()
+        };
+        let shift = re.powf(n) - r.re();
+        return if shift == 0.0 || !shift.is_finite() {
+            r
+        } else {
+            r + shift
+        };
+    }
+    if re == 0.0 && n > D::NDERIV as f64 {
+        // Every tracked derivative of x^n (order k < n) vanishes at 0.
+        return *x * 0.0;
+    }
+    x.powf(n)
+}
+
+/// `tanh` that stays finite for large |x| (num-dual computes `sinh/cosh`, NaN beyond |x| ≈ 710):
+/// `tanh(x) = −m/(m + 2)` with `m = expm1(−2x)` for x ≥ 0, and odd symmetry.
+#[inline]
+pub(crate) fn tanh_value<D: Scalar>(x: &D) -> D {
+    if D::NDERIV == 0 || !x.re().is_finite() {
+        return x.tanh();
+    }
+    if x.re() >= 0.0 {
+        let m = (*x * -2.0).exp_m1();
+        -m / (m + 2.0)
+    } else {
+        let m = (*x * 2.0).exp_m1();
+        m / (m + 2.0)
+    }
+}
+
+/// `atan2(y, x)` with derivatives that are regular everywhere except at the origin.
+///
+/// num-dual differentiates `atan(y/x)`, which is singular at `x = 0` (angle ±π/2). Here the
+/// ratio is formed with the larger of |x|, |y| in the denominator (`atan(y/x)` or `-atan(x/y)`;
+/// both differ from `atan2` by a constant), and the real part is moved onto `atan2(y, x)` by a
+/// constant shift.
+#[inline]
+pub(crate) fn atan2_value<D: Scalar>(y: &D, x: &D) -> D {
+    let (yr, xr) = (y.re(), x.re());
+    let angle = yr.atan2(xr);
+    if D::NDERIV == 0 || (xr == 0.0 && yr == 0.0) || !(xr.is_finite() && yr.is_finite()) {
+        return y.atan2(*x);
+    }
+    let r = if xr.abs() >= yr.abs() {
+        (*y / x).atan()
+    } else {
+        -(*x / y).atan()
+    };
+    let shift = angle - r.re();
+    if shift == 0.0 { r } else { r + shift }
 }
 
 /// `i32` value of an integral constant exponent, if it is one.
@@ -258,16 +330,14 @@ impl Builder {
     pub(crate) fn neg(&mut self, a: Val) -> Val {
         match a {
             Val::C(c) => Val::C(-c),
-            // Negation is exact, so it can be pushed into these forms without changing values.
+            // Negation is exact, so it can be pushed into products and quotients without changing
+            // any value, signed zeros included (unlike `-(a - b) → b - a`).
             Val::Op(o) => match self.def(a) {
                 Some(Inst::Neg(x)) => Val::Op(x),
                 Some(Inst::Const(c)) => Val::C(-c.0),
                 Some(Inst::MulC(x, c)) => self.emit(Inst::MulC(x, Cst(-c.0))),
                 Some(Inst::DivC(x, c)) => self.emit(Inst::DivC(x, Cst(-c.0))),
                 Some(Inst::CDiv(c, x)) => self.emit(Inst::CDiv(Cst(-c.0), x)),
-                Some(Inst::Sub(x, y)) => self.emit(Inst::Sub(y, x)),
-                Some(Inst::AddC(x, c)) => self.emit(Inst::CSub(Cst(-c.0), x)),
-                Some(Inst::CSub(c, x)) => self.emit(Inst::AddC(x, Cst(-c.0))),
                 _ => self.emit(Inst::Neg(o)),
             },
         }
@@ -303,7 +373,8 @@ impl Builder {
         match op {
             BinOp::Add => match (a, b) {
                 (Val::C(c), Val::Op(x)) | (Val::Op(x), Val::C(c)) => {
-                    if c == 0.0 {
+                    // x + (−0) is x for every x; x + (+0) is not for x = −0.
+                    if c == 0.0 && c.is_sign_negative() {
                         Val::Op(x)
                     } else {
                         self.emit(Inst::AddC(x, Cst(c)))
@@ -322,7 +393,7 @@ impl Builder {
             },
             BinOp::Sub => match (a, b) {
                 (Val::Op(x), Val::C(c)) => {
-                    if c == 0.0 {
+                    if c == 0.0 && c.is_sign_positive() {
                         Val::Op(x)
                     } else {
                         self.emit(Inst::AddC(x, Cst(-c)))
@@ -347,10 +418,7 @@ impl Builder {
             },
             BinOp::Mul => match (a, b) {
                 (Val::C(c), Val::Op(x)) | (Val::Op(x), Val::C(c)) => {
-                    if c == 0.0 {
-                        // `0*x` is 0 (as in algebra; IEEE would give NaN for infinite x).
-                        Val::C(0.0)
-                    } else if c == 1.0 {
+                    if c == 1.0 {
                         Val::Op(x)
                     } else if c == -1.0 {
                         self.neg(Val::Op(x))
@@ -648,7 +716,14 @@ impl Expr {
             q_dot,
             params,
         };
-        if self.n_regs <= STACK_REGS {
+        // Scratch on the stack, sized to the tape (initializing it costs one write per register).
+        if self.n_regs <= 4 {
+            let mut regs = [D::zero(); 4];
+            self.run(&mut regs, &inputs)
+        } else if self.n_regs <= 8 {
+            let mut regs = [D::zero(); 8];
+            self.run(&mut regs, &inputs)
+        } else if self.n_regs <= STACK_REGS {
             let mut regs = [D::zero(); STACK_REGS];
             self.run(&mut regs, &inputs)
         } else {
@@ -681,10 +756,10 @@ impl Expr {
                     Inst::DivC(a, c) => *g(a) / c.0,
                     Inst::CDiv(c, a) => D::from(c.0) / g(a),
                     Inst::PowI(a, n) => g(a).powi(n),
-                    Inst::PowF(a, c) => g(a).powf(c.0),
+                    Inst::PowF(a, c) => powf_value(g(a), c.0),
                     Inst::Pow(a, b) => pow_value(g(a), g(b)),
                     Inst::Un(f, a) => f.apply(g(a)),
-                    Inst::Atan2(a, b) => g(a).atan2(*g(b)),
+                    Inst::Atan2(a, b) => atan2_value(g(a), g(b)),
                 }
             };
             regs[step.dest as usize] = v;
