@@ -1,7 +1,10 @@
 //! The benchmark systems and the methods evaluated on each.
 
 use crate::finite_difference::accelerations_fd;
-use lagrange::systems::{Chain, Cyclotron, DoublePendulum, HarmonicOscillator, Kepler, NBody};
+use lagrange::expr::TextSystem;
+use lagrange::systems::{
+    Chain, Cyclotron, DoublePendulum, HarmonicOscillator, Kepler, NBody, System,
+};
 use lagrange::{EomPath, Lagrangian, MechanicsError, accelerations_with, jacobi_integral};
 use std::sync::Arc;
 
@@ -81,6 +84,34 @@ fn sympy_reference(system: &str) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// The same system as a text Lagrangian (its `lagrangian_text` with its parameters), loaded
+/// through the TOML system-file path a CLI user takes.
+pub fn text_twin<L: System>(system: &L) -> TextSystem {
+    let coords: Vec<String> = system
+        .coordinates()
+        .iter()
+        .map(|c| format!("{c:?}"))
+        .collect();
+    let used = system.lagrangian_text();
+    let mut toml = format!(
+        "coordinates = [{}]\nlagrangian = {:?}\n[parameters]\n",
+        coords.join(", "),
+        used
+    );
+    // a text system declares exactly the parameters its expression uses (`n` of a chain does not
+    // appear in L, for example)
+    let identifiers: std::collections::HashSet<&str> = used
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .collect();
+    for (name, value) in system.parameters() {
+        if identifiers.contains(name.as_str()) {
+            toml += &format!("{name} = {value:?}\n");
+        }
+    }
+    TextSystem::from_toml_str(&toml)
+        .unwrap_or_else(|e| panic!("text twin of {}: {e}\n{toml}", system.title()))
+}
+
 fn methods<L>(
     system: Arc<L>,
     hand: fn(&L, f64, &[f64], &[f64]) -> Vec<f64>,
@@ -88,7 +119,7 @@ fn methods<L>(
     fd: bool,
 ) -> Vec<Method>
 where
-    L: Lagrangian + Send + Sync + 'static,
+    L: Lagrangian + System + Send + Sync + 'static,
 {
     let mut out = Vec::new();
     let s = system.clone();
@@ -112,6 +143,11 @@ where
         }),
     });
     if fd {
+        let text = Arc::new(text_twin(&*system));
+        out.push(Method {
+            name: "text",
+            eom: Arc::new(move |t, q, v, a| accelerations_with(EomPath::Auto, &*text, t, q, v, a)),
+        });
         let s = system.clone();
         out.push(Method {
             name: "finite-diff",
@@ -133,7 +169,7 @@ fn case<L>(
     dense_and_fd: bool,
 ) -> Case
 where
-    L: Lagrangian + Send + Sync + 'static,
+    L: Lagrangian + System + Send + Sync + 'static,
 {
     let system = Arc::new(system);
     let n = system.dof();

@@ -39,6 +39,8 @@ pub enum Command {
     Landscape(crate::commands::landscape::LandscapeArgs),
     /// Parameter error of naive and bias-aware fits against the noise level (table and plot).
     NoiseSweep(crate::commands::noise_sweep::NoiseSweepArgs),
+    /// Autodiff vs hand-derived vs finite-difference EOM: latency, throughput, RK4, error.
+    Bench(crate::commands::bench::BenchArgs),
 }
 
 /// Options shared by every command that works on one system.

@@ -1,6 +1,7 @@
 //! One file per command. To add a command: a variant in [`crate::cli::Command`], a file here
 //! with `pub fn run(args) -> anyhow::Result<()>`, and one arm in [`dispatch`].
 
+pub mod bench;
 pub mod eom;
 pub mod generate;
 pub mod landscape;
@@ -20,5 +21,6 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Learn(args) => learn::run(&args),
         Command::Landscape(args) => landscape::run(&args),
         Command::NoiseSweep(args) => noise_sweep::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
