@@ -186,3 +186,18 @@ fn text_uses_only_known_identifiers() {
         }
     }
 }
+
+#[test]
+fn oscillator_accepts_isotropic_m_and_k() {
+    use lagrange::systems::System;
+    let mut s = lagrange::systems::by_name("harmonic-oscillator").unwrap();
+    s.set_parameter("k", 2.0).unwrap();
+    s.set_parameter("m", 0.5).unwrap();
+    // every axis now has k/m = 4: q̈ = −4 q on each (closed form of the isotropic oscillator)
+    let a = lagrange::accelerations(&s, 0.0_f64, &[1.0, -0.5], &[0.0, 0.0]).unwrap();
+    assert!(
+        (a[0] + 4.0).abs() < 1e-14 && (a[1] - 2.0).abs() < 1e-14,
+        "{a:?}"
+    );
+    assert!(s.set_parameter("m", 0.0).is_err());
+}

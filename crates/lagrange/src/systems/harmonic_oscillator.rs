@@ -146,7 +146,15 @@ impl System for HarmonicOscillator {
             name.strip_prefix(prefix)
                 .and_then(|c| coords.iter().position(|x| x == c))
         };
-        if let Some(i) = axis("m_") {
+        // `m` and `k` (no axis suffix) set every axis at once: the isotropic case, and what a user
+        // of the 1-D oscillator types.
+        if name == "m" {
+            let m = check(name, value, Range::Positive)?;
+            self.masses.iter_mut().for_each(|x| *x = m);
+        } else if name == "k" {
+            let k = check(name, value, Range::Any)?;
+            self.stiffnesses.iter_mut().for_each(|x| *x = k);
+        } else if let Some(i) = axis("m_") {
             self.masses[i] = check(name, value, Range::Positive)?;
         } else if let Some(i) = axis("k_") {
             self.stiffnesses[i] = check(name, value, Range::Any)?;
