@@ -215,19 +215,29 @@ pub(crate) fn pow_value<D: Scalar>(a: &D, b: &D) -> D {
 
 /// `x^n` for a non-integer constant `n`.
 ///
-/// num-dual computes `x^(n−3)·x·x·x`, which overflows for tiny bases and is NaN at `x = 0`.
-/// Here: far from 1 in magnitude, `exp(n ln x)` (shifted onto `powf`'s value); at `x = 0`
-/// with `n` above the highest derivative order tracked, 0 with zero derivatives (their true
-/// values); otherwise num-dual's formula (at `x = 0` some tracked derivative is infinite, and
-/// the result NaN).
+/// num-dual computes `x^(n−3)·x·x·x`, which overflows for tiny bases and is NaN at `x = 0`
+/// (even the value). Here:
+/// * at `x = 0` with `n` above the highest derivative order tracked: 0 with zero derivatives
+///   (their true values);
+/// * at `x = 0` otherwise: `exp(n ln x)`, whose value is right (0, or ∞ for n < 0) and whose
+///   derivatives are NaN (some tracked derivative is infinite there);
+/// * for positive `x` far from 1 in magnitude: `exp(n ln x)` (as `exp((n−1) ln x)·x` for
+///   n > 1, so that the derivative survives when x^n underflows), shifted onto `powf`'s value;
+/// * otherwise num-dual's formula.
 #[inline]
 pub(crate) fn powf_value<D: Scalar>(x: &D, n: f64) -> D {
     let re = x.re();
     if D::NDERIV == 0 {
         return x.powf(n);
     }
+    if re == 0.0 {
+        return if n > D::NDERIV as f64 {
+            *x * 0.0
+        } else {
+            (x.ln() * n).exp()
+        };
+    }
     if re > 0.0 && !(1e-100..=1e100).contains(&re) {
-        // For n > 1 as x^(n−1)·x, so that the derivative n·x^(n−1) survives when x^n underflows.
         let r = if n > 1.0 {
             (x.ln() * (n - 1.0)).exp() * x
         } else {
@@ -239,10 +249,6 @@ pub(crate) fn powf_value<D: Scalar>(x: &D, n: f64) -> D {
         } else {
             r + shift
         };
-    }
-    if re == 0.0 && n > D::NDERIV as f64 {
-        // Every tracked derivative of x^n (order k < n) vanishes at 0.
-        return *x * 0.0;
     }
     x.powf(n)
 }
