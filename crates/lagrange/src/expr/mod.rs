@@ -26,6 +26,17 @@
 //! assert_eq!(err.to_string(), "column 21: unknown identifier `y`");
 //! ```
 //!
+//! # Numerics
+//!
+//! The tape computes what the text says, operation for operation, except for rewrites that are
+//! exact in IEEE arithmetic (constant folding, `x + -0 → x`, `x*1 → x`, `(−a)·b → −(a·b)`,
+//! `x^2 → x*x`, `x - c → x + (−c)`); `0*x` is *not* folded (it is NaN for infinite `x`).
+//! Integer constant powers use `powi`, `x^0.5` uses `sqrt`, `x^-1` is `1/x`. A variable
+//! exponent `a^b` is `exp(b ln a)` for `a > 0` and `a.powi(b)` at integer `b` otherwise.
+//! Over dual numbers, `atan2`, `tanh` and fractional powers avoid num-dual's singular formulas
+//! (`atan(y/x)` at `x = 0`, `sinh/cosh` beyond |x| ≈ 710, `x^(n−3)·x³` at `x = 0`), so their
+//! derivatives are finite wherever the mathematical ones are.
+//!
 //! [`TextSystem`] loads a whole system (coordinates, `L`, optional Rayleigh dissipation,
 //! parameters, initial state) from a TOML file; see [`TextSystem::from_toml_str`].
 

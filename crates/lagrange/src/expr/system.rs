@@ -337,7 +337,14 @@ impl TextSystem {
     pub fn from_toml_str(source: &str) -> Result<TextSystem, SystemFileError> {
         let table: toml::Table = source.parse().map_err(|e: toml::de::Error| {
             let (line, column) = e.span().map_or((1, 1), |s| line_column(source, s.start));
-            let message = e.message().trim().replace('\n', "; ");
+            let mut message = e.message().trim().replace('\n', "; ");
+            // Quote short offending text (toml says "duplicate key" without naming it).
+            if let Some(snippet) = e.span().and_then(|s| source.get(s)) {
+                let snippet = snippet.trim();
+                if !snippet.is_empty() && snippet.chars().count() <= 40 && !snippet.contains('\n') {
+                    message = format!("{message} (at `{snippet}`)");
+                }
+            }
             SystemFileError::Toml {
                 line,
                 column,
