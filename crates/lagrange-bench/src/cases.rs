@@ -142,12 +142,15 @@ where
             Ok(())
         }),
     });
-    if fd {
+    // text Lagrangians are not yet split into local terms, so at n > 8 they take the dense path
+    if fd && system.dof() <= lagrange::mechanics::eom::MAX_SINGLE_PASS {
         let text = Arc::new(text_twin(&*system));
         out.push(Method {
             name: "text",
             eom: Arc::new(move |t, q, v, a| accelerations_with(EomPath::Auto, &*text, t, q, v, a)),
         });
+    }
+    if fd {
         let s = system.clone();
         out.push(Method {
             name: "finite-diff",
@@ -268,10 +271,16 @@ pub fn all_cases(quick: bool) -> Vec<Case> {
             g: 1.0,
             eps: 0.01,
         };
-        let (q0, _) = lagrange::systems::System::initial_state(&nbody);
+        // the built-in ring (circular velocities) with small perturbations of positions and
+        // velocities: bound motion, so the RK4 energy column measures the method, not a collision
+        let (q0, v0) = lagrange::systems::System::initial_state(&nbody);
         let states = reference_states(2 * b, count)
             .into_iter()
-            .map(|(dq, v)| (q0.iter().zip(&dq).map(|(a, d)| a + 0.05 * d).collect(), v))
+            .map(|(dq, dv)| {
+                let q = q0.iter().zip(&dq).map(|(a, d)| a + 0.02 * d).collect();
+                let v = v0.iter().zip(&dv).map(|(a, d)| a + 0.02 * d).collect();
+                (q, v)
+            })
             .collect();
         cases.push(case(
             &format!("nbody{b}"),
