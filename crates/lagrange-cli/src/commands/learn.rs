@@ -81,7 +81,7 @@ pub struct LearnArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: PathBuf,
 
-    /// Loss-curve plot (.png or .svg).
+    /// Loss-curve plot (.png or .svg); with --starts, the distinct minima and their losses.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
 
@@ -323,8 +323,22 @@ pub fn run(args: &LearnArgs) -> Result<()> {
             "{} — {} ({} iterations)",
             args.model, result.optimizer, result.iterations
         );
-        plot_learn::loss_curve(&result.history, &title, file.temp_path(), *kind)
-            .with_context(|| format!("cannot write plot '{}'", path.display()))?;
+        let drawn = match &result.minima {
+            // multi-start: the distinct minima and how many starts reached each
+            Some(minima) => plot_learn::minima(
+                minima,
+                &format!(
+                    "{} — {} starts, {} distinct minima",
+                    args.model,
+                    args.starts.unwrap_or(0),
+                    minima.len()
+                ),
+                file.temp_path(),
+                *kind,
+            ),
+            None => plot_learn::loss_curve(&result.history, &title, file.temp_path(), *kind),
+        };
+        drawn.with_context(|| format!("cannot write plot '{}'", path.display()))?;
         pending.push(file);
     }
     pending.push(pending_text(&args.out, &(result.to_json() + "\n"))?);

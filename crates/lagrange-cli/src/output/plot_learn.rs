@@ -384,3 +384,70 @@ pub fn noise_sweep(rows: &[SweepRow], title: &str, path: &Path, kind: PlotKind) 
     }
     render!(path, kind, (1000, 650), body)
 }
+
+/// Multi-start: the distinct minima, sorted by loss (log axis), each bar labelled with how many
+/// starts ended there — shows at a glance whether the optimizer gets trapped.
+pub fn minima(
+    minima: &[lagrange_learn::result::Minimum],
+    title: &str,
+    path: &Path,
+    kind: PlotKind,
+) -> Result<()> {
+    let mut sorted: Vec<_> = minima.iter().filter(|m| m.loss.is_finite()).collect();
+    sorted.sort_by(|a, b| a.loss.total_cmp(&b.loss));
+    let floor = sorted
+        .iter()
+        .map(|m| m.loss)
+        .filter(|l| *l > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let floor = if floor.is_finite() {
+        floor / 10.0
+    } else {
+        1e-300
+    };
+    let hi = sorted.iter().map(|m| m.loss).fold(floor * 10.0, f64::max) * 10.0;
+    let points: Vec<(usize, f64, usize)> = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (i + 1, m.loss.max(floor), m.count))
+        .collect();
+    let n = points.len().max(1);
+    macro_rules! body {
+        ($area:ident, $db:ty) => {
+            (|| -> DrawResult<$db> {
+                let root = &$area;
+                root.fill(&WHITE)?;
+                let mut chart = ChartBuilder::on(root)
+                    .caption(title, (FAMILY, 24))
+                    .margin(18)
+                    .x_label_area_size(50)
+                    .y_label_area_size(90)
+                    .build_cartesian_2d(0.5..n as f64 + 0.5, (floor..hi).log_scale())?;
+                chart
+                    .configure_mesh()
+                    .x_desc("distinct minimum (sorted by loss)")
+                    .y_desc("final loss ε = Σ|q̈ − Q|²")
+                    .y_label_formatter(&|v| format!("{v:.0e}"))
+                    .x_label_formatter(&|v| format!("{}", v.round() as i64))
+                    .label_style((FAMILY, 16))
+                    .axis_desc_style((FAMILY, 18))
+                    .draw()?;
+                chart.draw_series(points.iter().map(|&(i, l, _)| {
+                    Rectangle::new(
+                        [(i as f64 - 0.35, floor), (i as f64 + 0.35, l)],
+                        BLUE.filled(),
+                    )
+                }))?;
+                chart.draw_series(points.iter().map(|&(i, l, c)| {
+                    Text::new(
+                        format!("{c}×"),
+                        (i as f64 - 0.2, l * 1.6),
+                        (FAMILY, 15).into_font().color(&RED),
+                    )
+                }))?;
+                Ok(())
+            })()
+        };
+    }
+    render!(path, kind, (1000, 650), body)
+}
