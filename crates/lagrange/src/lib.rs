@@ -13,7 +13,8 @@ pub mod systems;
 
 pub use lagrangian::{Lagrangian, LagrangianOver, Scalar};
 pub use mechanics::{
-    EomPath, MechanicsError, accelerations, accelerations_into, accelerations_with, energy, hamiltonian, jacobi_integral,
-    lagrangian_value, mass_matrix, momenta, partial_time, velocities_from_momenta,
+    EomPath, MechanicsError, accelerations, accelerations_into, accelerations_with, energy,
+    hamiltonian, jacobi_integral, lagrangian_value, mass_matrix, momenta, partial_time,
+    velocities_from_momenta,
 };
 pub use num_dual;

@@ -30,7 +30,8 @@ pub fn solve_in_place<S: Scalar>(m: &mut [S], n: usize, b: &mut [S]) -> Result<(
                 best = v;
             }
         }
-        if !(best > SINGULAR_RELATIVE_PIVOT * scale) {
+        // NaN pivots count as singular too
+        if best.is_nan() || best <= SINGULAR_RELATIVE_PIVOT * scale {
             return Err(best / scale);
         }
         if piv != col {
@@ -85,7 +86,7 @@ pub fn solve_banded_in_place<S: Scalar>(
     for col in 0..n {
         let pivot = band[at(col, col)];
         let rel = pivot.re().abs() / scale;
-        if !(rel > SINGULAR_RELATIVE_PIVOT) {
+        if rel.is_nan() || rel <= SINGULAR_RELATIVE_PIVOT {
             return Err(rel);
         }
         let inv = pivot.recip();
