@@ -88,8 +88,10 @@ proptest! {
                  q0 in prop::collection::vec(-2.0..2.0f64, 3),
                  qd0 in prop::collection::vec(-2.0..2.0f64, 3)) {
         let s = Cyclotron { m, q: charge, b };
-        validate("cyclotron", &|t| s.exact_solution(t, &q0, &qd0).unwrap(),
-                 &|t, q, v| s.hand_accelerations(t, q, v), &q0, &qd0, &TIMES);
+        // fastest time scale 1/ω with ω = |qB/m| up to 45 here: scale the stencil step with it
+        let h = H / (charge * b / m).abs().max(1.0);
+        validate_h("cyclotron", &|t| s.exact_solution(t, &q0, &qd0).unwrap(),
+                 &|t, q, v| s.hand_accelerations(t, q, v), &q0, &qd0, &TIMES, h);
     }
 
     #[test]
@@ -100,8 +102,10 @@ proptest! {
         // the parabola branch (B = 0) too; otherwise keep |E/B| moderate
         let b = if zero_b { 0.0 } else if b.abs() < 0.3 { 0.3 } else { b };
         let s = CrossedFields { m, q: charge, b, e };
-        validate("crossed-fields", &|t| s.exact_solution(t, &q0, &qd0).unwrap(),
-                 &|t, q, v| s.hand_accelerations(t, q, v), &q0, &qd0, &TIMES[..4]);
+        // fastest time scale 1/ω with ω = |qB/m| up to 45 here: scale the stencil step with it
+        let h = H / (charge * b / m).abs().max(1.0);
+        validate_h("crossed-fields", &|t| s.exact_solution(t, &q0, &qd0).unwrap(),
+                 &|t, q, v| s.hand_accelerations(t, q, v), &q0, &qd0, &TIMES[..4], h);
     }
 
     #[test]
@@ -142,8 +146,10 @@ proptest! {
         // every regime, including exactly critical damping c² = 4mk
         let c = if critical { 2.0 * (m * k).sqrt() } else { c };
         let s = DampedOscillator { m, k, c };
-        validate("damped", &|t| s.exact_solution(t, &[x0], &[v0]).unwrap(),
-                 &|t, q, v| s.hand_accelerations(t, q, v), &[x0], &[v0], &TIMES[..4]);
+        // fastest rate: c/m (up to 30 here) or √(k/m); scale the stencil step with it
+        let h = H / (c / m).max((k / m).sqrt()).max(1.0);
+        validate_h("damped", &|t| s.exact_solution(t, &[x0], &[v0]).unwrap(),
+                 &|t, q, v| s.hand_accelerations(t, q, v), &[x0], &[v0], &TIMES[..4], h);
     }
 
     #[test]
