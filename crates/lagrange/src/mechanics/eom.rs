@@ -16,7 +16,7 @@ use super::error::MechanicsError;
 use super::linalg::solve_in_place;
 use crate::lagrangian::{LagrangianOver, Scalar};
 use nalgebra::{Const, SMatrix};
-use num_dual::{Derivative, DualSVec, HyperDualVec};
+use num_dual::{Derivative, HyperDualVec};
 
 /// Largest number of coordinates handled in a single stack-allocated pass.
 pub const MAX_SINGLE_PASS: usize = 8;
@@ -285,27 +285,11 @@ pub(crate) fn subtract_dissipation_force<S: Scalar, L: LagrangianOver<S> + ?Size
     q_dot: &[S],
     force: &mut [S],
 ) {
-    type Dv<S> = DualSVec<S, BLOCK>;
-    let n = q.len();
-    let th = Dv::<S>::from_re(t);
-    let qh: Vec<Dv<S>> = q.iter().map(|&x| Dv::<S>::from_re(x)).collect();
-    for i0 in (0..n).step_by(BLOCK) {
-        let qdh: Vec<Dv<S>> = q_dot
-            .iter()
-            .enumerate()
-            .map(|(k, &x)| {
-                let v = Dv::<S>::from_re(x);
-                if k >= i0 && k < i0 + BLOCK {
-                    v.derivative(k - i0)
-                } else {
-                    v
-                }
-            })
-            .collect();
-        let f = lagrangian.dissipation_over(th, &qh, &qdh);
-        let grad = f.eps.unwrap_generic(Const::<BLOCK>, Const::<1>);
-        for i in 0..BLOCK.min(n - i0) {
-            force[i0 + i] -= grad[i];
-        }
-    }
+    super::quantities::velocity_gradient(
+        t,
+        q,
+        q_dot,
+        |t, q, v| lagrangian.dissipation_over(t, q, v),
+        |i, d| force[i] -= d,
+    );
 }

@@ -14,6 +14,44 @@ fn lift<S: Scalar>(x: &[S]) -> Vec<Dual<S>> {
     x.iter().map(|&v| Dual::from_re(v)).collect()
 }
 
+/// First-order dual numbers over a block of velocities.
+pub(crate) type VelocityDual<S> = DualSVec<S, BLOCK>;
+
+/// Calls `out(i, ∂f/∂q̇ᵢ)` for every i, evaluating `f` once per block of `BLOCK` velocities
+/// (shared by the momenta ∂L/∂q̇ and the dissipation force ∂F/∂q̇).
+pub(crate) fn velocity_gradient<S: Scalar>(
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    f: impl Fn(VelocityDual<S>, &[VelocityDual<S>], &[VelocityDual<S>]) -> VelocityDual<S>,
+    mut out: impl FnMut(usize, S),
+) {
+    type Dv<S> = VelocityDual<S>;
+    let n = q.len();
+    let th = Dv::<S>::from_re(t);
+    let qh: Vec<Dv<S>> = q.iter().map(|&x| Dv::<S>::from_re(x)).collect();
+    for i0 in (0..n).step_by(BLOCK) {
+        let qdh: Vec<Dv<S>> = q_dot
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| {
+                let v = Dv::<S>::from_re(x);
+                if k >= i0 && k < i0 + BLOCK {
+                    v.derivative(k - i0)
+                } else {
+                    v
+                }
+            })
+            .collect();
+        let grad = f(th, &qh, &qdh)
+            .eps
+            .unwrap_generic(Const::<BLOCK>, Const::<1>);
+        for i in 0..BLOCK.min(n - i0) {
+            out(i0 + i, grad[i]);
+        }
+    }
+}
+
 /// The value `L(t, q, q̇)`.
 pub fn lagrangian_value<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     lagrangian: &L,
@@ -35,31 +73,14 @@ pub fn momenta<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     q_dot: &[S],
 ) -> Result<Vec<S>, MechanicsError> {
     let n = check_dims(lagrangian, q, q_dot)?;
-    type Dv<S> = DualSVec<S, BLOCK>;
-    let th = Dv::<S>::from_re(t);
-    let qh: Vec<Dv<S>> = q.iter().map(|&x| Dv::<S>::from_re(x)).collect();
     let mut p = vec![S::zero(); n];
-    for i0 in (0..n).step_by(BLOCK) {
-        let qdh: Vec<Dv<S>> = q_dot
-            .iter()
-            .enumerate()
-            .map(|(k, &x)| {
-                let v = Dv::<S>::from_re(x);
-                if k >= i0 && k < i0 + BLOCK {
-                    v.derivative(k - i0)
-                } else {
-                    v
-                }
-            })
-            .collect();
-        let grad = lagrangian
-            .lagrangian_over(th, &qh, &qdh)
-            .eps
-            .unwrap_generic(Const::<BLOCK>, Const::<1>);
-        for i in 0..BLOCK.min(n - i0) {
-            p[i0 + i] = grad[i];
-        }
-    }
+    velocity_gradient(
+        t,
+        q,
+        q_dot,
+        |t, q, v| lagrangian.lagrangian_over(t, q, v),
+        |i, d| p[i] = d,
+    );
     Ok(p)
 }
 
