@@ -13,7 +13,8 @@
 //! same kernel runs over blocks of coordinates (dense, O(n²) per operation of L).
 
 use super::error::MechanicsError;
-use super::linalg::solve_in_place;
+use super::jet::EomJet;
+use super::linalg::{solve_in_place, solve_small};
 use crate::lagrangian::{LagrangianOver, Scalar};
 use nalgebra::{Const, SMatrix};
 use num_dual::{Derivative, HyperDualVec};
@@ -95,17 +96,53 @@ pub fn accelerations_with<S: Scalar, L: LagrangianOver<S> + ?Sized>(
         let parts = super::structured::structured_parts(lagrangian, t, q, q_dot);
         return super::structured::solve_sparse(t, parts, out);
     }
-    out.fill(S::zero());
-    if n <= MAX_SINGLE_PASS {
-        let mut m = [S::zero(); MAX_SINGLE_PASS * MAX_SINGLE_PASS];
-        let m = &mut m[..n * n];
-        euler_lagrange_parts_dense_into(lagrangian, t, q, q_dot, m, out);
-        solve(t, m, n, out)
-    } else {
-        let mut m = vec![S::zero(); n * n];
-        euler_lagrange_parts_dense_into(lagrangian, t, q, q_dot, &mut m, out);
-        solve(t, &mut m, n, out)
+    match n {
+        1 => accelerations_small::<S, L, 1>(lagrangian, t, q, q_dot, out),
+        2 => accelerations_small::<S, L, 2>(lagrangian, t, q, q_dot, out),
+        3 => accelerations_small::<S, L, 3>(lagrangian, t, q, q_dot, out),
+        4 => accelerations_small::<S, L, 4>(lagrangian, t, q, q_dot, out),
+        5 => accelerations_small::<S, L, 5>(lagrangian, t, q, q_dot, out),
+        6 => accelerations_small::<S, L, 6>(lagrangian, t, q, q_dot, out),
+        7 => accelerations_small::<S, L, 7>(lagrangian, t, q, q_dot, out),
+        8 => accelerations_small::<S, L, 8>(lagrangian, t, q, q_dot, out),
+        _ => {
+            out.fill(S::zero());
+            let mut m = vec![S::zero(); n * n];
+            euler_lagrange_parts_dense_into(lagrangian, t, q, q_dot, &mut m, out);
+            solve(t, &mut m, n, out)
+        }
     }
+}
+
+/// q̈ for `n == N ≤ MAX_SINGLE_PASS`: one [`EomJet`] pass and an unrolled solve, all on the stack.
+#[inline(never)]
+fn accelerations_small<S: Scalar, L: LagrangianOver<S> + ?Sized, const N: usize>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    out: &mut [S],
+) -> Result<(), MechanicsError> {
+    let (mut m, mut force) = jet_parts::<S, L, N>(lagrangian, t, q, q_dot);
+    if lagrangian.has_dissipation() {
+        subtract_dissipation_force(lagrangian, t, q, q_dot, &mut force);
+    }
+    lagrangian.add_generalized_forces_over(t, q, q_dot, &mut force);
+    if force.iter().any(|x| !x.re().is_finite()) {
+        return Err(MechanicsError::NonFinite {
+            t: t.re(),
+            what: "generalized force",
+        });
+    }
+    solve_small(&mut m, &mut force).map_err(|relative_pivot| {
+        solve_failure(
+            t,
+            m.iter().flatten().all(|x| x.re().is_finite()),
+            relative_pivot,
+        )
+    })?;
+    out.copy_from_slice(&force);
+    Ok(())
 }
 
 /// The mass matrix and generalized force at `(t, q, q̇)`, without solving.
@@ -130,18 +167,23 @@ fn solve<S: Scalar>(t: S, m: &mut [S], n: usize, rhs: &mut [S]) -> Result<(), Me
         });
     }
     solve_in_place(m, n, rhs).map_err(|relative_pivot| {
-        if m.iter().any(|x| !x.re().is_finite()) {
-            MechanicsError::NonFinite {
-                t: t.re(),
-                what: "mass matrix",
-            }
-        } else {
-            MechanicsError::SingularMassMatrix {
-                t: t.re(),
-                relative_pivot,
-            }
-        }
+        solve_failure(t, m.iter().all(|x| x.re().is_finite()), relative_pivot)
     })
+}
+
+/// The error for a failed solve: a non-finite mass matrix or a singular one.
+fn solve_failure<S: Scalar>(t: S, mass_finite: bool, relative_pivot: f64) -> MechanicsError {
+    if mass_finite {
+        MechanicsError::SingularMassMatrix {
+            t: t.re(),
+            relative_pivot,
+        }
+    } else {
+        MechanicsError::NonFinite {
+            t: t.re(),
+            what: "mass matrix",
+        }
+    }
 }
 
 pub(crate) fn check_dims<S: Scalar, L: LagrangianOver<S> + ?Sized>(
@@ -181,27 +223,75 @@ pub(crate) fn euler_lagrange_parts_dense_into<S: Scalar, L: LagrangianOver<S> + 
     force: &mut [S],
 ) {
     let n = q.len();
-    macro_rules! single_pass {
-        ($($b:literal => $k:literal),*) => {
-            match n {
-                $($b => block_pass::<S, L, $b, $k>(lagrangian, t, q, q_dot, 0, 0, m, force),)*
-                _ => {
-                    for i0 in (0..n).step_by(BLOCK) {
-                        for j0 in (0..n).step_by(BLOCK) {
-                            block_pass::<S, L, BLOCK, { 2 * BLOCK + 1 }>(
-                                lagrangian, t, q, q_dot, i0, j0, m, force,
-                            );
-                        }
-                    }
+    match n {
+        1 => jet_pass::<S, L, 1>(lagrangian, t, q, q_dot, m, force),
+        2 => jet_pass::<S, L, 2>(lagrangian, t, q, q_dot, m, force),
+        3 => jet_pass::<S, L, 3>(lagrangian, t, q, q_dot, m, force),
+        4 => jet_pass::<S, L, 4>(lagrangian, t, q, q_dot, m, force),
+        5 => jet_pass::<S, L, 5>(lagrangian, t, q, q_dot, m, force),
+        6 => jet_pass::<S, L, 6>(lagrangian, t, q, q_dot, m, force),
+        7 => jet_pass::<S, L, 7>(lagrangian, t, q, q_dot, m, force),
+        8 => jet_pass::<S, L, 8>(lagrangian, t, q, q_dot, m, force),
+        _ => {
+            for i0 in (0..n).step_by(BLOCK) {
+                for j0 in (0..n).step_by(BLOCK) {
+                    block_pass::<S, L, BLOCK, { 2 * BLOCK + 1 }>(
+                        lagrangian, t, q, q_dot, i0, j0, m, force,
+                    );
                 }
             }
-        };
+        }
     }
-    single_pass!(1 => 3, 2 => 5, 3 => 7, 4 => 9, 5 => 11, 6 => 13, 7 => 15, 8 => 17);
     if lagrangian.has_dissipation() {
         subtract_dissipation_force(lagrangian, t, q, q_dot, force);
     }
     lagrangian.add_generalized_forces_over(t, q, q_dot, force);
+}
+
+/// One [`EomJet`] evaluation of the whole L (`n == N ≤ MAX_SINGLE_PASS`), written into slices.
+///
+/// Not inlined: merged into one caller, the eight sizes and the blocked kernel share a single
+/// stack frame of tens of kilobytes whose page probes cost more than the whole small-n EOM.
+#[inline(never)]
+fn jet_pass<S: Scalar, L: LagrangianOver<S> + ?Sized, const N: usize>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    m: &mut [S],
+    force: &mut [S],
+) {
+    let (mj, fj) = jet_parts::<S, L, N>(lagrangian, t, q, q_dot);
+    for i in 0..N {
+        m[i * N..(i + 1) * N].copy_from_slice(&mj[i]);
+        force[i] += fj[i];
+    }
+}
+
+/// `M = ∂²L/∂q̇²` and `∂L/∂q − ∂_v(∂L/∂q̇)` from one [`EomJet`] evaluation of L.
+#[inline(always)]
+fn jet_parts<S: Scalar, L: LagrangianOver<S> + ?Sized, const N: usize>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+) -> ([[S; N]; N], [S; N]) {
+    let mut qj = [EomJet::<S, N>::constant(S::zero()); N];
+    let mut qdj = qj;
+    for k in 0..N {
+        qj[k] = EomJet::coordinate(q[k], q_dot[k], k);
+        qdj[k] = EomJet::velocity(q_dot[k], k);
+    }
+    let l = lagrangian.lagrangian_over(EomJet::time(t), &qj, &qdj);
+    let mut m = l.vv;
+    let mut force = [S::zero(); N];
+    for i in 0..N {
+        for j in 0..i {
+            m[i][j] = m[j][i];
+        }
+        force[i] = l.q[i] - l.vd[i];
+    }
+    (m, force)
 }
 
 /// One hyper-dual evaluation for the row block `i0..i0+B` and the column block `j0..j0+B`.

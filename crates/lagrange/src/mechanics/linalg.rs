@@ -64,6 +64,58 @@ pub fn solve_in_place<S: Scalar>(m: &mut [S], n: usize, b: &mut [S]) -> Result<(
     Ok(())
 }
 
+/// [`solve_in_place`] for a fixed small size: the same pivoting and singularity test, on arrays
+/// the compiler can unroll (the generic loop cost more than the autodiff for n = 2).
+#[inline]
+pub fn solve_small<S: Scalar, const N: usize>(
+    m: &mut [[S; N]; N],
+    b: &mut [S; N],
+) -> Result<(), f64> {
+    let scale = m
+        .iter()
+        .flatten()
+        .map(|x| x.re().abs())
+        .fold(0.0_f64, f64::max);
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(0.0);
+    }
+    for col in 0..N {
+        let (mut piv, mut best) = (col, m[col][col].re().abs());
+        for (row, m_row) in m.iter().enumerate().skip(col + 1) {
+            let v = m_row[col].re().abs();
+            if v > best {
+                piv = row;
+                best = v;
+            }
+        }
+        if best.is_nan() || best <= SINGULAR_RELATIVE_PIVOT * scale {
+            return Err(best / scale);
+        }
+        if piv != col {
+            m.swap(col, piv);
+            b.swap(col, piv);
+        }
+        let inv = m[col][col].recip();
+        let pivot_row = m[col];
+        let bc = b[col];
+        for row in col + 1..N {
+            let f = m[row][col] * inv;
+            for k in col + 1..N {
+                m[row][k] -= f * pivot_row[k];
+            }
+            b[row] -= f * bc;
+        }
+    }
+    for row in (0..N).rev() {
+        let mut acc = b[row];
+        for k in row + 1..N {
+            acc -= m[row][k] * b[k];
+        }
+        b[row] = acc / m[row][row];
+    }
+    Ok(())
+}
+
 /// Solves `m x = b` in place for a banded `m` with half-bandwidth `bw`, without pivoting.
 ///
 /// `band` is `n × (2 bw + 1)` row-major: entry `(i, j)` sits at `i * (2 bw + 1) + (j + bw − i)`.

@@ -2,6 +2,7 @@
 
 pub mod eom;
 pub mod error;
+pub mod jet;
 pub mod linalg;
 pub mod quantities;
 pub mod structured;
