@@ -142,8 +142,8 @@ def bench_system(rep: S.Report, s: S.System):
     # --- accuracy vs hand-derived numpy ------------------------------------------------------
     nerr = min(S.ERR_STATES, chunk * max(1, min(nchunks, -(-S.ERR_STATES // chunk))))
     got = np.concatenate([np.asarray(fb(Qd[i], QDd[i])) for i in range(-(-nerr // chunk))])[:nerr]
-    ref = s.hand_batch(Q[:nerr], QD[:nerr])
-    rep.add(s.name, "qdd_max_rel_err", S.max_rel_err(got, ref), "", f"{nerr} states vs hand-derived numpy")
+    ref = S.reference(s, Q[:nerr], QD[:nerr])
+    rep.add(s.name, "qdd_max_rel_err", S.max_rel_err(got, ref), "", f"{nerr} states vs {S.reference_name(s)}")
 
     # --- RK4, jitted fori_loop --------------------------------------------------------------
     fr, tc = timed(lambda: jax.jit(rk4_loop(eom, S.RK4_DT)).lower(q, qd, 0).compile())

@@ -39,7 +39,11 @@ from typing import Callable
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS = os.path.join(HERE, "results")
+# PEER_RESULTS: where <peer>.json goes (`lagrange bench --peers` points it at a scratch folder)
+RESULTS = os.environ.get("PEER_RESULTS") or os.path.join(HERE, "results")
+# PEER_STATES: a state file written by `lagrange bench --peers` ({system, n, params, reference,
+# states: [{q, q_dot, q_ddot_ref}]}): the system's parameters and the exact states of the Rust run.
+STATES_FILE = os.environ.get("PEER_STATES") or None
 
 # --------------------------------------------------------------------------------------------
 # benchmark settings shared by all peers
@@ -196,27 +200,59 @@ def _chain(N: int) -> System:
 # --------------------------------------------------------------------------------------------
 # nbodyN
 # --------------------------------------------------------------------------------------------
-def _nbody(N: int) -> System:
-    G, eps = 1.0, 0.01
+NBODY_CENTRAL_MASS, NBODY_PLANET_MASS = 1.0, 1e-3
+
+
+def nbody_base_state(N: int) -> tuple[np.ndarray, np.ndarray]:
+    """Same as `nbody_base_state` in crates/lagrange-bench/src/cases.rs: body 1 (mass 1) at the
+    origin, bodies 2..N (mass 1e-3) on circular orbits of radii 1..4 at the golden angle."""
+    golden = np.pi * (3.0 - np.sqrt(5.0))
+    q, v = np.zeros(2 * N), np.zeros(2 * N)
+    enclosed, px, py = NBODY_CENTRAL_MASS, 0.0, 0.0
+    for k in range(1, N):
+        r = 1.0 + 3.0 * (k - 1) / (N - 2) if N > 2 else 1.0
+        s_, c = np.sin(k * golden), np.cos(k * golden)
+        speed = np.sqrt(enclosed / r)
+        q[2 * k], q[2 * k + 1] = r * c, r * s_
+        v[2 * k], v[2 * k + 1] = -speed * s_, speed * c
+        px += NBODY_PLANET_MASS * v[2 * k]
+        py += NBODY_PLANET_MASS * v[2 * k + 1]
+        enclosed += NBODY_PLANET_MASS
+    v[0], v[1] = -px / NBODY_CENTRAL_MASS, -py / NBODY_CENTRAL_MASS
+    return q, v
+
+
+def _nbody(N: int, params: dict | None = None) -> System:
+    """Planetary N-body (the Rust benchmark's): masses m1..mN, G, eps from `params` (the state
+    file) or the defaults (central mass 1, the others 1e-3, G = 1, eps = 0.01)."""
+    params = params or {}
+    G, eps = float(params.get("G", 1.0)), float(params.get("eps", 0.01))
+    masses = np.array([float(params.get(f"m{i + 1}", NBODY_CENTRAL_MASS if i == 0 else NBODY_PLANET_MASS))
+                       for i in range(N)])
     eps2 = eps * eps
     I, J = np.triu_indices(N, 1)
+    MM = np.repeat(masses, 2)            # per coordinate
+    GMIJ = G * masses[I] * masses[J]     # per pair
 
     def lag(q, qd, ops):
         x, y = q[0::2], q[1::2]
         i, j = ops.index(I), ops.index(J)
         dx, dy = x[i] - x[j], y[i] - y[j]
-        return 0.5 * ops.sum(qd * qd) + G * ops.sum(1.0 / ops.sqrt(dx * dx + dy * dy + eps2))
+        return (0.5 * ops.sum(ops.index(MM) * qd * qd)
+                + ops.sum(ops.index(GMIJ) / ops.sqrt(dx * dx + dy * dy + eps2)))
 
     def slag(q, qd):
         import sympy as sp
-        e2 = sp.Rational(1, 10_000)
-        kin = sum(v ** 2 for v in qd) / 2
+        e2 = sp.Rational(repr(eps)) ** 2
+        m = [sp.Rational(repr(float(x))) for x in masses]
+        g = sp.Rational(repr(G))
+        kin = sum(m[k // 2] * v ** 2 for k, v in enumerate(qd)) / 2
         pot = 0
         for a in range(N):
             for b in range(a + 1, N):
                 dx = q[2 * a] - q[2 * b]
                 dy = q[2 * a + 1] - q[2 * b + 1]
-                pot += 1 / sp.sqrt(dx ** 2 + dy ** 2 + e2)
+                pot += g * m[a] * m[b] / sp.sqrt(dx ** 2 + dy ** 2 + e2)
         return kin + pot
 
     # r̈ᵢ = Σ_j G mⱼ (rⱼ − rᵢ) / (|rⱼ − rᵢ|² + ε²)^{3/2}   (the j = i term is 0)
@@ -225,24 +261,70 @@ def _nbody(N: int) -> System:
         dx = x[..., None, :] - x[..., :, None]                # dx[.., i, j] = x_j − x_i
         dy = y[..., None, :] - y[..., :, None]
         d2 = dx * dx + dy * dy + eps2
-        inv3 = G / (d2 * np.sqrt(d2))
+        inv3 = G * masses / (d2 * np.sqrt(d2))                # × mⱼ (last axis)
         out = np.empty_like(Q)
         out[..., 0::2] = (inv3 * dx).sum(axis=-1)
         out[..., 1::2] = (inv3 * dy).sum(axis=-1)
         return out
 
     def gen(rng, count):
-        # bodies in the unit square, small random velocities
-        return rng.uniform(-1, 1, (count, 2 * N)), rng.uniform(-0.5, 0.5, (count, 2 * N))
+        # the planetary base state with ±0.01 perturbations (bounded over the RK4 run)
+        q0, v0 = nbody_base_state(N)
+        return (q0 + rng.uniform(-0.01, 0.01, (count, 2 * N)),
+                v0 + rng.uniform(-0.01, 0.01, (count, 2 * N)))
 
     return System(f"nbody{N}", "nbody", 2 * N, lag, slag, hand_batch, hand_batch, gen,
-                  {"N": N, "G": G, "eps": eps})
+                  {"N": N, "G": G, "eps": eps, "masses": masses.tolist()})
+
+
+# --------------------------------------------------------------------------------------------
+# state file (PEER_STATES)
+# --------------------------------------------------------------------------------------------
+def fnv1a64(data: bytes) -> int:
+    """64-bit FNV-1a, as `lagrange_bench::peers::fnv1a64`."""
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+_STATE_DOC = None
+
+
+def state_doc() -> dict | None:
+    """The parsed PEER_STATES file (None without one); `_hash` holds its FNV-1a as hex."""
+    global _STATE_DOC
+    if _STATE_DOC is None and STATES_FILE:
+        with open(STATES_FILE, "rb") as fh:
+            raw = fh.read()
+        _STATE_DOC = json.loads(raw)
+        _STATE_DOC["_hash"] = f"{fnv1a64(raw):016x}"
+    return _STATE_DOC
+
+
+def _file_params(name: str) -> dict | None:
+    doc = state_doc()
+    return doc["params"] if doc is not None and doc["system"] == name else None
+
+
+def make_system(name: str) -> System | None:
+    """The system called `name` (chainN and nbodyN for any N), with the state file's parameters."""
+    fixed = {"ho1": _ho1, "dpend": _dpend, "cyclotron": _cyclotron}
+    if name in fixed:
+        return fixed[name]()
+    for prefix, make in (("chain", _chain), ("nbody", None)):
+        rest = name[len(prefix):]
+        if name.startswith(prefix) and rest.isdigit() and int(rest) > 0:
+            n = int(rest)
+            return _chain(n) if make else _nbody(n, _file_params(name))
+    return None
+
+
+NAMES = ["ho1", "dpend", "cyclotron"] + [f"chain{n}" for n in (4, 16, 64, 256, 1024)] + ["nbody8", "nbody64"]
 
 
 def all_systems() -> list[System]:
-    return ([_ho1(), _dpend(), _cyclotron()]
-            + [_chain(n) for n in (4, 16, 64, 256, 1024)]
-            + [_nbody(n) for n in (8, 64)])
+    return [make_system(n) for n in NAMES]
 
 
 def select(argv: list[str] | None = None) -> list[System]:
@@ -250,21 +332,51 @@ def select(argv: list[str] | None = None) -> list[System]:
     names = [a for a in (argv or []) if not a.startswith("-")]
     if not names and os.environ.get("PEER_SYSTEMS"):
         names = os.environ["PEER_SYSTEMS"].split(",")
-    systems = all_systems()
     if not names:
-        return systems
-    by = {s.name: s for s in systems}
-    missing = [n for n in names if n not in by]
+        return all_systems()
+    missing = [n for n in names if make_system(n) is None]
     if missing:
-        raise SystemExit(f"unknown system(s) {missing}; known: {list(by)}")
-    return [by[n] for n in names]
+        raise SystemExit(f"unknown system(s) {missing}; known: {NAMES} (chainN, nbodyN for any N)")
+    return [make_system(n) for n in names]
+
+
+def _file_rows(system: System, count: int, key: str) -> np.ndarray | None:
+    """Rows `key` of the state file for `system`, tiled (cyclically) to `count`; None if no file."""
+    doc = state_doc()
+    if doc is None or doc["system"] != system.name:
+        return None
+    if int(doc["n"]) != system.n:
+        raise SystemExit(f"state file {STATES_FILE}: n = {doc['n']}, {system.name} has n = {system.n}")
+    rows = np.array([st[key] for st in doc["states"]], dtype=np.float64)
+    return np.ascontiguousarray(rows[np.arange(count) % len(rows)])
 
 
 def states(system: System, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """`count` deterministic states (Q, QD), each of shape (count, n): same for every peer."""
+    """`count` deterministic states (Q, QD), each of shape (count, n): same for every peer.
+
+    With a state file (PEER_STATES) for this system: its states (those of the Rust run), repeated
+    cyclically up to `count`; otherwise drawn from a fixed seed per system."""
+    Q = _file_rows(system, count, "q")
+    if Q is not None:
+        return Q, _file_rows(system, count, "q_dot")
     rng = np.random.default_rng([SEED, zlib.crc32(system.name.encode())])
     Q, QD = system.gen(rng, count)
     return np.ascontiguousarray(Q, dtype=np.float64), np.ascontiguousarray(QD, dtype=np.float64)
+
+
+def reference(system: System, Q: np.ndarray, QD: np.ndarray) -> np.ndarray:
+    """Reference q̈ for the first len(Q) states of `states()`: the state file's q_ddot_ref (the Rust
+    run's reference: SymPy at 40 digits or the hand-derived Rust EOM) when there is one, else the
+    hand-derived numpy EOM."""
+    ref = _file_rows(system, len(Q), "q_ddot_ref")
+    return ref if ref is not None else system.hand_batch(Q, QD)
+
+
+def reference_name(system: System) -> str:
+    doc = state_doc()
+    if doc is not None and doc["system"] == system.name:
+        return f"the Rust run's reference ({doc.get('reference', '?')})"
+    return "hand-derived numpy"
 
 
 def max_rel_err(got: np.ndarray, ref: np.ndarray) -> float:
@@ -348,6 +460,9 @@ def machine_records(peer: str, versions: dict) -> list[dict]:
     env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
                                        "XLA_FLAGS") if k in os.environ}
     recs.append(("env", json.dumps(env), "relevant environment variables"))
+    doc = state_doc()
+    if doc is not None:
+        recs.append(("states_fnv1a64", doc["_hash"], f"FNV-1a of the state file {STATES_FILE}"))
     recs.append(("loadavg_start", " ".join(f"{x:.2f}" for x in os.getloadavg()),
                  "1/5/15-min load average when the peer started (2-core machine, shared)"))
     return [{"peer": peer, "system": "_machine", "metric": m, "value": v, "unit": "", "note": n}

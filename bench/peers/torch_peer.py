@@ -93,8 +93,8 @@ def bench_system(rep: S.Report, s: S.System):
     got = veom(Qt[:min(chunk, S.ERR_STATES)], QDt[:min(chunk, S.ERR_STATES)])
     tfirst = time.perf_counter() - t0
     nerr = got.shape[0]
-    ref = s.hand_batch(Q[:nerr], QD[:nerr])
-    rep.add(s.name, "qdd_max_rel_err", S.max_rel_err(got.numpy(), ref), "", f"{nerr} states vs hand-derived numpy")
+    ref = S.reference(s, Q[:nerr], QD[:nerr])
+    rep.add(s.name, "qdd_max_rel_err", S.max_rel_err(got.numpy(), ref), "", f"{nerr} states vs {S.reference_name(s)}")
 
     try:
         per_state = tfirst / nerr

@@ -40,6 +40,9 @@ pub struct Case {
     pub methods: Vec<Method>,
     /// Energy function (autodiff Jacobi integral of the Rust system).
     pub energy: EnergyFn,
+    /// The system's parameters (name, value), as `System::parameters` lists them; written to the
+    /// peers' state file so the Python systems use the same values (e.g. N-body masses).
+    pub params: Vec<(String, f64)>,
 }
 
 /// Deterministic states, identical to `states()` in `tools/reference_qddot.py`.
@@ -142,13 +145,21 @@ where
             Ok(())
         }),
     });
-    // text Lagrangians are not yet split into local terms, so at n > 8 they take the dense path
-    if fd && system.dof() <= lagrange::mechanics::eom::MAX_SINGLE_PASS {
-        let text = Arc::new(text_twin(&*system));
-        out.push(Method {
-            name: "text",
-            eom: Arc::new(move |t, q, v, a| accelerations_with(EomPath::Auto, &*text, t, q, v, a)),
-        });
+    // The text twin: always for n ≤ 8 (one stack pass); beyond, only when the text system
+    // declares local terms (`num_terms() > 0`), as a text Lagrangian without them would take the
+    // O(n³) dense path (minutes per trajectory at n = 64).
+    let small = system.dof() <= lagrange::mechanics::eom::MAX_SINGLE_PASS;
+    if fd || !small {
+        let text = text_twin(&*system);
+        if small || text.num_terms() > 0 {
+            let text = Arc::new(text);
+            out.push(Method {
+                name: "text",
+                eom: Arc::new(move |t, q, v, a| {
+                    accelerations_with(EomPath::Auto, &*text, t, q, v, a)
+                }),
+            });
+        }
     }
     if fd {
         let s = system.clone();
@@ -191,6 +202,7 @@ where
     let e = system.clone();
     Case {
         system: label.to_string(),
+        params: system.parameters(),
         n,
         methods: methods(system, hand, structured, dense_and_fd),
         states,
@@ -198,6 +210,71 @@ where
         reference_kind,
         energy: Arc::new(move |q, v| jacobi_integral(&*e, 0.0, q, v).unwrap_or(f64::NAN)),
     }
+}
+
+/// Mass of the central body of the N-body benchmark.
+pub const NBODY_CENTRAL_MASS: f64 = 1.0;
+/// Mass of each orbiting body of the N-body benchmark.
+pub const NBODY_PLANET_MASS: f64 = 1e-3;
+/// Plummer softening of the N-body benchmark.
+pub const NBODY_EPS: f64 = 0.01;
+
+/// The N-body benchmark system: a central body (mass 1) and `b − 1` light bodies (mass 10⁻³),
+/// G = 1, ε = 0.01.
+pub fn nbody_system(b: usize) -> NBody {
+    let mut masses = vec![NBODY_PLANET_MASS; b];
+    masses[0] = NBODY_CENTRAL_MASS;
+    NBody {
+        masses,
+        g: 1.0,
+        eps: NBODY_EPS,
+    }
+}
+
+/// The N-body base state: body 1 at the origin, body k = 2..b on a circular orbit of radius
+/// 1 + 3 (k − 2)/(b − 2) (radii 1..4, ≥ 3/62 apart at b = 64, far above ε), at the golden angle
+/// (k − 1)·2.39996… (neighbours in radius are far apart in angle), with the circular speed of the
+/// mass inside its orbit; the central body gets the opposite total momentum. A planetary system
+/// stays bounded and collision-free over the benchmark's RK4 run (t ≤ 10, below a third of the
+/// inner orbital period's synodic time), so the energy column measures the integrator and EOM.
+pub fn nbody_base_state(b: usize) -> (Vec<f64>, Vec<f64>) {
+    let golden = std::f64::consts::PI * (3.0 - 5.0_f64.sqrt());
+    let (mut q, mut v) = (vec![0.0; 2 * b], vec![0.0; 2 * b]);
+    let mut enclosed = NBODY_CENTRAL_MASS;
+    let (mut px, mut py) = (0.0, 0.0);
+    for k in 1..b {
+        let r = if b > 2 {
+            1.0 + 3.0 * (k - 1) as f64 / (b - 2) as f64
+        } else {
+            1.0
+        };
+        let (s, c) = (k as f64 * golden).sin_cos();
+        let speed = (enclosed / r).sqrt();
+        q[2 * k] = r * c;
+        q[2 * k + 1] = r * s;
+        v[2 * k] = -speed * s;
+        v[2 * k + 1] = speed * c;
+        px += NBODY_PLANET_MASS * v[2 * k];
+        py += NBODY_PLANET_MASS * v[2 * k + 1];
+        enclosed += NBODY_PLANET_MASS;
+    }
+    v[0] = -px / NBODY_CENTRAL_MASS;
+    v[1] = -py / NBODY_CENTRAL_MASS;
+    (q, v)
+}
+
+/// `count` N-body states: the base state with deterministic perturbations of ±0.01 in every
+/// position and velocity component (`reference_states` scaled); state 0 starts the RK4 run.
+pub fn nbody_states(b: usize, count: usize) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let (q0, v0) = nbody_base_state(b);
+    reference_states(2 * b, count)
+        .into_iter()
+        .map(|(dq, dv)| {
+            let q = q0.iter().zip(&dq).map(|(a, d)| a + 0.01 * d).collect();
+            let v = v0.iter().zip(&dv).map(|(a, d)| a + 0.01 * d).collect();
+            (q, v)
+        })
+        .collect()
 }
 
 /// All benchmark cases: oscillator, double pendulum, cyclotron, Kepler, chains and N bodies.
@@ -264,28 +341,12 @@ pub fn all_cases(quick: bool) -> Vec<Case> {
             n <= 64,
         ));
     }
-    let bodies: &[usize] = if quick { &[3] } else { &[8, 64] };
+    let bodies: &[usize] = if quick { &[8] } else { &[8, 64] };
     for &b in bodies {
-        let nbody = NBody {
-            masses: vec![1.0; b],
-            g: 1.0,
-            eps: 0.01,
-        };
-        // the built-in ring (circular velocities) with small perturbations of positions and
-        // velocities: bound motion, so the RK4 energy column measures the method, not a collision
-        let (q0, v0) = lagrange::systems::System::initial_state(&nbody);
-        let states = reference_states(2 * b, count)
-            .into_iter()
-            .map(|(dq, dv)| {
-                let q = q0.iter().zip(&dq).map(|(a, d)| a + 0.02 * d).collect();
-                let v = v0.iter().zip(&dv).map(|(a, d)| a + 0.02 * d).collect();
-                (q, v)
-            })
-            .collect();
         cases.push(case(
             &format!("nbody{b}"),
-            nbody,
-            states,
+            nbody_system(b),
+            nbody_states(b, count),
             None,
             NBody::hand_accelerations,
             b <= 8,

@@ -7,10 +7,16 @@
 //! against a high-precision reference (SymPy at 40 digits, `tools/reference_qddot.py`) or, for
 //! the large systems, against the hand-derived EOM, and the energy drift of that trajectory.
 //! Ratios are what count: absolute times drift with the machine's load.
+//!
+//! With [`run_combined`] and a [`PeerConfig`], the Python peers of `bench/peers` (numpy, SymPy,
+//! JAX, PyTorch) run right after the Rust methods of each system, on the same states, and the
+//! report carries the autodiff-over-peer ratios of that one run.
 
 pub mod cases;
 pub mod finite_difference;
 pub mod measure;
+pub mod peers;
 
 pub use cases::{Case, Method, all_cases, reference_states};
-pub use measure::{BenchOptions, Row, run, to_markdown};
+pub use measure::{BenchOptions, Row, run, run_case, to_markdown};
+pub use peers::{Combined, PeerConfig, PeerResult, parse_peer_output, run_combined};

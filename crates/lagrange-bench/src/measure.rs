@@ -10,8 +10,11 @@ pub struct BenchOptions {
     pub batch_seconds: f64,
     /// Number of timing batches.
     pub batches: usize,
-    /// States per batched-throughput measurement.
-    pub throughput_states: usize,
+    /// Minimum wall time each thread spends in one batched-throughput measurement (the batch of
+    /// states is repeated until every thread has run this long; median of 3 measurements).
+    pub throughput_seconds: f64,
+    /// Threads of the batched-throughput measurement (0: all cores, `available_parallelism`).
+    pub threads: usize,
     /// RK4 steps of the trajectory measurement (dt = 1e-3).
     pub rk4_steps: usize,
     /// Only systems whose label contains this (empty: all).
@@ -23,7 +26,8 @@ impl Default for BenchOptions {
         Self {
             batch_seconds: 0.05,
             batches: 5,
-            throughput_states: 10_000,
+            throughput_seconds: 0.05,
+            threads: 0,
             rk4_steps: 10_000,
             filter: String::new(),
         }
@@ -45,6 +49,8 @@ pub struct Row {
     pub ratio_to_hand: f64,
     /// States per second, all cores.
     pub throughput: f64,
+    /// Threads of the throughput measurement.
+    pub threads: usize,
     /// Seconds for the RK4 trajectory.
     pub rk4_seconds: f64,
     /// Max relative q̈ error over the states (‖a − a_ref‖∞ / ‖a_ref‖∞).
@@ -54,6 +60,33 @@ pub struct Row {
     /// |E(T) − E(0)| / |E(0)| of the RK4 trajectory.
     pub energy_drift: f64,
 }
+
+/// `x` as a JSON number, `null` when not finite.
+pub(crate) fn num(x: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+impl Row {
+    /// The row as a JSON object (non-finite numbers as `null`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "system": self.system,
+            "n": self.n,
+            "method": self.method,
+            "latency_ns": num(self.latency_ns),
+            "ratio_to_hand": num(self.ratio_to_hand),
+            "throughput_states_per_s": num(self.throughput),
+            "threads": self.threads,
+            "rk4_10k_s": num(self.rk4_seconds),
+            "max_rel_error": num(self.max_rel_error),
+            "reference": self.reference,
+            "energy_drift": num(self.energy_drift),
+        })
+    }
+}
+
+/// The RK4 column is seconds per this many steps (scaled when fewer ran, e.g. `--quick`).
+pub const RK4_REPORT_STEPS: usize = 10_000;
 
 /// Wall-time budget of one RK4 trajectory measurement before it is extrapolated.
 pub const RK4_BUDGET_S: f64 = 2.0;
@@ -122,24 +155,63 @@ fn rk4(eom: &EomFn, q0: &[f64], v0: &[f64], dt: f64, steps: usize) -> Option<(Ve
     Some((q, v))
 }
 
-fn throughput(eom: &EomFn, case: &Case, total: usize) -> f64 {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = total.div_ceil(threads);
+impl BenchOptions {
+    /// The thread count of the throughput column (`threads`, or all cores when 0).
+    pub fn thread_count(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+}
+
+/// Batched throughput (states/s) over `threads` threads: each thread cycles through the case's
+/// states (starting at a different one) until it has run at least `seconds`, checking the clock
+/// every pass over the states. The clock starts after a barrier that every thread (and the
+/// caller) has reached, so thread start-up is not timed; the rate is all calls over the time to
+/// the last thread's finish. Median of 3 measurements.
+pub fn throughput(eom: &EomFn, case: &Case, threads: usize, seconds: f64) -> f64 {
+    let threads = threads.max(1);
     let run = || {
-        let t0 = Instant::now();
-        std::thread::scope(|s| {
-            for th in 0..threads {
-                s.spawn(move || {
-                    let mut a = vec![0.0; case.n];
-                    for i in 0..per {
-                        let (q, v) = &case.states[(th * per + i) % case.states.len()];
-                        let _ = eom(0.0, q, v, &mut a);
-                        std::hint::black_box(&a);
-                    }
-                });
+        let barrier = std::sync::Barrier::new(threads + 1);
+        let (calls, end, start) = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|th| {
+                    let barrier = &barrier;
+                    s.spawn(move || {
+                        let mut a = vec![0.0; case.n];
+                        let m = case.states.len();
+                        let mut calls = 0usize;
+                        barrier.wait();
+                        let t0 = Instant::now();
+                        loop {
+                            for i in 0..m {
+                                let (q, v) = &case.states[(th + i) % m];
+                                let _ = eom(0.0, std::hint::black_box(q), v, &mut a);
+                                std::hint::black_box(&a);
+                            }
+                            calls += m;
+                            if t0.elapsed().as_secs_f64() >= seconds {
+                                break;
+                            }
+                        }
+                        (calls, Instant::now())
+                    })
+                })
+                .collect();
+            barrier.wait();
+            let start = Instant::now();
+            let mut calls = 0;
+            let mut end = start;
+            for h in handles {
+                let (c, e) = h.join().expect("throughput thread panicked");
+                calls += c;
+                end = end.max(e);
             }
+            (calls, end, start)
         });
-        (per * threads) as f64 / t0.elapsed().as_secs_f64()
+        calls as f64 / end.duration_since(start).as_secs_f64().max(1e-12)
     };
     median((0..3).map(|_| run()).collect())
 }
@@ -168,67 +240,75 @@ fn max_rel_error(eom: &EomFn, case: &Case) -> f64 {
 pub fn run(cases: &[Case], options: &BenchOptions, mut progress: impl FnMut(&Row)) -> Vec<Row> {
     let mut rows = Vec::new();
     for case in cases.iter().filter(|c| c.system.contains(&options.filter)) {
-        let mut case_rows: Vec<Row> = Vec::new();
-        for method in &case.methods {
-            let eom = &method.eom;
-            let mut a = vec![0.0; case.n];
-            let latency_ns = time_per_call(
-                |i| {
-                    let (q, v) = &case.states[i % case.states.len()];
-                    let _ = eom(0.0, std::hint::black_box(q), v, &mut a);
-                    std::hint::black_box(&a);
-                },
-                options.batch_seconds,
-                options.batches,
-            );
-            let (q0, v0) = &case.states[0];
-            // Slow methods (dense duals or finite differences at large n) would take minutes for
-            // the full trajectory: run what fits in RK4_BUDGET_S and scale the time linearly
-            // (steps cost the same); the drift is then left out (NaN) as it is not comparable.
-            let affordable = (RK4_BUDGET_S * 1e9 / (4.0 * latency_ns)) as usize;
-            let steps = options.rk4_steps.min(affordable.max(10));
-            let t0 = Instant::now();
-            let end = rk4(eom, q0, v0, 1e-3, steps);
-            let rk4_seconds = t0.elapsed().as_secs_f64() * options.rk4_steps as f64 / steps as f64;
-            let e0 = (case.energy)(q0, v0);
-            let energy_drift = match end {
-                Some((q, v)) if steps == options.rk4_steps => {
-                    ((case.energy)(&q, &v) - e0).abs() / e0.abs().max(1e-300)
-                }
-                _ => f64::NAN,
-            };
-            let row = Row {
-                system: case.system.clone(),
-                n: case.n,
-                method: method.name.to_string(),
-                latency_ns,
-                ratio_to_hand: f64::NAN,
-                throughput: throughput(eom, case, options.throughput_states),
-                rk4_seconds,
-                max_rel_error: max_rel_error(eom, case),
-                reference: case.reference_kind.to_string(),
-                energy_drift,
-            };
-            case_rows.push(row);
-        }
-        let hand = case_rows
-            .iter()
-            .find(|r| r.method == "hand")
-            .map(|r| r.latency_ns);
-        for r in &mut case_rows {
-            r.ratio_to_hand = hand.map_or(f64::NAN, |h| r.latency_ns / h);
-            progress(r);
-        }
-        rows.extend(case_rows);
+        rows.extend(run_case(case, options, &mut progress));
     }
     rows
+}
+
+/// Every method of one case (ignores `options.filter`); `progress` receives each finished row.
+pub fn run_case(case: &Case, options: &BenchOptions, mut progress: impl FnMut(&Row)) -> Vec<Row> {
+    let threads = options.thread_count();
+    let mut case_rows: Vec<Row> = Vec::new();
+    for method in &case.methods {
+        let eom = &method.eom;
+        let mut a = vec![0.0; case.n];
+        let latency_ns = time_per_call(
+            |i| {
+                let (q, v) = &case.states[i % case.states.len()];
+                let _ = eom(0.0, std::hint::black_box(q), v, &mut a);
+                std::hint::black_box(&a);
+            },
+            options.batch_seconds,
+            options.batches,
+        );
+        let (q0, v0) = &case.states[0];
+        // Slow methods (dense duals or finite differences at large n) would take minutes for
+        // the full trajectory: run what fits in RK4_BUDGET_S and scale the time linearly
+        // (steps cost the same); the drift is then left out (NaN) as it is not comparable.
+        let affordable = (RK4_BUDGET_S * 1e9 / (4.0 * latency_ns)) as usize;
+        let steps = options.rk4_steps.min(affordable.max(10));
+        let t0 = Instant::now();
+        let end = rk4(eom, q0, v0, 1e-3, steps);
+        // always reported as seconds per RK4_REPORT_STEPS (the peers' unit), scaled linearly
+        let rk4_seconds = t0.elapsed().as_secs_f64() * RK4_REPORT_STEPS as f64 / steps as f64;
+        let e0 = (case.energy)(q0, v0);
+        let energy_drift = match end {
+            Some((q, v)) if steps == options.rk4_steps => {
+                ((case.energy)(&q, &v) - e0).abs() / e0.abs().max(1e-300)
+            }
+            _ => f64::NAN,
+        };
+        let row = Row {
+            system: case.system.clone(),
+            n: case.n,
+            method: method.name.to_string(),
+            latency_ns,
+            ratio_to_hand: f64::NAN,
+            throughput: throughput(eom, case, threads, options.throughput_seconds),
+            threads,
+            rk4_seconds,
+            max_rel_error: max_rel_error(eom, case),
+            reference: case.reference_kind.to_string(),
+            energy_drift,
+        };
+        case_rows.push(row);
+    }
+    let hand = case_rows
+        .iter()
+        .find(|r| r.method == "hand")
+        .map(|r| r.latency_ns);
+    for r in &mut case_rows {
+        r.ratio_to_hand = hand.map_or(f64::NAN, |h| r.latency_ns / h);
+        progress(r);
+    }
+    case_rows
 }
 
 /// The rows as a markdown table.
 pub fn to_markdown(rows: &[Row]) -> String {
     let mut s = String::from(
-        "| system | n | method | latency (ns) | × hand | throughput (states/s) | RK4 10⁴ steps (s) | max rel. q̈ error | reference | energy drift |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| system | n | method | latency (ns) | × hand | throughput (states/s) | threads | RK4 10⁴ steps (s) | max rel. q̈ error | reference | energy drift |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let drift = if r.energy_drift.is_nan() {
@@ -237,13 +317,14 @@ pub fn to_markdown(rows: &[Row]) -> String {
             format!("{:.1e}", r.energy_drift)
         };
         s += &format!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.3e} | {:.4} | {:.1e} | {} | {} |\n",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.3e} | {} | {:.4} | {:.1e} | {} | {} |\n",
             r.system,
             r.n,
             r.method,
             r.latency_ns,
             r.ratio_to_hand,
             r.throughput,
+            r.threads,
             r.rk4_seconds,
             r.max_rel_error,
             r.reference,

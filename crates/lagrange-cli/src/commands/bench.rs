@@ -1,13 +1,16 @@
-//! `lagrange bench`: the Rust side of the autodiff-vs-traditional benchmark table.
+//! `lagrange bench`: the autodiff-vs-traditional benchmark table.
 //!
 //! Every method (autodiff, dense autodiff, hand-derived, text expression, finite differences)
 //! runs on the same states in one process, so the ratios are comparable; absolute times depend
-//! on the machine's load.
+//! on the machine's load. With `--peers`, the Python peers of `bench/peers` (numpy, SymPy, JAX,
+//! PyTorch) run right after the Rust methods of each system, on the same states, and the report
+//! adds their rows and the autodiff-over-peer ratios of that one run.
 
 use crate::output::atomic::AtomicFile;
 use anyhow::{Result, bail};
 use clap::Args;
-use lagrange_bench::{BenchOptions, all_cases, run as run_bench, to_markdown};
+use lagrange_bench::peers::{ALL_PEERS, PeerConfig, default_peer_dir};
+use lagrange_bench::{BenchOptions, all_cases, run_combined};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -23,9 +26,32 @@ pub struct BenchArgs {
     /// Seconds per timing batch (the median of 5 batches is reported).
     #[arg(long, value_name = "S")]
     pub batch_seconds: Option<f64>,
-    /// Also write the markdown table to this file.
+    /// Also write the markdown report to this file.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also write the report as JSON (every row, peer records, machine facts) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Threads of the throughput column (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Minimum seconds each thread runs in one throughput measurement (default 0.05).
+    #[arg(long, value_name = "S")]
+    pub throughput_seconds: Option<f64>,
+    /// Run the Python peers (bench/peers) after the Rust methods of each system, same states.
+    /// PYTHON defaults to bench/peers/.venv/bin/python if it exists, else python3.
+    #[arg(long, value_name = "PYTHON", num_args = 0..=1, default_missing_value = "")]
+    pub peers: Option<String>,
+    /// Peers to run, comma-separated: numpy, sympy, jax, jax-1thread, torch (default
+    /// numpy,sympy,jax,torch; torch is skipped when not installed).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub peer_list: Vec<String>,
+    /// Per-measurement time box of the peers in seconds (default 20, 3 with --quick).
+    #[arg(long, value_name = "S")]
+    pub peer_budget: Option<f64>,
+    /// Folder of the peer scripts (default: bench/peers of this checkout).
+    #[arg(long, value_name = "DIR")]
+    pub peer_dir: Option<PathBuf>,
     /// No per-row progress lines on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -39,9 +65,22 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if args.quick {
         options.batch_seconds = 0.005;
         options.batches = 3;
-        options.throughput_states = 1_000;
+        options.throughput_seconds = 0.02;
         options.rk4_steps = 1_000;
     }
+    if let Some(n) = args.threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        options.threads = n;
+    }
+    if let Some(s) = args.throughput_seconds {
+        if !(s.is_finite() && s > 0.0 && s <= 60.0) {
+            bail!("--throughput-seconds must be in (0, 60], got {s}");
+        }
+        options.throughput_seconds = s;
+    }
+    let peers = peer_config(args)?;
     if let Some(s) = args.batch_seconds {
         if !(s.is_finite() && s > 0.0 && s <= 60.0) {
             bail!("--batch-seconds must be in (0, 60], got {s}");
@@ -58,25 +97,70 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         );
     }
     let atomic = args.out.as_deref().map(AtomicFile::new).transpose()?;
+    let atomic_json = args.json.as_deref().map(AtomicFile::new).transpose()?;
     let quiet = args.quiet;
-    let rows = run_bench(&cases, &options, |r| {
+    let combined = run_combined(&cases, &options, peers.as_ref(), |line| {
         if !quiet {
-            eprintln!(
-                "{:>10} {:>15} {:>12.0} ns  ×{:.2} hand",
-                r.system, r.method, r.latency_ns, r.ratio_to_hand
-            );
+            eprintln!("{line}");
         }
     });
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let table = format!(
-        "{}\nthroughput uses {threads} threads; RK4 is 10⁴ steps of dt = 1e-3 ({} in --quick); errors are max ‖q̈ − q̈_ref‖∞/‖q̈_ref‖∞ over 16 states\n",
-        to_markdown(&rows),
-        options.rk4_steps
-    );
+    if let Some(cfg) = &peers {
+        let _ = std::fs::remove_dir_all(&cfg.work_dir);
+    }
+    let table = combined.to_markdown();
     print!("{table}");
     if let Some(atomic) = atomic {
         atomic.file()?.write_all(table.as_bytes())?;
         atomic.commit()?;
     }
+    if let Some(atomic) = atomic_json {
+        let mut text = serde_json::to_string_pretty(&combined.to_json())?;
+        text.push('\n');
+        atomic.file()?.write_all(text.as_bytes())?;
+        atomic.commit()?;
+    }
     Ok(())
+}
+
+/// The peer set-up of `--peers` (None without it).
+fn peer_config(args: &BenchArgs) -> Result<Option<PeerConfig>> {
+    let Some(python) = &args.peers else {
+        if !args.peer_list.is_empty() || args.peer_budget.is_some() || args.peer_dir.is_some() {
+            bail!("--peer-list, --peer-budget and --peer-dir need --peers");
+        }
+        return Ok(None);
+    };
+    let dir = args.peer_dir.clone().unwrap_or_else(default_peer_dir);
+    if !dir.join("systems.py").exists() {
+        bail!(
+            "peer scripts not found in {} (give --peer-dir)",
+            dir.display()
+        );
+    }
+    let python = (!python.is_empty()).then(|| PathBuf::from(python));
+    let mut cfg = PeerConfig::new(dir, python);
+    if !args.peer_list.is_empty() {
+        for p in &args.peer_list {
+            if !ALL_PEERS.contains(&p.as_str()) {
+                bail!(
+                    "--peer-list: unknown peer '{p}' (peers: {})",
+                    ALL_PEERS.join(", ")
+                );
+            }
+        }
+        cfg.peers = args.peer_list.clone();
+    }
+    if args.quick {
+        cfg.budget_s = 3.0;
+        cfg.sympy_setup_limit_s = 20.0;
+        cfg.torch_rk4_steps = 50;
+    }
+    if let Some(b) = args.peer_budget {
+        if !(b.is_finite() && b > 0.0 && b <= 600.0) {
+            bail!("--peer-budget must be in (0, 600], got {b}");
+        }
+        cfg.budget_s = b;
+    }
+    cfg.echo = !args.quiet;
+    Ok(Some(cfg))
 }
