@@ -38,7 +38,10 @@
 //! derivatives are finite wherever the mathematical ones are.
 //!
 //! [`TextSystem`] loads a whole system (coordinates, `L`, optional Rayleigh dissipation,
-//! parameters, initial state) from a TOML file; see [`TextSystem::from_toml_str`].
+//! parameters, initial state) from a TOML file; see [`TextSystem::from_toml_str`]. It declares
+//! `L` to the engine as a sum of local terms when that pays off ([`Expr::local_terms`],
+//! [`TextSystem::local_terms`]), so large chains and lattices written as text take the
+//! structured, linear-cost path.
 
 mod display;
 mod parser;
@@ -47,7 +50,7 @@ mod tape;
 
 pub use parser::{ParseError, function_names};
 pub use system::{SystemFileError, TextSystem, WithParameters};
-pub use tape::Expr;
+pub use tape::{Expr, LocalTerm};
 
 use std::collections::HashMap;
 use std::sync::Arc;

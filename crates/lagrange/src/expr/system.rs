@@ -1,7 +1,7 @@
 //! Systems defined by a TOML file: coordinates, `L` and optional Rayleigh dissipation as text.
 
 use super::parser::{ErrorKind, parse_internal};
-use super::{Expr, Symbols};
+use super::{Expr, LocalTerm, Symbols};
 use crate::lagrangian::{Lagrangian, LagrangianOver, Scalar};
 use crate::systems::{ParameterError, System};
 use num_dual::DualNum;
@@ -189,6 +189,39 @@ pub struct TextSystem {
     q_dot0: Vec<f64>,
     bound_lagrangian: Expr,
     bound_dissipation: Option<Expr>,
+    /// Local terms of `lagrangian` (parameters as inputs), when declared; see
+    /// [`TextSystem::local_terms`].
+    terms: Arc<[LocalTerm]>,
+    /// `terms` with the parameters bound.
+    bound_terms: Vec<Expr>,
+}
+
+/// Most coordinates one local term may touch for the structure to be declared.
+pub const MAX_TERM_COORDINATES: usize = 8;
+
+/// Fewest coordinates for which local terms are declared (smaller systems take the dense
+/// single pass anyway).
+pub const MIN_STRUCTURED_DOF: usize = 9;
+
+/// The local-term structure of a text Lagrangian, when it pays off.
+///
+/// `L` is split into additive terms (distributing coordinate-free factors over sums, see
+/// [`Expr::local_terms`]) and the terms are grouped by the coordinates they touch. The
+/// structure is declared only if
+/// * the system has at least [`MIN_STRUCTURED_DOF`] (9) coordinates,
+/// * there are at least two groups, and
+/// * every group touches at most [`MAX_TERM_COORDINATES`] (8) coordinates;
+///
+/// otherwise (a non-separable `L` such as `(q0 + … + q15)^2`, or a small system) nothing is
+/// declared and the engine takes the dense path.
+fn detect_terms(lagrangian: &Expr) -> Vec<LocalTerm> {
+    if lagrangian.num_coordinates() < MIN_STRUCTURED_DOF {
+        return Vec::new();
+    }
+    match lagrangian.local_terms(MAX_TERM_COORDINATES) {
+        Some(terms) if terms.len() >= 2 => terms,
+        _ => Vec::new(),
+    }
 }
 
 fn type_name(v: &toml::Value) -> &'static str {
@@ -481,6 +514,11 @@ impl TextSystem {
 
         let bound_lagrangian = lagrangian.bind_parameters(&params);
         let bound_dissipation = dissipation.as_ref().map(|d| d.bind_parameters(&params));
+        let terms: Arc<[LocalTerm]> = detect_terms(&lagrangian).into();
+        let bound_terms = terms
+            .iter()
+            .map(|term| term.expr.bind_parameters(&params))
+            .collect();
         Ok(TextSystem {
             name,
             symbols,
@@ -494,6 +532,8 @@ impl TextSystem {
             q_dot0,
             bound_lagrangian,
             bound_dissipation,
+            terms,
+            bound_terms,
         })
     }
 
@@ -517,6 +557,37 @@ impl TextSystem {
     /// The compiled Rayleigh dissipation function, if any.
     pub fn dissipation_expr(&self) -> Option<&Expr> {
         self.dissipation.as_ref()
+    }
+
+    /// The local terms `L = Σ_k L_k` declared to the engine (empty when none are; see
+    /// [`Lagrangian::num_terms`] and the rule below). Each term's expression has the parameters
+    /// as inputs and the term's coordinates renumbered `0..b`.
+    ///
+    /// The structure is detected when the file is read: `L` is split into additive terms
+    /// (coordinate-free factors such as `0.5*m*(…)` are distributed over sums) and the terms are
+    /// grouped by the coordinates they touch. It is declared only if the system has at least 9
+    /// coordinates, there are at least two groups, and every group touches at most 8
+    /// coordinates; otherwise (for example `(q0 + … + q15)^2`) the dense path is used.
+    ///
+    /// ```
+    /// use lagrange::expr::TextSystem;
+    /// use lagrange::Lagrangian;
+    ///
+    /// let n = 12;
+    /// let coordinates: Vec<String> = (0..n).map(|i| format!("\"x{i}\"")).collect();
+    /// let kinetic: Vec<String> = (0..n).map(|i| format!("x{i}_dot^2")).collect();
+    /// let springs: Vec<String> = (1..n).map(|i| format!("(x{i} - x{})^2", i - 1)).collect();
+    /// let system = TextSystem::from_toml_str(&format!(
+    ///     "coordinates = [{}]\nlagrangian = \"0.5*m*({}) - 0.5*k*({})\"\n[parameters]\nm = 1\nk = 2",
+    ///     coordinates.join(", "),
+    ///     kinetic.join(" + "),
+    ///     springs.join(" + "),
+    /// )).unwrap();
+    /// assert_eq!(system.num_terms(), n - 1); // one group per spring, kinetic terms folded in
+    /// assert_eq!(system.local_terms()[0].coordinates, [0, 1]);
+    /// ```
+    pub fn local_terms(&self) -> &[LocalTerm] {
+        &self.terms
     }
 
     /// Current parameter values, in [`Symbols`] order.
@@ -572,6 +643,11 @@ impl TextSystem {
             .dissipation
             .as_ref()
             .map(|d| d.bind_parameters(&self.params));
+        self.bound_terms = self
+            .terms
+            .iter()
+            .map(|term| term.expr.bind_parameters(&self.params))
+            .collect();
     }
 
     /// The system as a TOML file (current parameter values; reads back to an equal system).
@@ -628,6 +704,19 @@ impl Lagrangian for TextSystem {
             Some(f) => f.eval(t, q, q_dot, &[]),
             None => D::zero(),
         }
+    }
+
+    fn num_terms(&self) -> usize {
+        self.bound_terms.len()
+    }
+
+    fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+        coordinates.extend_from_slice(&self.terms[k].coordinates);
+    }
+
+    #[inline]
+    fn term<D: Scalar>(&self, k: usize, t: D, q: &[D], q_dot: &[D]) -> D {
+        self.bound_terms[k].eval(t, q, q_dot, &[])
     }
 }
 
@@ -722,5 +811,24 @@ impl<'a, S: Scalar> LagrangianOver<S> for WithParameters<'a, S> {
             Some(f) => with_lifted(self.params, |p| f.eval(t, q, q_dot, p)),
             None => D::zero(),
         }
+    }
+
+    fn num_terms(&self) -> usize {
+        self.system.terms.len()
+    }
+
+    fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+        coordinates.extend_from_slice(&self.system.terms[k].coordinates);
+    }
+
+    fn term_over<D: Scalar + DualNum<InnerDual = S>>(
+        &self,
+        k: usize,
+        t: D,
+        q: &[D],
+        q_dot: &[D],
+    ) -> D {
+        let term = &self.system.terms[k].expr;
+        with_lifted(self.params, |p| term.eval(t, q, q_dot, p))
     }
 }

@@ -860,25 +860,28 @@ impl Expr {
         self.inputs_used().any(|o| matches!(o, Operand::Qd(_)))
     }
 
-    /// Rebuilds the sub-expression rooted at `root` (an operand of this expression), mapping
-    /// inputs through `leaf`, then negating if `negate`.
-    fn extract(
+    /// Copies the sub-expression rooted at `root` (a value of this expression) into `b`,
+    /// mapping inputs through `leaf`. `memo` maps already-copied instructions of `self` to their
+    /// values in `b`, so several roots copied with the same `leaf` share their common parts.
+    fn copy_into(
         &self,
+        b: &mut Builder,
         root: Val,
-        negate: bool,
         leaf: &dyn Fn(Operand) -> Val,
-        symbols: &Arc<Symbols>,
-    ) -> Expr {
-        let mut b = Builder::default();
-        let value = match root {
+        memo: &mut HashMap<u32, Val>,
+    ) -> Val {
+        match root {
             Val::C(c) => Val::C(c),
             Val::Op(Operand::Reg(r)) => {
-                // Collect the instructions reachable from `r` (explicit stack).
-                let mut seen = HashMap::new();
+                if let Some(&v) = memo.get(&r) {
+                    return v;
+                }
+                // Collect the not-yet-copied instructions reachable from `r` (explicit stack).
+                let mut seen = std::collections::HashSet::new();
                 let mut stack = vec![r];
                 let mut order = Vec::new();
                 while let Some(i) = stack.pop() {
-                    if seen.insert(i, Val::C(0.0)).is_some() {
+                    if memo.contains_key(&i) || !seen.insert(i) {
                         continue;
                     }
                     order.push(i);
@@ -894,17 +897,30 @@ impl Expr {
                     let inst = self.insts[i as usize];
                     let v = {
                         let map = |o: Operand| match o {
-                            Operand::Reg(j) => seen[&j],
+                            Operand::Reg(j) => memo[&j],
                             o => leaf(o),
                         };
                         b.replay(inst, &map)
                     };
-                    seen.insert(i, v);
+                    memo.insert(i, v);
                 }
-                seen[&r]
+                memo[&r]
             }
             Val::Op(o) => leaf(o),
-        };
+        }
+    }
+
+    /// Rebuilds the sub-expression rooted at `root` (an operand of this expression), mapping
+    /// inputs through `leaf`, then negating if `negate`.
+    fn extract(
+        &self,
+        root: Val,
+        negate: bool,
+        leaf: &dyn Fn(Operand) -> Val,
+        symbols: &Arc<Symbols>,
+    ) -> Expr {
+        let mut b = Builder::default();
+        let value = self.copy_into(&mut b, root, leaf, &mut HashMap::new());
         let value = if negate { b.neg(value) } else { value };
         b.finish(value, symbols)
     }
@@ -969,6 +985,252 @@ impl Expr {
             }
         }
         terms
+    }
+}
+
+/// A group of additive terms of an expression that depend on the same few coordinates; see
+/// [`Expr::local_terms`].
+#[derive(Debug, Clone)]
+pub struct LocalTerm {
+    /// The (global) coordinates the group depends on, ascending.
+    pub coordinates: Vec<usize>,
+    /// The sum of the group's terms over the *local* coordinates: coordinate `coordinates[i]`
+    /// (and its velocity) is coordinate `i` here. Time and parameters are unchanged.
+    pub expr: Expr,
+}
+
+/// A coordinate-free operation applied to an additive term after distribution.
+#[derive(Clone, Copy, Debug)]
+enum Wrap {
+    Neg,
+    /// `c · x` with `c` a value of the original expression.
+    MulLeft(Val),
+    /// `x · c`.
+    MulRight(Val),
+    /// `x / c`.
+    Div(Val),
+}
+
+impl Expr {
+    /// Splits the expression into groups of additive terms that each touch few coordinates.
+    ///
+    /// The expression is read as a sum: `+`, `-` and unary minus split it, and products and
+    /// quotients by *coordinate-free* factors (constants, parameters, `t`) are distributed over
+    /// sums — `c*(a + b)` → `c*a + c*b`, likewise `(a + b)*c`, `(a + b)/c`. Nothing else is
+    /// expanded (`(q0 + q1)^2` is one term). Terms are grouped by the set of coordinates (`q` or
+    /// `q̇`) they depend on: a term joins a group whose set contains its own (largest sets form
+    /// groups first), so a chain `Σ q̇ᵢ² + Σ (qᵢ₊₁ − qᵢ)²` gives one group per spring plus the
+    /// kinetic terms folded into them. Coordinate-free terms join the first group. The groups
+    /// add up to the expression (up to rounding: distribution re-associates).
+    ///
+    /// Returns `None` when some term depends on more than `max_coordinates` coordinates, when
+    /// every term is coordinate-free, or when the expression splits into unreasonably many terms.
+    pub fn local_terms(&self, max_coordinates: usize) -> Option<Vec<LocalTerm>> {
+        let n_insts = self.insts.len();
+        // Which instructions depend on a coordinate or velocity (SSA order: inputs come first).
+        let mut coordinate_dependent = vec![false; n_insts];
+        for i in 0..n_insts {
+            let (ops, k) = self.insts[i].operands();
+            coordinate_dependent[i] = ops.iter().take(k).flatten().any(|o| match *o {
+                Operand::Q(_) | Operand::Qd(_) => true,
+                Operand::Reg(j) => coordinate_dependent[j as usize],
+                Operand::T | Operand::P(_) => false,
+            });
+        }
+        let depends = |o: Operand| match o {
+            Operand::Q(_) | Operand::Qd(_) => true,
+            Operand::Reg(j) => coordinate_dependent[j as usize],
+            Operand::T | Operand::P(_) => false,
+        };
+
+        // Distribute coordinate-free factors over sums. Wrappers form a tree (arena) so that
+        // each term keeps a pointer to its innermost wrapper; parents are outer wrappers.
+        let max_terms = 4 * n_insts + 16;
+        let mut wraps: Vec<(Wrap, Option<usize>)> = Vec::new();
+        let mut terms: Vec<(Val, Option<usize>)> = Vec::new();
+        let mut stack = vec![(self.result, None::<usize>)];
+        while let Some((v, w)) = stack.pop() {
+            if terms.len() > max_terms {
+                return None;
+            }
+            let Val::Op(Operand::Reg(r)) = v else {
+                terms.push((v, w));
+                continue;
+            };
+            let reg = |o: Operand| Val::Op(o);
+            let mut wrap = |stack: &mut Vec<_>, x: Operand, kind: Wrap| {
+                wraps.push((kind, w));
+                stack.push((reg(x), Some(wraps.len() - 1)));
+            };
+            match self.insts[r as usize] {
+                Inst::Add(a, b) => {
+                    stack.push((reg(b), w));
+                    stack.push((reg(a), w));
+                }
+                Inst::Sub(a, b) => {
+                    wrap(&mut stack, b, Wrap::Neg);
+                    stack.push((reg(a), w));
+                }
+                Inst::Neg(a) => wrap(&mut stack, a, Wrap::Neg),
+                Inst::AddC(a, c) => {
+                    stack.push((Val::C(c.0), w));
+                    stack.push((reg(a), w));
+                }
+                Inst::CSub(c, a) => {
+                    wrap(&mut stack, a, Wrap::Neg);
+                    stack.push((Val::C(c.0), w));
+                }
+                Inst::MulC(a, c) => wrap(&mut stack, a, Wrap::MulRight(Val::C(c.0))),
+                Inst::DivC(a, c) => wrap(&mut stack, a, Wrap::Div(Val::C(c.0))),
+                Inst::Mul(a, b) if depends(a) && !depends(b) => {
+                    wrap(&mut stack, a, Wrap::MulRight(reg(b)))
+                }
+                Inst::Mul(a, b) if !depends(a) && depends(b) => {
+                    wrap(&mut stack, b, Wrap::MulLeft(reg(a)))
+                }
+                Inst::Div(a, b) if depends(a) && !depends(b) => {
+                    wrap(&mut stack, a, Wrap::Div(reg(b)))
+                }
+                _ => terms.push((v, w)),
+            }
+        }
+
+        // The coordinates each term touches (bounded search; `stamp` marks visited
+        // instructions per term).
+        let mut stamp = vec![u32::MAX; n_insts];
+        let mut sets: Vec<Vec<usize>> = Vec::with_capacity(terms.len());
+        let mut walk = Vec::new();
+        for (k, &(v, _)) in terms.iter().enumerate() {
+            let mut set: Vec<usize> = Vec::new();
+            let add = |o: Operand, set: &mut Vec<usize>| {
+                if let Operand::Q(i) | Operand::Qd(i) = o
+                    && !set.contains(&(i as usize))
+                {
+                    set.push(i as usize);
+                }
+            };
+            if let Val::Op(o) = v {
+                walk.clear();
+                walk.push(o);
+                while let Some(o) = walk.pop() {
+                    let Operand::Reg(j) = o else {
+                        add(o, &mut set);
+                        continue;
+                    };
+                    let j = j as usize;
+                    if stamp[j] == k as u32 || !coordinate_dependent[j] {
+                        continue;
+                    }
+                    stamp[j] = k as u32;
+                    let (ops, m) = self.insts[j].operands();
+                    walk.extend(ops.into_iter().take(m).flatten());
+                }
+                if set.len() > max_coordinates {
+                    return None;
+                }
+            }
+            set.sort_unstable();
+            sets.push(set);
+        }
+
+        // Group: largest sets first, each term joins a group whose set contains its own.
+        let mut order: Vec<usize> = (0..terms.len()).filter(|&k| !sets[k].is_empty()).collect();
+        if order.is_empty() {
+            return None;
+        }
+        order.sort_by(|&a, &b| {
+            sets[b]
+                .len()
+                .cmp(&sets[a].len())
+                .then_with(|| sets[a].cmp(&sets[b]))
+        });
+        let mut group_sets: Vec<Vec<usize>> = Vec::new();
+        let mut members: Vec<Vec<usize>> = Vec::new();
+        let mut groups_with: HashMap<usize, Vec<usize>> = HashMap::new();
+        for &k in &order {
+            let set = &sets[k];
+            let found = groups_with.get(&set[0]).and_then(|candidates| {
+                candidates
+                    .iter()
+                    .copied()
+                    .find(|&g| set.iter().all(|c| group_sets[g].binary_search(c).is_ok()))
+            });
+            match found {
+                Some(g) => members[g].push(k),
+                None => {
+                    let g = group_sets.len();
+                    for &c in set {
+                        groups_with.entry(c).or_default().push(g);
+                    }
+                    group_sets.push(set.clone());
+                    members.push(vec![k]);
+                }
+            }
+        }
+        // Coordinate-free terms go to the first group.
+        members[0].extend((0..terms.len()).filter(|&k| sets[k].is_empty()));
+
+        // Build each group in coordinate order; terms within a group in source order.
+        let mut by_position: Vec<usize> = (0..group_sets.len()).collect();
+        by_position.sort_by(|&a, &b| group_sets[a].cmp(&group_sets[b]));
+        let parameters = self.symbols.parameters();
+        let coordinates = self.symbols.coordinates();
+        let mut local = vec![u32::MAX; coordinates.len()];
+        let mut out = Vec::with_capacity(group_sets.len());
+        for g in by_position {
+            let set = &group_sets[g];
+            for (l, &c) in set.iter().enumerate() {
+                local[c] = l as u32;
+            }
+            let leaf = |o: Operand| {
+                Val::Op(match o {
+                    Operand::Q(i) => Operand::Q(local[i as usize]),
+                    Operand::Qd(i) => Operand::Qd(local[i as usize]),
+                    o => o,
+                })
+            };
+            let mut b = Builder::default();
+            let mut memo = HashMap::new();
+            let mut list = members[g].clone();
+            list.sort_unstable();
+            let mut sum: Option<Val> = None;
+            for k in list {
+                let (root, mut w) = terms[k];
+                let mut v = self.copy_into(&mut b, root, &leaf, &mut memo);
+                while let Some(i) = w {
+                    let (kind, outer) = wraps[i];
+                    v = match kind {
+                        Wrap::Neg => b.neg(v),
+                        Wrap::MulLeft(c) => {
+                            let c = self.copy_into(&mut b, c, &leaf, &mut memo);
+                            b.binary(BinOp::Mul, c, v)
+                        }
+                        Wrap::MulRight(c) => {
+                            let c = self.copy_into(&mut b, c, &leaf, &mut memo);
+                            b.binary(BinOp::Mul, v, c)
+                        }
+                        Wrap::Div(c) => {
+                            let c = self.copy_into(&mut b, c, &leaf, &mut memo);
+                            b.binary(BinOp::Div, v, c)
+                        }
+                    };
+                    w = outer;
+                }
+                sum = Some(match sum {
+                    None => v,
+                    Some(s) => b.binary(BinOp::Add, s, v),
+                });
+            }
+            let symbols = Arc::new(Symbols::new(
+                set.iter().map(|&c| coordinates[c].as_str()),
+                parameters.iter().map(String::as_str),
+            ));
+            out.push(LocalTerm {
+                coordinates: set.clone(),
+                expr: b.finish(sum.unwrap_or(Val::C(0.0)), &symbols),
+            });
+        }
+        Some(out)
     }
 }
 
