@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Run every Python peer of the lagrange benchmarks; results land in bench/peers/results/.
+# Standalone (seeded states, no Rust side): for the one-run table with ratios use
+#   cargo run --release -- bench --peers
 #
 #   bash bench/peers/run_all.sh                 # all systems
 #   bash bench/peers/run_all.sh dpend chain64   # some systems
