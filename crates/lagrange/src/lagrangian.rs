@@ -56,6 +56,15 @@ pub trait Lagrangian {
     /// The default adds nothing. Written over the scalar so that learning can nest duals through it.
     fn add_generalized_forces<S: Scalar>(&self, _t: S, _q: &[S], _q_dot: &[S], _forces: &mut [S]) {}
 
+    /// Whether the mass matrix `∂²L/∂q̇²` is the same at every `(t, q, q̇)`, as for
+    /// `L = ½ q̇ᵀ M q̇ + A(t, q)·q̇ − V(t, q)` with constant `M` (Cartesian particles, springs,
+    /// charges in fields). Declaring it lets [`EquationsOfMotion`](crate::mechanics::EquationsOfMotion)
+    /// (used by every integrator) invert `M` once and then differentiate L without the `q̇q̇`
+    /// block. A wrong `true` gives wrong accelerations: keep the default `false` when unsure.
+    fn mass_matrix_is_constant(&self) -> bool {
+        false
+    }
+
     /// Number of local terms when `L = Σ_k L_k` is declared as a sum of terms that each touch
     /// few coordinates (chains, lattices, pairwise interactions); `0` (the default) means "not
     /// declared". For large `n` the engine then differentiates term by term in O(#terms) and
@@ -100,6 +109,10 @@ pub trait LagrangianOver<S: Scalar> {
     }
     /// Adds extra generalized forces `Q(t, q, q̇)` to `forces`.
     fn add_generalized_forces_over(&self, _t: S, _q: &[S], _q_dot: &[S], _forces: &mut [S]) {}
+    /// See [`Lagrangian::mass_matrix_is_constant`].
+    fn mass_matrix_is_constant(&self) -> bool {
+        false
+    }
     /// See [`Lagrangian::num_terms`].
     fn num_terms(&self) -> usize {
         0
@@ -139,6 +152,9 @@ impl<S: Scalar, L: Lagrangian + ?Sized> LagrangianOver<S> for L {
     fn add_generalized_forces_over(&self, t: S, q: &[S], q_dot: &[S], forces: &mut [S]) {
         self.add_generalized_forces(t, q, q_dot, forces)
     }
+    fn mass_matrix_is_constant(&self) -> bool {
+        Lagrangian::mass_matrix_is_constant(self)
+    }
     fn num_terms(&self) -> usize {
         Lagrangian::num_terms(self)
     }
@@ -171,6 +187,9 @@ impl<L: Lagrangian + ?Sized> Lagrangian for &L {
     }
     fn add_generalized_forces<S: Scalar>(&self, t: S, q: &[S], q_dot: &[S], forces: &mut [S]) {
         (**self).add_generalized_forces(t, q, q_dot, forces)
+    }
+    fn mass_matrix_is_constant(&self) -> bool {
+        (**self).mass_matrix_is_constant()
     }
     fn num_terms(&self) -> usize {
         (**self).num_terms()

@@ -143,6 +143,18 @@ fn degenerate_lagrangians_are_rejected() {
         accelerations(&c, 0.0, &[0.1, 0.2, 0.3], &[1.0, 0.0, 0.0]),
         Err(MechanicsError::SingularMassMatrix { .. })
     ));
+    // The same through the integrators' evaluator, which inverts a declared-constant M once:
+    // the error comes at the first call, with its time, and again on every later call.
+    assert!(c.mass_matrix_is_constant());
+    let mut eom = lagrange::mechanics::EquationsOfMotion::new(&c);
+    let mut a = [0.0; 3];
+    for t in [2.5, 3.0] {
+        let r = eom.accelerations_into(t, &[0.1, 0.2, 0.3], &[1.0, 0.0, 0.0], &mut a);
+        assert!(
+            matches!(r, Err(MechanicsError::SingularMassMatrix { t: at, .. }) if at == t),
+            "{r:?}"
+        );
+    }
 }
 
 /// Equal to within a few ulps of the magnitudes involved (closed forms of a few flops).

@@ -14,10 +14,11 @@
 //! `t_end`. Not symplectic: energy errors stay at the tolerance level per unit time but drift.
 
 use super::controller::{PiController, error_norm};
-use super::explicit_rk::{RkWorkspace, lagrangian_rhs};
+use super::explicit_rk::RkWorkspace;
 use super::tableau::ButcherTableau;
 use super::{IntegrationError, Stepper, all_finite, mechanics_error};
 use crate::lagrangian::Lagrangian;
+use crate::mechanics::EquationsOfMotion;
 use crate::mechanics::MechanicsError;
 
 /// The Dormand–Prince 5(4) tableau (`b` of order 5, `b̂` of order 4, FSAL).
@@ -129,7 +130,7 @@ impl DenseStep {
 
 /// Adaptive Dormand–Prince stepping with dense output.
 pub(crate) struct Dopri5<'a, L: Lagrangian + ?Sized> {
-    lagrangian: &'a L,
+    eom: EquationsOfMotion<'a, L>,
     rtol: f64,
     atol: f64,
     t_end: f64,
@@ -158,13 +159,14 @@ impl<'a, L: Lagrangian + ?Sized> Dopri5<'a, L> {
         let y: Vec<f64> = q0.iter().chain(q_dot0).copied().collect();
         let dim = y.len();
         let mut work = RkWorkspace::new(&DOPRI5, dim);
-        let mut f = lagrangian_rhs(lagrangian);
+        let mut eom = EquationsOfMotion::new(lagrangian);
+        let mut f = |t, y: &[f64], dy: &mut [f64]| eom.first_order_rhs(t, y, dy);
         let mut f0 = vec![0.0; dim];
         f(t0, &y, &mut f0).map_err(|e| mechanics_error(t0, e))?;
         work.set_first_stage(&f0);
         let h = initial_step(&mut f, t0, &y, &f0, t_end - t0, rtol, atol);
         Ok(Dopri5 {
-            lagrangian,
+            eom,
             rtol,
             atol,
             t_end,
@@ -182,7 +184,8 @@ impl<'a, L: Lagrangian + ?Sized> Dopri5<'a, L> {
 
     /// One accepted step (retrying rejected ones).
     fn step(&mut self) -> Result<(), IntegrationError> {
-        let mut f = lagrangian_rhs(self.lagrangian);
+        let eom = &mut self.eom;
+        let mut f = |t, y: &[f64], dy: &mut [f64]| eom.first_order_rhs(t, y, dy);
         loop {
             let t = self.t;
             let mut h = self.h;

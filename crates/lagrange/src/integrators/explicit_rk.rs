@@ -7,7 +7,7 @@
 use super::tableau::ButcherTableau;
 use super::{IntegrationError, Stepper, all_finite, mechanics_error};
 use crate::lagrangian::Lagrangian;
-use crate::mechanics::{MechanicsError, accelerations_into};
+use crate::mechanics::{EquationsOfMotion, MechanicsError};
 
 /// Stage storage for one tableau and one system size (reused across steps, no allocation).
 #[derive(Debug, Clone)]
@@ -96,16 +96,13 @@ impl RkWorkspace {
 pub fn lagrangian_rhs<L: Lagrangian + ?Sized>(
     lagrangian: &L,
 ) -> impl FnMut(f64, &[f64], &mut [f64]) -> Result<(), MechanicsError> + '_ {
-    move |t, y, dy| {
-        let n = y.len() / 2;
-        dy[..n].copy_from_slice(&y[n..]);
-        accelerations_into(lagrangian, t, &y[..n], &y[n..], &mut dy[n..])
-    }
+    let mut eom = EquationsOfMotion::new(lagrangian);
+    move |t, y, dy| eom.first_order_rhs(t, y, dy)
 }
 
 /// Fixed-step explicit Runge–Kutta on a Lagrangian: one step per output interval.
 pub(crate) struct FixedStepRk<'a, L: Lagrangian + ?Sized> {
-    lagrangian: &'a L,
+    eom: EquationsOfMotion<'a, L>,
     tableau: &'static ButcherTableau,
     t: f64,
     y: Vec<f64>,
@@ -126,10 +123,12 @@ impl<'a, L: Lagrangian + ?Sized> FixedStepRk<'a, L> {
         let y: Vec<f64> = q0.iter().chain(q_dot0).copied().collect();
         let mut work = RkWorkspace::new(tableau, y.len());
         let mut k0 = vec![0.0; y.len()];
-        lagrangian_rhs(lagrangian)(t0, &y, &mut k0).map_err(|e| mechanics_error(t0, e))?;
+        let mut eom = EquationsOfMotion::new(lagrangian);
+        eom.first_order_rhs(t0, &y, &mut k0)
+            .map_err(|e| mechanics_error(t0, e))?;
         work.set_first_stage(&k0);
         Ok(FixedStepRk {
-            lagrangian,
+            eom,
             tableau,
             t: t0,
             y_new: y.clone(),
@@ -148,7 +147,8 @@ impl<L: Lagrangian + ?Sized> Stepper for FixedStepRk<'_, L> {
         q_dot: &mut [f64],
     ) -> Result<(), IntegrationError> {
         let (t, h) = (self.t, t_next - self.t);
-        let mut f = lagrangian_rhs(self.lagrangian);
+        let eom = &mut self.eom;
+        let mut f = |t, y: &[f64], dy: &mut [f64]| eom.first_order_rhs(t, y, dy);
         self.work
             .step(
                 self.tableau,

@@ -1,4 +1,4 @@
-//! [`EomJet`]: a second-order dual number carrying exactly what the Euler–Lagrange equations need.
+//! [`Jet`] ([`EomJet`], [`ForceJet`]): a second-order dual number carrying exactly what the Euler–Lagrange equations need.
 //!
 //! For `n` coordinates the equations of motion need `M = ∂²L/∂q̇²`, `∂L/∂q` and the single column
 //! `∂_v(∂L/∂q̇)` along the direction of motion `v = (q̇ on q, 1 on t)`. A general hyper-dual
@@ -44,7 +44,7 @@ use std::ops::{
 
 /// Value, `∂/∂q̇`, `∂/∂v`, `∂/∂q`, `∂²/∂q̇²` (upper triangle) and `∂²/∂q̇∂v` of a quantity.
 #[derive(Clone, Copy, Debug)]
-pub struct EomJet<T, const N: usize> {
+pub struct Jet<T, const N: usize, const V: usize> {
     /// Value.
     pub re: T,
     /// `∂/∂q̇_i`.
@@ -53,15 +53,22 @@ pub struct EomJet<T, const N: usize> {
     pub d: T,
     /// `∂/∂q_i`.
     pub q: [T; N],
-    /// `∂²/∂q̇_i∂q̇_j` for `j ≥ i`; the lower triangle stays zero.
-    pub vv: [[T; N]; N],
+    /// `∂²/∂q̇_i∂q̇_j` for `j ≥ i`; the lower triangle stays zero. `V` is `N`, or `0` when the
+    /// mass matrix is known (constant) and only the force is wanted.
+    pub vv: [[T; V]; V],
     /// `∂²/∂q̇_i∂v`.
     pub vd: [T; N],
     /// Whether `v`, `vv`, `vd` may be non-zero (false: all three are exactly zero).
     pub has_velocity: bool,
 }
 
-impl<T: Scalar, const N: usize> EomJet<T, N> {
+/// The full jet of the equations of motion: `M`, `∂L/∂q` and the `v`-column.
+pub type EomJet<T, const N: usize> = Jet<T, N, N>;
+
+/// The jet without the `q̇q̇` block, for Lagrangians whose mass matrix is constant.
+pub type ForceJet<T, const N: usize> = Jet<T, N, 0>;
+
+impl<T: Scalar, const N: usize, const V: usize> Jet<T, N, V> {
     /// A constant.
     #[inline]
     pub fn constant(re: T) -> Self {
@@ -70,7 +77,7 @@ impl<T: Scalar, const N: usize> EomJet<T, N> {
             v: [T::zero(); N],
             d: T::zero(),
             q: [T::zero(); N],
-            vv: [[T::zero(); N]; N],
+            vv: [[T::zero(); V]; V],
             vd: [T::zero(); N],
             has_velocity: false,
         }
@@ -115,7 +122,7 @@ impl<T: Scalar, const N: usize> EomJet<T, N> {
             for i in 0..N {
                 r.v[i] = self.v[i] * f1;
                 r.vd[i] = self.vd[i] * f1 + self.v[i] * self.d * f2;
-                for j in i..N {
+                for j in i..V {
                     r.vv[i][j] = self.vv[i][j] * f1 + self.v[i] * self.v[j] * f2;
                 }
             }
@@ -135,7 +142,7 @@ impl<T: Scalar, const N: usize> EomJet<T, N> {
             for i in 0..N {
                 self.v[i] *= f;
                 self.vd[i] *= f;
-                for j in i..N {
+                for j in i..V {
                     self.vv[i][j] *= f;
                 }
             }
@@ -158,7 +165,7 @@ impl<T: Scalar, const N: usize> EomJet<T, N> {
                 for i in 0..N {
                     r.v[i] = self.v[i] * b;
                     r.vd[i] = self.vd[i] * b + self.v[i] * o.d;
-                    for j in i..N {
+                    for j in i..V {
                         r.vv[i][j] = self.vv[i][j] * b;
                     }
                 }
@@ -168,7 +175,7 @@ impl<T: Scalar, const N: usize> EomJet<T, N> {
                 for i in 0..N {
                     r.v[i] = o.v[i] * a;
                     r.vd[i] = o.vd[i] * a + o.v[i] * self.d;
-                    for j in i..N {
+                    for j in i..V {
                         r.vv[i][j] = o.vv[i][j] * a;
                     }
                 }
@@ -178,7 +185,7 @@ impl<T: Scalar, const N: usize> EomJet<T, N> {
                 for i in 0..N {
                     r.v[i] = self.v[i] * b + o.v[i] * a;
                     r.vd[i] = self.vd[i] * b + o.vd[i] * a + self.v[i] * o.d + o.v[i] * self.d;
-                    for j in i..N {
+                    for j in i..V {
                         r.vv[i][j] = self.vv[i][j] * b
                             + o.vv[i][j] * a
                             + self.v[i] * o.v[j]
@@ -207,7 +214,7 @@ impl<T: Scalar, const N: usize> EomJet<T, N> {
             }
             for i in 0..N {
                 r.vd[i] = (self.vd[i] - o.vd[i] * c - r.v[i] * o.d - o.v[i] * r.d) * inv;
-                for j in i..N {
+                for j in i..V {
                     r.vv[i][j] =
                         (self.vv[i][j] - o.vv[i][j] * c - r.v[i] * o.v[j] - o.v[i] * r.v[j]) * inv;
                 }
@@ -236,7 +243,7 @@ impl<T: Scalar, const N: usize> EomJet<T, N> {
                 for i in 0..N {
                     r.v[i] = self.v[i] + o.v[i] * sign;
                     r.vd[i] = self.vd[i] + o.vd[i] * sign;
-                    for j in i..N {
+                    for j in i..V {
                         r.vv[i][j] = self.vv[i][j] + o.vv[i][j] * sign;
                     }
                 }
@@ -249,36 +256,36 @@ impl<T: Scalar, const N: usize> EomJet<T, N> {
 /* arithmetic between jets, by value and by reference */
 macro_rules! binop {
     ($trt:ident, $mth:ident, $assign_trt:ident, $assign_mth:ident, |$a:ident, $b:ident| $body:expr) => {
-        impl<T: Scalar, const N: usize> $trt<&EomJet<T, N>> for &EomJet<T, N> {
-            type Output = EomJet<T, N>;
+        impl<T: Scalar, const N: usize, const V: usize> $trt<&Jet<T, N, V>> for &Jet<T, N, V> {
+            type Output = Jet<T, N, V>;
             #[inline]
-            fn $mth(self, other: &EomJet<T, N>) -> EomJet<T, N> {
+            fn $mth(self, other: &Jet<T, N, V>) -> Jet<T, N, V> {
                 let ($a, $b) = (self, other);
                 $body
             }
         }
-        impl<T: Scalar, const N: usize> $trt for EomJet<T, N> {
+        impl<T: Scalar, const N: usize, const V: usize> $trt for Jet<T, N, V> {
             type Output = Self;
             #[inline]
             fn $mth(self, other: Self) -> Self {
                 (&self).$mth(&other)
             }
         }
-        impl<T: Scalar, const N: usize> $trt<&EomJet<T, N>> for EomJet<T, N> {
+        impl<T: Scalar, const N: usize, const V: usize> $trt<&Jet<T, N, V>> for Jet<T, N, V> {
             type Output = Self;
             #[inline]
             fn $mth(self, other: &Self) -> Self {
                 (&self).$mth(other)
             }
         }
-        impl<T: Scalar, const N: usize> $trt<EomJet<T, N>> for &EomJet<T, N> {
-            type Output = EomJet<T, N>;
+        impl<T: Scalar, const N: usize, const V: usize> $trt<Jet<T, N, V>> for &Jet<T, N, V> {
+            type Output = Jet<T, N, V>;
             #[inline]
-            fn $mth(self, other: EomJet<T, N>) -> EomJet<T, N> {
+            fn $mth(self, other: Jet<T, N, V>) -> Jet<T, N, V> {
                 self.$mth(&other)
             }
         }
-        impl<T: Scalar, const N: usize> $assign_trt for EomJet<T, N> {
+        impl<T: Scalar, const N: usize, const V: usize> $assign_trt for Jet<T, N, V> {
             #[inline]
             fn $assign_mth(&mut self, other: Self) {
                 *self = (&*self).$mth(&other);
@@ -297,21 +304,21 @@ binop!(Rem, rem, RemAssign, rem_assign, |a, b| {
 });
 
 /* arithmetic with the primitive f64 */
-impl<T: Scalar, const N: usize> Mul<f64> for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Mul<f64> for Jet<T, N, V> {
     type Output = Self;
     #[inline]
     fn mul(self, f: f64) -> Self {
         self.scaled(T::from(f))
     }
 }
-impl<T: Scalar, const N: usize> Div<f64> for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Div<f64> for Jet<T, N, V> {
     type Output = Self;
     #[inline]
     fn div(self, f: f64) -> Self {
         self.scaled(T::from(f.recip()))
     }
 }
-impl<T: Scalar, const N: usize> Add<f64> for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Add<f64> for Jet<T, N, V> {
     type Output = Self;
     #[inline]
     fn add(mut self, f: f64) -> Self {
@@ -319,7 +326,7 @@ impl<T: Scalar, const N: usize> Add<f64> for EomJet<T, N> {
         self
     }
 }
-impl<T: Scalar, const N: usize> Sub<f64> for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Sub<f64> for Jet<T, N, V> {
     type Output = Self;
     #[inline]
     fn sub(mut self, f: f64) -> Self {
@@ -327,7 +334,7 @@ impl<T: Scalar, const N: usize> Sub<f64> for EomJet<T, N> {
         self
     }
 }
-impl<T: Scalar, const N: usize> Rem<f64> for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Rem<f64> for Jet<T, N, V> {
     type Output = Self;
     #[inline]
     fn rem(mut self, f: f64) -> Self {
@@ -339,7 +346,7 @@ impl<T: Scalar, const N: usize> Rem<f64> for EomJet<T, N> {
 }
 macro_rules! assign_f64 {
     ($trt:ident, $mth:ident, $op:tt) => {
-        impl<T: Scalar, const N: usize> $trt<f64> for EomJet<T, N> {
+        impl<T: Scalar, const N: usize, const V: usize> $trt<f64> for Jet<T, N, V> {
             #[inline]
             fn $mth(&mut self, f: f64) {
                 *self = *self $op f;
@@ -353,29 +360,29 @@ assign_f64!(AddAssign, add_assign, +);
 assign_f64!(SubAssign, sub_assign, -);
 assign_f64!(RemAssign, rem_assign, %);
 
-impl<T: Scalar, const N: usize> Neg for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Neg for Jet<T, N, V> {
     type Output = Self;
     #[inline]
     fn neg(self) -> Self {
         self.scaled(-T::one())
     }
 }
-impl<T: Scalar, const N: usize> Neg for &EomJet<T, N> {
-    type Output = EomJet<T, N>;
+impl<T: Scalar, const N: usize, const V: usize> Neg for &Jet<T, N, V> {
+    type Output = Jet<T, N, V>;
     #[inline]
-    fn neg(self) -> EomJet<T, N> {
+    fn neg(self) -> Jet<T, N, V> {
         -*self
     }
 }
 
 /* num-traits plumbing */
-impl<T: Scalar, const N: usize> From<f64> for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> From<f64> for Jet<T, N, V> {
     #[inline]
     fn from(f: f64) -> Self {
         Self::constant(T::from(f))
     }
 }
-impl<T: Scalar, const N: usize> Zero for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Zero for Jet<T, N, V> {
     #[inline]
     fn zero() -> Self {
         Self::constant(T::zero())
@@ -387,40 +394,40 @@ impl<T: Scalar, const N: usize> Zero for EomJet<T, N> {
             && !self.has_velocity
     }
 }
-impl<T: Scalar, const N: usize> One for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> One for Jet<T, N, V> {
     #[inline]
     fn one() -> Self {
         Self::constant(T::one())
     }
 }
-impl<T: Scalar, const N: usize> PartialEq for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> PartialEq for Jet<T, N, V> {
     /// Compares values only, so that code branches as it would on `f64`.
     fn eq(&self, other: &Self) -> bool {
         self.re == other.re
     }
 }
-impl<T: Scalar, const N: usize> PartialEq<f64> for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> PartialEq<f64> for Jet<T, N, V> {
     fn eq(&self, other: &f64) -> bool {
         self.re == *other
     }
 }
-impl<T: Scalar, const N: usize> PartialOrd for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> PartialOrd for Jet<T, N, V> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         self.re.partial_cmp(&other.re)
     }
 }
-impl<T: Scalar, const N: usize> PartialOrd<f64> for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> PartialOrd<f64> for Jet<T, N, V> {
     fn partial_cmp(&self, other: &f64) -> Option<std::cmp::Ordering> {
         self.re.partial_cmp(other)
     }
 }
-impl<T: Scalar, const N: usize> Num for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Num for Jet<T, N, V> {
     type FromStrRadixErr = <f64 as Num>::FromStrRadixErr;
     fn from_str_radix(s: &str, radix: u32) -> Result<Self, Self::FromStrRadixErr> {
         f64::from_str_radix(s, radix).map(Self::from)
     }
 }
-impl<T: Scalar, const N: usize> Signed for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Signed for Jet<T, N, V> {
     fn abs(&self) -> Self {
         if self.re.re() < 0.0 { -*self } else { *self }
     }
@@ -441,33 +448,33 @@ impl<T: Scalar, const N: usize> Signed for EomJet<T, N> {
         self.re.re() < 0.0
     }
 }
-impl<T: Scalar, const N: usize> Inv for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Inv for Jet<T, N, V> {
     type Output = Self;
     fn inv(self) -> Self {
         self.recip()
     }
 }
-impl<T: Scalar, const N: usize> Sum for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Sum for Jet<T, N, V> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
         iter.fold(Self::zero(), |a, b| a + b)
     }
 }
-impl<'a, T: Scalar, const N: usize> Sum<&'a EomJet<T, N>> for EomJet<T, N> {
+impl<'a, T: Scalar, const N: usize, const V: usize> Sum<&'a Jet<T, N, V>> for Jet<T, N, V> {
     fn sum<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
         iter.fold(Self::zero(), |a, b| a + b)
     }
 }
-impl<T: Scalar, const N: usize> Product for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Product for Jet<T, N, V> {
     fn product<I: Iterator<Item = Self>>(iter: I) -> Self {
         iter.fold(Self::one(), |a, b| a * b)
     }
 }
-impl<'a, T: Scalar, const N: usize> Product<&'a EomJet<T, N>> for EomJet<T, N> {
+impl<'a, T: Scalar, const N: usize, const V: usize> Product<&'a Jet<T, N, V>> for Jet<T, N, V> {
     fn product<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
         iter.fold(Self::one(), |a, b| a * b)
     }
 }
-impl<T: Scalar, const N: usize> FromPrimitive for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> FromPrimitive for Jet<T, N, V> {
     fn from_i64(n: i64) -> Option<Self> {
         f64::from_i64(n).map(Self::from)
     }
@@ -480,7 +487,7 @@ impl<T: Scalar, const N: usize> FromPrimitive for EomJet<T, N> {
 }
 macro_rules! float_consts {
     ($($name:ident),*) => {
-        impl<T: Scalar, const N: usize> FloatConst for EomJet<T, N> {
+        impl<T: Scalar, const N: usize, const V: usize> FloatConst for Jet<T, N, V> {
             $(
                 #[allow(non_snake_case)]
                 fn $name() -> Self {
@@ -508,7 +515,7 @@ float_consts!(
     PI,
     SQRT_2
 );
-impl<T: Scalar, const N: usize> fmt::Display for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> fmt::Display for Jet<T, N, V> {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
@@ -521,7 +528,7 @@ impl<T: Scalar, const N: usize> fmt::Display for EomJet<T, N> {
         Ok(())
     }
 }
-impl<T: Scalar, const N: usize> DualStruct for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> DualStruct for Jet<T, N, V> {
     type Real = f64;
     type Inner = T;
     fn re(&self) -> f64 {
@@ -531,14 +538,14 @@ impl<T: Scalar, const N: usize> DualStruct for EomJet<T, N> {
         Self::constant(*inner)
     }
 }
-impl<T: Scalar, const N: usize> Mappable<Self> for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> Mappable<Self> for Jet<T, N, V> {
     type Output<O> = O;
     fn map_dual<G: Fn(Self) -> O, O>(self, g: G) -> O {
         g(self)
     }
 }
 
-impl<T: Scalar, const N: usize> DualNum for EomJet<T, N> {
+impl<T: Scalar, const N: usize, const V: usize> DualNum for Jet<T, N, V> {
     type Primitive = f64;
     const NDERIV: usize = T::NDERIV + 2;
     type InnerDual = T;
@@ -860,4 +867,23 @@ mod tests {
         + (v[1] * q[1]).ln_1p());
     same!(potential_only, |q, v, _t| (q[0] * q[1]).cos()
         + v[0] * v[0] * 0.5);
+
+    #[test]
+    fn force_jet_carries_the_same_first_order_and_v_column() {
+        let f = |q: &[ForceJet<f64, 2>], v: &[ForceJet<f64, 2>], t: ForceJet<f64, 2>| {
+            (v[0] * q[1]).sin() * v[1] / (q[0] + 2.0) + (t * v[0]).exp()
+        };
+        let g = |q: &[EomJet<f64, 2>], v: &[EomJet<f64, 2>], t: EomJet<f64, 2>| {
+            (v[0] * q[1]).sin() * v[1] / (q[0] + 2.0) + (t * v[0]).exp()
+        };
+        let (q, qd, t) = ([0.3, -0.4], [0.7, 0.2], 0.25);
+        let fq: Vec<_> = (0..2)
+            .map(|k| ForceJet::coordinate(q[k], qd[k], k))
+            .collect();
+        let fv: Vec<_> = (0..2).map(|k| ForceJet::velocity(qd[k], k)).collect();
+        let a = f(&fq, &fv, ForceJet::time(t));
+        let b = jet(g, q, qd, t);
+        // Identical operations on the shared parts: bitwise equal.
+        assert_eq!((a.re, a.v, a.d, a.q, a.vd), (b.re, b.v, b.d, b.q, b.vd));
+    }
 }

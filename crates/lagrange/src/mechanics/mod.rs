@@ -1,6 +1,7 @@
 //! The Euler–Lagrange machinery: equations of motion and derived quantities, all by autodiff.
 
 pub mod eom;
+pub mod equations;
 pub mod error;
 pub mod jet;
 pub mod linalg;
@@ -11,6 +12,7 @@ pub use eom::{
     EomPath, EulerLagrangeParts, accelerations, accelerations_into, accelerations_with,
     euler_lagrange_parts,
 };
+pub use equations::EquationsOfMotion;
 pub use error::MechanicsError;
 pub use quantities::{
     energy, hamiltonian, jacobi_integral, lagrangian_value, mass_matrix, momenta, partial_time,

@@ -122,6 +122,10 @@ impl Lagrangian for Chain {
     fn dof(&self) -> usize {
         self.n
     }
+    /// `M` is diagonal with the constant masses.
+    fn mass_matrix_is_constant(&self) -> bool {
+        true
+    }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         let n = q.len();
         let mut kinetic = D::zero();

@@ -100,6 +100,10 @@ impl Lagrangian for CrossedFields {
     fn dof(&self) -> usize {
         3
     }
+    /// `M = m·I` in Cartesian coordinates.
+    fn mass_matrix_is_constant(&self) -> bool {
+        true
+    }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         half_m_v2(self.m, q_dot)
             + (q[0] * q_dot[1] - q[1] * q_dot[0]) * (0.5 * self.q * self.b)

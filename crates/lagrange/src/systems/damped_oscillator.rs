@@ -79,6 +79,10 @@ impl Lagrangian for DampedOscillator {
     fn dof(&self) -> usize {
         1
     }
+    /// `M` is diagonal with the constant masses.
+    fn mass_matrix_is_constant(&self) -> bool {
+        true
+    }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         q_dot[0] * q_dot[0] * (0.5 * self.m) - q[0] * q[0] * (0.5 * self.k)
     }

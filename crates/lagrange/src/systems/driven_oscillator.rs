@@ -94,6 +94,10 @@ impl Lagrangian for DrivenOscillator {
     fn dof(&self) -> usize {
         1
     }
+    /// `M` is diagonal with the constant masses.
+    fn mass_matrix_is_constant(&self) -> bool {
+        true
+    }
     fn lagrangian<D: Scalar>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
         q_dot[0] * q_dot[0] * (0.5 * self.m) - q[0] * q[0] * (0.5 * self.k)
             + q[0] * (t * self.omega).cos() * self.f0

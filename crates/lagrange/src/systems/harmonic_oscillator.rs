@@ -99,6 +99,10 @@ impl Lagrangian for HarmonicOscillator {
     fn dof(&self) -> usize {
         self.masses.len()
     }
+    /// `M` is diagonal with the constant masses.
+    fn mass_matrix_is_constant(&self) -> bool {
+        true
+    }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         let mut l = D::zero();
         for i in 0..self.masses.len() {

@@ -350,6 +350,9 @@ impl Lagrangian for BuiltinSystem {
     fn add_generalized_forces<S: Scalar>(&self, t: S, q: &[S], q_dot: &[S], forces: &mut [S]) {
         dispatch!(self, s => s.add_generalized_forces(t, q, q_dot, forces))
     }
+    fn mass_matrix_is_constant(&self) -> bool {
+        dispatch!(self, s => s.mass_matrix_is_constant())
+    }
     fn num_terms(&self) -> usize {
         dispatch!(self, s => s.num_terms())
     }

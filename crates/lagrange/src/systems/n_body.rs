@@ -113,6 +113,10 @@ impl Lagrangian for NBody {
     fn dof(&self) -> usize {
         2 * self.masses.len()
     }
+    /// `M = diag(mᵢ, mᵢ)` in Cartesian coordinates.
+    fn mass_matrix_is_constant(&self) -> bool {
+        true
+    }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         let n = self.masses.len();
         let eps2 = D::from(self.eps * self.eps);
