@@ -8,6 +8,10 @@
 //! smaller [`ForceJet`] (no `q̇q̇` block: O(n) per operation of L instead of O(n²)) and applies
 //! the stored inverse.
 //!
+//! For Lagrangians declared as sums of local terms (`n > 8`) it also keeps the term structure and
+//! the band of `M` between calls, and with a constant `M` its banded LU factors, so that each
+//! call is one small [`ForceJet`] pass per term plus two banded triangular solves.
+//!
 //! ```
 //! use lagrange::mechanics::EquationsOfMotion;
 //! use lagrange::systems::Cyclotron;
@@ -24,9 +28,10 @@ use super::eom::{
     EomPath, accelerations_with, check_dims, check_finite, subtract_dissipation_force,
 };
 use super::error::MechanicsError;
-use super::jet::ForceJet;
-use super::linalg::solve_in_place;
+use super::jet::{ForceJet, Jet};
+use super::linalg::{factor_banded_in_place, solve_banded_factored, solve_in_place};
 use super::quantities::mass_matrix;
+use super::structured::Term;
 use crate::lagrangian::LagrangianOver;
 
 /// Largest `n` for which a constant mass matrix is inverted once and reused.
@@ -38,6 +43,23 @@ pub struct EquationsOfMotion<'a, L: ?Sized> {
     path: EomPath,
     /// `M⁻¹` (row-major) once computed, for Lagrangians declaring a constant `M` with `n ≤ 8`.
     inverse_mass: Option<Vec<f64>>,
+    /// Term structure and band storage of a Lagrangian declared as local terms (`n > 8`).
+    structured: Option<StructuredCache>,
+}
+
+/// What the structured path keeps between calls.
+struct StructuredCache {
+    /// Coordinates of term `k`: `coords[offsets[k]..offsets[k + 1]]`.
+    coords: Vec<usize>,
+    offsets: Vec<usize>,
+    /// Half-bandwidth of `M` implied by the terms.
+    bandwidth: usize,
+    /// `n × (2 bw + 1)` band of `M` (its LU factors once factorized).
+    band: Vec<f64>,
+    /// Whether `band` holds the factors of the constant `M`.
+    factored_constant: bool,
+    /// The banded solve failed once (pivoting needed): use the general path from then on.
+    unsuitable: bool,
 }
 
 impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
@@ -47,6 +69,7 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
             lagrangian,
             path: EomPath::Auto,
             inverse_mass: None,
+            structured: None,
         }
     }
 
@@ -70,6 +93,9 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
         out: &mut [f64],
     ) -> Result<(), MechanicsError> {
         let n = q.len();
+        if self.path == EomPath::Auto && n > MAX_CACHED && self.lagrangian.num_terms() > 0 {
+            return self.structured_accelerations(t, q, q_dot, out);
+        }
         if self.path != EomPath::Auto
             || n > MAX_CACHED
             || !self.lagrangian.mass_matrix_is_constant()
@@ -100,6 +126,77 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
         }
     }
 
+    /// Term by term into a band kept between calls; with a constant `M`, its banded LU is kept
+    /// too and each call differentiates the terms with [`ForceJet`]s only.
+    fn structured_accelerations(
+        &mut self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), MechanicsError> {
+        let lagrangian = self.lagrangian;
+        let n = check_dims(lagrangian, q, q_dot)?;
+        if out.len() != n {
+            return Err(MechanicsError::DimensionMismatch {
+                expected: n,
+                got: out.len(),
+            });
+        }
+        let cache = self
+            .structured
+            .get_or_insert_with(|| StructuredCache::new(lagrangian, n));
+        if cache.unsuitable {
+            return accelerations_with(EomPath::Auto, lagrangian, t, q, q_dot, out);
+        }
+        check_finite(t, q, q_dot)?;
+        let constant = lagrangian.mass_matrix_is_constant();
+        let w = 2 * cache.bandwidth + 1;
+        if constant && !cache.factored_constant {
+            cache.band.fill(0.0);
+            out.fill(0.0);
+            cache.add_terms::<L, true>(lagrangian, t, q, q_dot, out);
+            if cache.band.iter().any(|x| !x.is_finite()) {
+                return Err(MechanicsError::NonFinite {
+                    t,
+                    what: "mass matrix",
+                });
+            }
+            if factor_banded_in_place(&mut cache.band, n, cache.bandwidth).is_err() {
+                // Singular, or needs pivoting: the general path decides which, with its error.
+                cache.unsuitable = true;
+                return accelerations_with(EomPath::Auto, lagrangian, t, q, q_dot, out);
+            }
+            cache.factored_constant = true;
+        }
+        out.fill(0.0);
+        if constant {
+            cache.add_terms::<L, false>(lagrangian, t, q, q_dot, out);
+        } else {
+            cache.band.fill(0.0);
+            cache.add_terms::<L, true>(lagrangian, t, q, q_dot, out);
+        }
+        if lagrangian.has_dissipation() {
+            subtract_dissipation_force(lagrangian, t, q, q_dot, out);
+        }
+        lagrangian.add_generalized_forces_over(t, q, q_dot, out);
+        if out.iter().any(|x| !x.is_finite()) {
+            return Err(MechanicsError::NonFinite {
+                t,
+                what: "generalized force",
+            });
+        }
+        if !constant
+            && (cache.band.iter().any(|x| !x.is_finite())
+                || factor_banded_in_place(&mut cache.band, n, cache.bandwidth).is_err())
+        {
+            return accelerations_with(EomPath::Auto, lagrangian, t, q, q_dot, out);
+        }
+        debug_assert_eq!(cache.band.len(), n * w);
+        solve_banded_factored(&cache.band, n, cache.bandwidth, out);
+        Ok(())
+    }
+
     /// The first-order system `y = (q, q̇) ↦ (q̇, q̈)` integrators step.
     pub fn first_order_rhs(
         &mut self,
@@ -110,6 +207,107 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
         let n = y.len() / 2;
         dy[..n].copy_from_slice(&y[n..]);
         self.accelerations_into(t, &y[..n], &y[n..], &mut dy[n..])
+    }
+}
+
+impl StructuredCache {
+    fn new<L: LagrangianOver<f64> + ?Sized>(lagrangian: &L, n: usize) -> Self {
+        let mut coords = Vec::new();
+        let mut offsets = vec![0];
+        let mut bandwidth = 0;
+        let mut unsuitable = false;
+        for k in 0..lagrangian.num_terms() {
+            let start = coords.len();
+            lagrangian.term_coordinates(k, &mut coords);
+            let local = &coords[start..];
+            unsuitable |= local.len() > MAX_CACHED || local.iter().any(|&c| c >= n);
+            let (lo, hi) = local
+                .iter()
+                .fold((usize::MAX, 0), |(lo, hi), &c| (lo.min(c), hi.max(c)));
+            if !local.is_empty() {
+                bandwidth = bandwidth.max(hi - lo);
+            }
+            offsets.push(coords.len());
+        }
+        // A wide band is no cheaper than dense LU with pivoting: leave it to the general path.
+        unsuitable |= bandwidth > n / 8;
+        let band = if unsuitable {
+            Vec::new()
+        } else {
+            vec![0.0; n * (2 * bandwidth + 1)]
+        };
+        Self {
+            coords,
+            offsets,
+            bandwidth,
+            band,
+            factored_constant: false,
+            unsuitable,
+        }
+    }
+
+    /// Adds every term's `∂L/∂q − ∂_v(∂L/∂q̇)` to `force` and, when `MASS`, its `∂²L/∂q̇²` to the band.
+    fn add_terms<L: LagrangianOver<f64> + ?Sized, const MASS: bool>(
+        &mut self,
+        lagrangian: &L,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        force: &mut [f64],
+    ) {
+        for k in 0..self.offsets.len() - 1 {
+            let coords = &self.coords[self.offsets[k]..self.offsets[k + 1]];
+            let term = Term {
+                lagrangian,
+                k,
+                dof: coords.len(),
+            };
+            let band = &mut self.band;
+            let bw = self.bandwidth;
+            macro_rules! pass {
+                ($($b:literal),*) => {
+                    match coords.len() {
+                        $($b => if MASS {
+                            term_pass::<L, $b, $b>(&term, t, q, q_dot, coords, force, band, bw)
+                        } else {
+                            term_pass::<L, $b, 0>(&term, t, q, q_dot, coords, force, band, bw)
+                        },)*
+                        _ => {}
+                    }
+                };
+            }
+            pass!(1, 2, 3, 4, 5, 6, 7, 8);
+        }
+    }
+}
+
+/// One term on its own coordinates: force into `force`, `M` entries (when `V > 0`) into `band`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn term_pass<L: LagrangianOver<f64> + ?Sized, const N: usize, const V: usize>(
+    term: &Term<'_, L>,
+    t: f64,
+    q: &[f64],
+    q_dot: &[f64],
+    coords: &[usize],
+    force: &mut [f64],
+    band: &mut [f64],
+    bw: usize,
+) {
+    let mut qj = [Jet::<f64, N, V>::constant(0.0); N];
+    let mut qdj = qj;
+    for (i, &c) in coords.iter().enumerate().take(N) {
+        qj[i] = Jet::coordinate(q[c], q_dot[c], i);
+        qdj[i] = Jet::velocity(q_dot[c], i);
+    }
+    let l = term.lagrangian_over(Jet::time(t), &qj, &qdj);
+    let w = 2 * bw + 1;
+    for (i, &ci) in coords.iter().enumerate().take(N) {
+        force[ci] += l.q[i] - l.vd[i];
+        for (j, &cj) in coords.iter().enumerate().take(V) {
+            let m = if j >= i { l.vv[i][j] } else { l.vv[j][i] };
+            band[ci * w + (cj + bw - ci)] += m;
+        }
     }
 }
 

@@ -128,6 +128,14 @@ pub fn solve_banded_in_place<S: Scalar>(
     bw: usize,
     b: &mut [S],
 ) -> Result<(), f64> {
+    factor_banded_in_place(band, n, bw)?;
+    solve_banded_factored(band, n, bw, b);
+    Ok(())
+}
+
+/// The LU factorization behind [`solve_banded_in_place`], in place: `U` on and above the
+/// diagonal, the multipliers of `L` below. Kept apart so a constant matrix is factorized once.
+pub fn factor_banded_in_place<S: Scalar>(band: &mut [S], n: usize, bw: usize) -> Result<(), f64> {
     let w = 2 * bw + 1;
     debug_assert_eq!(band.len(), n * w);
     let scale = band.iter().map(|x| x.re().abs()).fold(0.0_f64, f64::max);
@@ -144,13 +152,26 @@ pub fn solve_banded_in_place<S: Scalar>(
         let inv = pivot.recip();
         for row in col + 1..(col + bw + 1).min(n) {
             let f = band[at(row, col)] * inv;
+            band[at(row, col)] = f;
             for k in col + 1..(col + bw + 1).min(n) {
                 let u = band[at(col, k)];
                 band[at(row, k)] -= f * u;
             }
-            let bc = b[col];
-            b[row] -= f * bc;
         }
+    }
+    Ok(())
+}
+
+/// Solves with the factors from [`factor_banded_in_place`]; `b` becomes `x`.
+pub fn solve_banded_factored<S: Scalar>(band: &[S], n: usize, bw: usize, b: &mut [S]) {
+    let w = 2 * bw + 1;
+    let at = |i: usize, j: usize| i * w + (j + bw - i);
+    for row in 1..n {
+        let mut acc = b[row];
+        for k in row.saturating_sub(bw)..row {
+            acc -= band[at(row, k)] * b[k];
+        }
+        b[row] = acc;
     }
     for row in (0..n).rev() {
         let mut acc = b[row];
@@ -159,7 +180,6 @@ pub fn solve_banded_in_place<S: Scalar>(
         }
         b[row] = acc / band[at(row, row)];
     }
-    Ok(())
 }
 
 #[cfg(test)]

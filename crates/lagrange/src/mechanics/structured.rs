@@ -12,10 +12,10 @@ use crate::lagrangian::{LagrangianOver, Scalar};
 use num_dual::DualNum;
 
 /// One term of a structured Lagrangian, seen as a Lagrangian of its own local coordinates.
-struct Term<'a, L: ?Sized> {
-    lagrangian: &'a L,
-    k: usize,
-    dof: usize,
+pub(crate) struct Term<'a, L: ?Sized> {
+    pub(crate) lagrangian: &'a L,
+    pub(crate) k: usize,
+    pub(crate) dof: usize,
 }
 
 impl<S: Scalar, L: LagrangianOver<S> + ?Sized> LagrangianOver<S> for Term<'_, L> {
