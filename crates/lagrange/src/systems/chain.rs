@@ -63,16 +63,23 @@ impl Chain {
     }
 
     /// Hand-derived `ẍᵢ = (k/m)(xᵢ₊₁ − 2xᵢ + xᵢ₋₁)`, O(N).
-    pub fn hand_accelerations(&self, _t: f64, q: &[f64], _q_dot: &[f64]) -> Vec<f64> {
+    ///
+    /// Writes into `out` (at least `q.len()` long) without allocating.
+    pub fn hand_accelerations_into(&self, _t: f64, q: &[f64], _q_dot: &[f64], out: &mut [f64]) {
         let n = q.len();
         let w2 = self.k / self.m;
-        (0..n)
-            .map(|i| {
-                let left = if i > 0 { q[i - 1] } else { 0.0 };
-                let right = if i + 1 < n { q[i + 1] } else { 0.0 };
-                w2 * (left - 2.0 * q[i] + right)
-            })
-            .collect()
+        for (i, a) in out[..n].iter_mut().enumerate() {
+            let left = if i > 0 { q[i - 1] } else { 0.0 };
+            let right = if i + 1 < n { q[i + 1] } else { 0.0 };
+            *a = w2 * (left - 2.0 * q[i] + right);
+        }
+    }
+
+    /// [`Self::hand_accelerations_into`] into a new `Vec` (the test oracle's form).
+    pub fn hand_accelerations(&self, t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; q.len()];
+        self.hand_accelerations_into(t, q, q_dot, &mut out);
+        out
     }
 
     /// Exact `(q(t), q̇(t))` from `(q0, q̇0)` at `t = 0` by normal-mode decomposition, O(N²).

@@ -66,9 +66,21 @@ impl Cyclotron {
     }
 
     /// Hand-derived `(ω ẏ, −ω ẋ, 0)`.
-    pub fn hand_accelerations(&self, _t: f64, _q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+    ///
+    /// Writes into `out` (at least `q.len()` long) without allocating.
+    pub fn hand_accelerations_into(&self, _t: f64, _q: &[f64], q_dot: &[f64], out: &mut [f64]) {
         let w = self.omega();
-        vec![w * q_dot[1], -w * q_dot[0], 0.0]
+        let out = &mut out[..3];
+        out[0] = w * q_dot[1];
+        out[1] = -w * q_dot[0];
+        out[2] = 0.0;
+    }
+
+    /// [`Self::hand_accelerations_into`] into a new `Vec` (the test oracle's form).
+    pub fn hand_accelerations(&self, t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; q.len()];
+        self.hand_accelerations_into(t, q, q_dot, &mut out);
+        out
     }
 
     /// Exact helix `(q(t), q̇(t))` from `(q0, q̇0)` at `t = 0`.

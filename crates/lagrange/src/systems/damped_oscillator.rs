@@ -53,8 +53,17 @@ impl DampedOscillator {
     }
 
     /// Hand-derived `ẍ = −(k x + c ẋ)/m`.
-    pub fn hand_accelerations(&self, _t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
-        vec![-(self.k * q[0] + self.c * q_dot[0]) / self.m]
+    ///
+    /// Writes into `out` (at least `q.len()` long) without allocating.
+    pub fn hand_accelerations_into(&self, _t: f64, q: &[f64], q_dot: &[f64], out: &mut [f64]) {
+        out[0] = -(self.k * q[0] + self.c * q_dot[0]) / self.m;
+    }
+
+    /// [`Self::hand_accelerations_into`] into a new `Vec` (the test oracle's form).
+    pub fn hand_accelerations(&self, t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; q.len()];
+        self.hand_accelerations_into(t, q, q_dot, &mut out);
+        out
     }
 
     /// Exact `(x(t), ẋ(t))` from `(x₀, ẋ₀)` at `t = 0` (all damping regimes).

@@ -52,7 +52,9 @@ impl Default for DoublePendulum {
 
 impl DoublePendulum {
     /// Hand-derived q̈: the 2 × 2 system of the module docs solved by Cramer's rule.
-    pub fn hand_accelerations(&self, _t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+    ///
+    /// Writes into `out` (at least `q.len()` long) without allocating.
+    pub fn hand_accelerations_into(&self, _t: f64, q: &[f64], q_dot: &[f64], out: &mut [f64]) {
         let (m1, m2, l1, l2, g) = (self.m1, self.m2, self.l1, self.l2, self.g);
         let (s, c) = (q[0] - q[1]).sin_cos();
         let mt = m1 + m2;
@@ -62,7 +64,16 @@ impl DoublePendulum {
         let f1 = -m2 * l1 * l2 * s * q_dot[1] * q_dot[1] - mt * g * l1 * q[0].sin();
         let f2 = m2 * l1 * l2 * s * q_dot[0] * q_dot[0] - m2 * g * l2 * q[1].sin();
         let det = a11 * a22 - a12 * a12;
-        vec![(f1 * a22 - a12 * f2) / det, (a11 * f2 - a12 * f1) / det]
+        let out = &mut out[..2];
+        out[0] = (f1 * a22 - a12 * f2) / det;
+        out[1] = (a11 * f2 - a12 * f1) / det;
+    }
+
+    /// [`Self::hand_accelerations_into`] into a new `Vec` (the test oracle's form).
+    pub fn hand_accelerations(&self, t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; q.len()];
+        self.hand_accelerations_into(t, q, q_dot, &mut out);
+        out
     }
 }
 

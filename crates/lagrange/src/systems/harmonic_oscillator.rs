@@ -69,11 +69,24 @@ impl HarmonicOscillator {
     }
 
     /// Hand-derived `q̈ᵢ = −(kᵢ/mᵢ) qᵢ`.
-    pub fn hand_accelerations(&self, _t: f64, q: &[f64], _q_dot: &[f64]) -> Vec<f64> {
-        q.iter()
+    ///
+    /// Writes into `out` (at least `q.len()` long) without allocating.
+    pub fn hand_accelerations_into(&self, _t: f64, q: &[f64], _q_dot: &[f64], out: &mut [f64]) {
+        let n = q.len();
+        for ((a, &x), (&m, &k)) in out[..n]
+            .iter_mut()
+            .zip(q)
             .zip(self.masses.iter().zip(&self.stiffnesses))
-            .map(|(&x, (&m, &k))| -k / m * x)
-            .collect()
+        {
+            *a = -k / m * x;
+        }
+    }
+
+    /// [`Self::hand_accelerations_into`] into a new `Vec` (the test oracle's form).
+    pub fn hand_accelerations(&self, t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; q.len()];
+        self.hand_accelerations_into(t, q, q_dot, &mut out);
+        out
     }
 
     /// Exact `(q(t), q̇(t))` from `(q0, q̇0)` at `t = 0` (also for `kᵢ ≤ 0`: cosh/sinh or free).

@@ -42,10 +42,21 @@ impl Default for Kepler {
 
 impl Kepler {
     /// Hand-derived `r̈ = −μ r/|r|³`.
-    pub fn hand_accelerations(&self, _t: f64, q: &[f64], _q_dot: &[f64]) -> Vec<f64> {
+    ///
+    /// Writes into `out` (at least `q.len()` long) without allocating.
+    pub fn hand_accelerations_into(&self, _t: f64, q: &[f64], _q_dot: &[f64], out: &mut [f64]) {
         let r2 = q[0] * q[0] + q[1] * q[1];
         let f = -self.mu / (r2 * r2.sqrt());
-        vec![f * q[0], f * q[1]]
+        let out = &mut out[..2];
+        out[0] = f * q[0];
+        out[1] = f * q[1];
+    }
+
+    /// [`Self::hand_accelerations_into`] into a new `Vec` (the test oracle's form).
+    pub fn hand_accelerations(&self, t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; q.len()];
+        self.hand_accelerations_into(t, q, q_dot, &mut out);
+        out
     }
 
     /// Semi-major axis `a = −μ/(2E)` of the orbit through a state; `None` unless bound.

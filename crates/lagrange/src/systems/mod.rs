@@ -5,7 +5,7 @@
 //! values; it implements [`Lagrangian`] (written once, generic over the scalar) and [`System`]
 //! (names, parameters, default state, the Lagrangian as text). Each also has an inherent
 //! `hand_accelerations` (the Euler–Lagrange equations solved by hand: the test oracle and the
-//! benchmark baseline) and, where a closed form exists, `exact_solution` (initial state at
+//! benchmark baseline; `hand_accelerations_into` writes into a slice without allocating) and, where a closed form exists, `exact_solution` (initial state at
 //! `t = 0`).
 //!
 //! | name | coordinates | parameters | exact solution |
@@ -309,6 +309,12 @@ impl BuiltinSystem {
     /// The hand-derived q̈ of the wrapped system (see each system's `hand_accelerations`).
     pub fn hand_accelerations(&self, t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
         dispatch!(self, s => s.hand_accelerations(t, q, q_dot))
+    }
+
+    /// [`Self::hand_accelerations`] written into `out` (at least `q.len()` long), without
+    /// allocating.
+    pub fn hand_accelerations_into(&self, t: f64, q: &[f64], q_dot: &[f64], out: &mut [f64]) {
+        dispatch!(self, s => s.hand_accelerations_into(t, q, q_dot, out))
     }
 
     /// The closed-form state `(q(t), q̇(t))` from `(q0, q̇0)` at time 0, where the system has one

@@ -56,10 +56,13 @@ impl NBody {
     }
 
     /// Hand-derived q̈, O(N²) with each pair evaluated once.
-    pub fn hand_accelerations(&self, _t: f64, q: &[f64], _q_dot: &[f64]) -> Vec<f64> {
+    ///
+    /// Writes into `out` (at least `q.len()` long) without allocating.
+    pub fn hand_accelerations_into(&self, _t: f64, q: &[f64], _q_dot: &[f64], out: &mut [f64]) {
         let n = self.masses.len();
         let eps2 = self.eps * self.eps;
-        let mut a = vec![0.0; 2 * n];
+        let a = &mut out[..2 * n];
+        a.fill(0.0);
         for i in 0..n {
             let (xi, yi) = (q[2 * i], q[2 * i + 1]);
             let (mut axi, mut ayi) = (0.0, 0.0);
@@ -77,7 +80,13 @@ impl NBody {
             a[2 * i] += axi;
             a[2 * i + 1] += ayi;
         }
-        a
+    }
+
+    /// [`Self::hand_accelerations_into`] into a new `Vec` (the test oracle's form).
+    pub fn hand_accelerations(&self, t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; q.len()];
+        self.hand_accelerations_into(t, q, q_dot, &mut out);
+        out
     }
 
     /// The bodies of structured term `k`: `(i, None)` for a kinetic term, `(i, Some(j))` for

@@ -48,8 +48,17 @@ impl Default for Pendulum {
 
 impl Pendulum {
     /// Hand-derived `θ̈ = −(g/l) sin θ`.
-    pub fn hand_accelerations(&self, _t: f64, q: &[f64], _q_dot: &[f64]) -> Vec<f64> {
-        vec![-self.g / self.l * q[0].sin()]
+    ///
+    /// Writes into `out` (at least `q.len()` long) without allocating.
+    pub fn hand_accelerations_into(&self, _t: f64, q: &[f64], _q_dot: &[f64], out: &mut [f64]) {
+        out[0] = -self.g / self.l * q[0].sin();
+    }
+
+    /// [`Self::hand_accelerations_into`] into a new `Vec` (the test oracle's form).
+    pub fn hand_accelerations(&self, t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; q.len()];
+        self.hand_accelerations_into(t, q, q_dot, &mut out);
+        out
     }
 
     /// The elliptic modulus squared `k² = sin²(θ/2) + θ̇²/(4ω₀²)` (`< 1`: libration, `> 1`:

@@ -50,14 +50,22 @@ impl Default for SpringPendulum {
 
 impl SpringPendulum {
     /// Hand-derived q̈ `(r̈, θ̈)` (module docs).
-    pub fn hand_accelerations(&self, _t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+    ///
+    /// Writes into `out` (at least `q.len()` long) without allocating.
+    pub fn hand_accelerations_into(&self, _t: f64, q: &[f64], q_dot: &[f64], out: &mut [f64]) {
         let (r, th) = (q[0], q[1]);
         let (rd, thd) = (q_dot[0], q_dot[1]);
         let (s, c) = th.sin_cos();
-        vec![
-            r * thd * thd + self.g * c - self.k / self.m * (r - self.l0),
-            -(self.g * s + 2.0 * rd * thd) / r,
-        ]
+        let out = &mut out[..2];
+        out[0] = r * thd * thd + self.g * c - self.k / self.m * (r - self.l0);
+        out[1] = -(self.g * s + 2.0 * rd * thd) / r;
+    }
+
+    /// [`Self::hand_accelerations_into`] into a new `Vec` (the test oracle's form).
+    pub fn hand_accelerations(&self, t: f64, q: &[f64], q_dot: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; q.len()];
+        self.hand_accelerations_into(t, q, q_dot, &mut out);
+        out
     }
 }
 
