@@ -16,6 +16,6 @@ pub use equations::EquationsOfMotion;
 pub use error::MechanicsError;
 pub use quantities::{
     energy, hamiltonian, jacobi_integral, lagrangian_value, mass_matrix, momenta, partial_time,
-    velocities_from_momenta,
+    velocities_from_momenta, velocities_from_momenta_near,
 };
 pub use structured::{SparseParts, structured_parts};

@@ -141,7 +141,21 @@ pub fn velocities_from_momenta<L: LagrangianOver<f64> + ?Sized>(
     p: &[f64],
 ) -> Result<Vec<f64>, MechanicsError> {
     let n = check_dims(lagrangian, q, p)?;
-    let mut q_dot = vec![0.0; n];
+    velocities_from_momenta_near(lagrangian, t, q, p, &vec![0.0; n])
+}
+
+/// [`velocities_from_momenta`] with Newton started from `guess` (an integrator's prediction
+/// saves iterations when L is not quadratic in q̇).
+pub fn velocities_from_momenta_near<L: LagrangianOver<f64> + ?Sized>(
+    lagrangian: &L,
+    t: f64,
+    q: &[f64],
+    p: &[f64],
+    guess: &[f64],
+) -> Result<Vec<f64>, MechanicsError> {
+    check_dims(lagrangian, q, p)?;
+    let n = check_dims(lagrangian, q, guess)?;
+    let mut q_dot = guess.to_vec();
     let scale = p.iter().fold(1.0_f64, |a, x| a.max(x.abs()));
     let max_iter = 50;
     let mut residual = f64::INFINITY;
