@@ -283,15 +283,9 @@ fn jet_parts<S: Scalar, L: LagrangianOver<S> + ?Sized, const N: usize>(
         qdj[k] = EomJet::velocity(q_dot[k], k);
     }
     let l = lagrangian.lagrangian_over(EomJet::time(t), &qj, &qdj);
-    let mut m = l.vv;
-    let mut force = [S::zero(); N];
-    for i in 0..N {
-        for j in 0..i {
-            m[i][j] = m[j][i];
-        }
-        force[i] = l.q[i] - l.vd[i];
-    }
-    (m, force)
+    // M from the upper triangle the jet keeps.
+    let m = std::array::from_fn(|i| std::array::from_fn(|j| l.vv[i.min(j)][i.max(j)]));
+    (m, std::array::from_fn(|i| l.q[i] - l.vd[i]))
 }
 
 /// One hyper-dual evaluation for the row block `i0..i0+B` and the column block `j0..j0+B`.

@@ -360,10 +360,7 @@ fn constant_mass_accelerations<L: LagrangianOver<f64> + ?Sized, const N: usize>(
         qdj[k] = ForceJet::velocity(q_dot[k], k);
     }
     let l = lagrangian.lagrangian_over(ForceJet::time(t), &qj, &qdj);
-    let mut force = [0.0; N];
-    for i in 0..N {
-        force[i] = l.q[i] - l.vd[i];
-    }
+    let mut force: [f64; N] = std::array::from_fn(|i| l.q[i] - l.vd[i]);
     if lagrangian.has_dissipation() {
         subtract_dissipation_force(lagrangian, t, q, q_dot, &mut force);
     }
