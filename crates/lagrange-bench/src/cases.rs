@@ -2,25 +2,83 @@
 
 use crate::finite_difference::accelerations_fd;
 use lagrange::expr::TextSystem;
+use lagrange::mechanics::EquationsOfMotion;
 use lagrange::systems::{
     Chain, Cyclotron, DoublePendulum, HarmonicOscillator, Kepler, NBody, System,
 };
-use lagrange::{EomPath, Lagrangian, MechanicsError, accelerations_with, jacobi_integral};
+use lagrange::{
+    EomPath, Lagrangian, MechanicsError, accelerations_into, accelerations_with, jacobi_integral,
+};
 use std::sync::Arc;
 
-/// An EOM implementation: writes q̈ for `(t, q, q̇)` into the last argument.
-pub type EomFn =
-    Arc<dyn Fn(f64, &[f64], &[f64], &mut [f64]) -> Result<(), MechanicsError> + Send + Sync>;
+/// An EOM evaluator: writes q̈ for `(t, q, q̇)` into the last argument; it may keep state
+/// between calls (an [`EquationsOfMotion`]), so each thread and each measurement makes its own.
+pub type Eom<'a> =
+    Box<dyn FnMut(f64, &[f64], &[f64], &mut [f64]) -> Result<(), MechanicsError> + 'a>;
+
+/// Makes [`Eom`] evaluators; shared by the threads, called outside the timed loops (what a
+/// simulation does once before stepping).
+pub trait MakeEom: Send + Sync {
+    /// A fresh evaluator.
+    fn make(&self) -> Eom<'_>;
+}
+
+/// A stateless EOM function as a [`MakeEom`].
+struct Stateless<F>(F);
+
+impl<F> MakeEom for Stateless<F>
+where
+    F: Fn(f64, &[f64], &[f64], &mut [f64]) -> Result<(), MechanicsError> + Send + Sync,
+{
+    fn make(&self) -> Eom<'_> {
+        Box::new(|t, q, v, a| (self.0)(t, q, v, a))
+    }
+}
+
+/// One [`EquationsOfMotion`] (automatic path) per evaluator: the integrators' evaluator, which
+/// keeps the inverse of a declared-constant mass matrix and, for structured Lagrangians, the term
+/// structure and banded LU between calls.
+struct Evaluator<L>(Arc<L>);
+
+impl<L: Lagrangian + Send + Sync> MakeEom for Evaluator<L> {
+    fn make(&self) -> Eom<'_> {
+        let mut eom = EquationsOfMotion::new(&*self.0);
+        Box::new(move |t, q, v, a| eom.accelerations_into(t, q, v, a))
+    }
+}
+
+/// The hand-derived EOM, written into a slice (no allocation).
+pub type HandFn<L> = fn(&L, f64, &[f64], &[f64], &mut [f64]);
 /// The energy (Jacobi integral) of the system, for the drift column.
 pub type EnergyFn = Arc<dyn Fn(&[f64], &[f64]) -> f64 + Send + Sync>;
 
 /// One way of computing q̈.
 #[derive(Clone)]
 pub struct Method {
-    /// `autodiff`, `autodiff-dense`, `hand`, `finite-diff`, ...
+    /// `autodiff`, `autodiff-stateless`, `autodiff-dense`, `hand`, `text`, `finite-diff`
     pub name: &'static str,
-    /// The implementation.
-    pub eom: EomFn,
+    /// Makes the implementation's evaluators.
+    pub eom: Arc<dyn MakeEom>,
+}
+
+impl Method {
+    fn stateless<F>(name: &'static str, f: F) -> Self
+    where
+        F: Fn(f64, &[f64], &[f64], &mut [f64]) -> Result<(), MechanicsError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        Self {
+            name,
+            eom: Arc::new(Stateless(f)),
+        }
+    }
+
+    /// A fresh evaluator of this method (make it outside any timed loop).
+    pub fn evaluator(&self) -> Eom<'_> {
+        self.eom.make()
+    }
 }
 
 /// A benchmark system with its states, methods and reference accelerations.
@@ -115,36 +173,30 @@ pub fn text_twin<L: System>(system: &L) -> TextSystem {
         .unwrap_or_else(|e| panic!("text twin of {}: {e}\n{toml}", system.title()))
 }
 
-fn methods<L>(
-    system: Arc<L>,
-    hand: fn(&L, f64, &[f64], &[f64]) -> Vec<f64>,
-    structured: bool,
-    fd: bool,
-) -> Vec<Method>
+fn methods<L>(system: Arc<L>, hand: HandFn<L>, structured: bool, fd: bool) -> Vec<Method>
 where
     L: Lagrangian + System + Send + Sync + 'static,
 {
-    let mut out = Vec::new();
-    let s = system.clone();
-    out.push(Method {
+    let mut out = vec![Method {
         name: "autodiff",
-        eom: Arc::new(move |t, q, v, a| accelerations_with(EomPath::Auto, &*s, t, q, v, a)),
-    });
+        eom: Arc::new(Evaluator(system.clone())),
+    }];
+    let s = system.clone();
+    out.push(Method::stateless(
+        "autodiff-stateless",
+        move |t, q, v, a| accelerations_into(&*s, t, q, v, a),
+    ));
     if structured {
         let s = system.clone();
-        out.push(Method {
-            name: "autodiff-dense",
-            eom: Arc::new(move |t, q, v, a| accelerations_with(EomPath::Dense, &*s, t, q, v, a)),
-        });
+        out.push(Method::stateless("autodiff-dense", move |t, q, v, a| {
+            accelerations_with(EomPath::Dense, &*s, t, q, v, a)
+        }));
     }
     let s = system.clone();
-    out.push(Method {
-        name: "hand",
-        eom: Arc::new(move |t, q, v, a| {
-            a.copy_from_slice(&hand(&s, t, q, v));
-            Ok(())
-        }),
-    });
+    out.push(Method::stateless("hand", move |t, q, v, a| {
+        hand(&s, t, q, v, a);
+        Ok(())
+    }));
     // The text twin: always for n ≤ 8 (one stack pass); beyond, only when the text system
     // declares local terms (`num_terms() > 0`), as a text Lagrangian without them would take the
     // O(n³) dense path (minutes per trajectory at n = 64).
@@ -152,24 +204,18 @@ where
     if fd || !small {
         let text = text_twin(&*system);
         if small || text.num_terms() > 0 {
-            let text = Arc::new(text);
             out.push(Method {
                 name: "text",
-                eom: Arc::new(move |t, q, v, a| {
-                    accelerations_with(EomPath::Auto, &*text, t, q, v, a)
-                }),
+                eom: Arc::new(Evaluator(Arc::new(text))),
             });
         }
     }
     if fd {
         let s = system.clone();
-        out.push(Method {
-            name: "finite-diff",
-            eom: Arc::new(move |t, q, v, a| {
-                a.copy_from_slice(&accelerations_fd(&*s, t, q, v)?);
-                Ok(())
-            }),
-        });
+        out.push(Method::stateless("finite-diff", move |t, q, v, a| {
+            a.copy_from_slice(&accelerations_fd(&*s, t, q, v)?);
+            Ok(())
+        }));
     }
     out
 }
@@ -179,7 +225,7 @@ fn case<L>(
     system: L,
     states: Vec<(Vec<f64>, Vec<f64>)>,
     reference: Option<Vec<Vec<f64>>>,
-    hand: fn(&L, f64, &[f64], &[f64]) -> Vec<f64>,
+    hand: HandFn<L>,
     dense_and_fd: bool,
 ) -> Case
 where
@@ -194,7 +240,11 @@ where
         None => (
             states
                 .iter()
-                .map(|(q, v)| hand(&system, 0.0, q, v))
+                .map(|(q, v)| {
+                    let mut a = vec![0.0; n];
+                    hand(&system, 0.0, q, v, &mut a);
+                    a
+                })
                 .collect(),
             "hand-derived",
         ),
@@ -288,7 +338,7 @@ pub fn all_cases(quick: bool) -> Vec<Case> {
             HarmonicOscillator::new(vec![1.0], vec![1.0]),
             reference_states(1, count),
             Some(sympy_reference("ho1")),
-            HarmonicOscillator::hand_accelerations,
+            HarmonicOscillator::hand_accelerations_into,
             true,
         ),
         case(
@@ -302,7 +352,7 @@ pub fn all_cases(quick: bool) -> Vec<Case> {
             },
             reference_states(2, count),
             Some(sympy_reference("dpend")),
-            DoublePendulum::hand_accelerations,
+            DoublePendulum::hand_accelerations_into,
             true,
         ),
         case(
@@ -314,7 +364,7 @@ pub fn all_cases(quick: bool) -> Vec<Case> {
             },
             reference_states(3, count),
             Some(sympy_reference("cyclotron")),
-            Cyclotron::hand_accelerations,
+            Cyclotron::hand_accelerations_into,
             true,
         ),
         case(
@@ -322,7 +372,7 @@ pub fn all_cases(quick: bool) -> Vec<Case> {
             Kepler { m: 1.0, mu: 1.0 },
             shifted(&reference_states(2, count), &[1.5, 0.0]),
             Some(sympy_reference("kepler")),
-            Kepler::hand_accelerations,
+            Kepler::hand_accelerations_into,
             true,
         ),
     ];
@@ -337,7 +387,7 @@ pub fn all_cases(quick: bool) -> Vec<Case> {
             Chain { n, m: 1.0, k: 1.0 },
             reference_states(n, count),
             None,
-            Chain::hand_accelerations,
+            Chain::hand_accelerations_into,
             n <= 64,
         ));
     }
@@ -348,7 +398,7 @@ pub fn all_cases(quick: bool) -> Vec<Case> {
             nbody_system(b),
             nbody_states(b, count),
             None,
-            NBody::hand_accelerations,
+            NBody::hand_accelerations_into,
             b <= 8,
         ));
     }

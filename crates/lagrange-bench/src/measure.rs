@@ -1,6 +1,6 @@
 //! Timing, error and drift measurements over the cases; markdown output.
 
-use crate::cases::{Case, EomFn};
+use crate::cases::{Case, Eom, Method};
 use std::time::Instant;
 
 /// What to measure and how long to spend.
@@ -124,7 +124,13 @@ pub fn time_per_call(mut f: impl FnMut(usize), seconds: f64, batches: usize) -> 
     median(samples)
 }
 
-fn rk4(eom: &EomFn, q0: &[f64], v0: &[f64], dt: f64, steps: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+fn rk4(
+    eom: &mut Eom<'_>,
+    q0: &[f64],
+    v0: &[f64],
+    dt: f64,
+    steps: usize,
+) -> Option<(Vec<f64>, Vec<f64>)> {
     let n = q0.len();
     let (mut q, mut v) = (q0.to_vec(), v0.to_vec());
     let mut k = vec![vec![0.0; n]; 4];
@@ -170,8 +176,9 @@ impl BenchOptions {
 /// states (starting at a different one) until it has run at least `seconds`, checking the clock
 /// every pass over the states. The clock starts after a barrier that every thread (and the
 /// caller) has reached, so thread start-up is not timed; the rate is all calls over the time to
-/// the last thread's finish. Median of 3 measurements.
-pub fn throughput(eom: &EomFn, case: &Case, threads: usize, seconds: f64) -> f64 {
+/// the last thread's finish. Each thread makes its own evaluator of `method` before the barrier.
+/// Median of 3 measurements.
+pub fn throughput(method: &Method, case: &Case, threads: usize, seconds: f64) -> f64 {
     let threads = threads.max(1);
     let run = || {
         let barrier = std::sync::Barrier::new(threads + 1);
@@ -180,6 +187,7 @@ pub fn throughput(eom: &EomFn, case: &Case, threads: usize, seconds: f64) -> f64
                 .map(|th| {
                     let barrier = &barrier;
                     s.spawn(move || {
+                        let mut eom = method.evaluator();
                         let mut a = vec![0.0; case.n];
                         let m = case.states.len();
                         let mut calls = 0usize;
@@ -216,7 +224,8 @@ pub fn throughput(eom: &EomFn, case: &Case, threads: usize, seconds: f64) -> f64
     median((0..3).map(|_| run()).collect())
 }
 
-fn max_rel_error(eom: &EomFn, case: &Case) -> f64 {
+fn max_rel_error(method: &Method, case: &Case) -> f64 {
+    let mut eom = method.evaluator();
     let mut worst = 0.0_f64;
     let mut a = vec![0.0; case.n];
     for ((q, v), r) in case.states.iter().zip(&case.reference) {
@@ -250,7 +259,9 @@ pub fn run_case(case: &Case, options: &BenchOptions, mut progress: impl FnMut(&R
     let threads = options.thread_count();
     let mut case_rows: Vec<Row> = Vec::new();
     for method in &case.methods {
-        let eom = &method.eom;
+        // one evaluator for the latency batches, one per RK4 run, thread and error pass: made
+        // outside the timed loops, as a simulation makes its evaluator once before stepping
+        let mut eom = method.evaluator();
         let mut a = vec![0.0; case.n];
         let latency_ns = time_per_call(
             |i| {
@@ -267,8 +278,9 @@ pub fn run_case(case: &Case, options: &BenchOptions, mut progress: impl FnMut(&R
         // (steps cost the same); the drift is then left out (NaN) as it is not comparable.
         let affordable = (RK4_BUDGET_S * 1e9 / (4.0 * latency_ns)) as usize;
         let steps = options.rk4_steps.min(affordable.max(10));
+        let mut eom = method.evaluator();
         let t0 = Instant::now();
-        let end = rk4(eom, q0, v0, 1e-3, steps);
+        let end = rk4(&mut eom, q0, v0, 1e-3, steps);
         // always reported as seconds per RK4_REPORT_STEPS (the peers' unit), scaled linearly
         let rk4_seconds = t0.elapsed().as_secs_f64() * RK4_REPORT_STEPS as f64 / steps as f64;
         let e0 = (case.energy)(q0, v0);
@@ -284,10 +296,10 @@ pub fn run_case(case: &Case, options: &BenchOptions, mut progress: impl FnMut(&R
             method: method.name.to_string(),
             latency_ns,
             ratio_to_hand: f64::NAN,
-            throughput: throughput(eom, case, threads, options.throughput_seconds),
+            throughput: throughput(method, case, threads, options.throughput_seconds),
             threads,
             rk4_seconds,
-            max_rel_error: max_rel_error(eom, case),
+            max_rel_error: max_rel_error(method, case),
             reference: case.reference_kind.to_string(),
             energy_drift,
         };

@@ -578,7 +578,7 @@ impl SystemResult {
     }
 }
 
-/// Autodiff (Rust, automatic path) against the peers, from one run; NaN where missing.
+/// Autodiff (Rust, the `EquationsOfMotion` evaluator) against the peers, from one run; NaN where missing.
 #[derive(Debug, Clone, Copy)]
 pub struct Ratios {
     /// autodiff latency, ns.
@@ -900,7 +900,7 @@ impl Combined {
         );
         let ratios = self.ratios();
         if !ratios.is_empty() {
-            s += "\n### Ratios, autodiff (Rust, automatic path) over each peer — same run\n\n| system | n | autodiff (ns) | JAX (ns) | ÷ JAX latency | autodiff RK4 (s) | JAX RK4 loop (s) | ÷ JAX RK4 | torch (ns) | ÷ torch latency | SymPy lambdify (ns) | ÷ SymPy latency | ÷ SymPy RK4 | measured (s after start) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+            s += "\n### Ratios, autodiff (Rust, `EquationsOfMotion` evaluator) over each peer — same run\n\n| system | n | autodiff (ns) | JAX (ns) | ÷ JAX latency | autodiff RK4 (s) | JAX RK4 loop (s) | ÷ JAX RK4 | torch (ns) | ÷ torch latency | SymPy lambdify (ns) | ÷ SymPy latency | ÷ SymPy RK4 | measured (s after start) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
             let g = |x: f64| fmt_or_dash(x, sig3);
             let r3 = |x: f64| fmt_or_dash(x, |x| format!("{x:.3}"));
             for (sys, r) in ratios {
