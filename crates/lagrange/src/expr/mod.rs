@@ -41,10 +41,12 @@
 //! parameters, initial state) from a TOML file; see [`TextSystem::from_toml_str`]. It declares
 //! `L` to the engine as a sum of local terms when that pays off ([`Expr::local_terms`],
 //! [`TextSystem::local_terms`]), so large chains and lattices written as text take the
-//! structured, linear-cost path.
+//! structured, linear-cost path, and declares a constant mass matrix when the text provably has
+//! one ([`Expr::mass_matrix_is_constant`]).
 
 mod display;
 mod parser;
+mod quadratic;
 mod system;
 mod tape;
 

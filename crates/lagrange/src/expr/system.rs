@@ -194,6 +194,9 @@ pub struct TextSystem {
     terms: Arc<[LocalTerm]>,
     /// `terms` with the parameters bound.
     bound_terms: Vec<Expr>,
+    /// Whether `lagrangian` provably has a constant mass matrix (structural, so independent of
+    /// the parameter values); see [`Expr::mass_matrix_is_constant`].
+    constant_mass: bool,
 }
 
 /// Most coordinates one local term may touch for the structure to be declared.
@@ -515,6 +518,7 @@ impl TextSystem {
         let bound_lagrangian = lagrangian.bind_parameters(&params);
         let bound_dissipation = dissipation.as_ref().map(|d| d.bind_parameters(&params));
         let terms: Arc<[LocalTerm]> = detect_terms(&lagrangian).into();
+        let constant_mass = lagrangian.mass_matrix_is_constant();
         let bound_terms = terms
             .iter()
             .map(|term| term.expr.bind_parameters(&params))
@@ -532,6 +536,7 @@ impl TextSystem {
             q_dot0,
             bound_lagrangian,
             bound_dissipation,
+            constant_mass,
             terms,
             bound_terms,
         })
@@ -706,6 +711,11 @@ impl Lagrangian for TextSystem {
         }
     }
 
+    /// Detected from the text when the file is read; see [`Expr::mass_matrix_is_constant`].
+    fn mass_matrix_is_constant(&self) -> bool {
+        self.constant_mass
+    }
+
     fn num_terms(&self) -> usize {
         self.bound_terms.len()
     }
@@ -811,6 +821,11 @@ impl<'a, S: Scalar> LagrangianOver<S> for WithParameters<'a, S> {
             Some(f) => with_lifted(self.params, |p| f.eval(t, q, q_dot, p)),
             None => D::zero(),
         }
+    }
+
+    /// The system's answer: `M` may depend on the parameters, not on `(t, q, q̇)`.
+    fn mass_matrix_is_constant(&self) -> bool {
+        self.system.constant_mass
     }
 
     fn num_terms(&self) -> usize {
