@@ -144,6 +144,10 @@ impl Lagrangian for Kepler {
     fn dof(&self) -> usize {
         2
     }
+    /// `M = m·I` in Cartesian coordinates.
+    fn mass_matrix_is_constant(&self) -> bool {
+        true
+    }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         half_m_v2(self.m, q_dot) + (q[0] * q[0] + q[1] * q[1]).sqrt().recip() * (self.m * self.mu)
     }

@@ -126,6 +126,10 @@ impl Lagrangian for Pendulum {
     fn dof(&self) -> usize {
         1
     }
+    /// `M = m l²`.
+    fn mass_matrix_is_constant(&self) -> bool {
+        true
+    }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         let ml = self.m * self.l;
         q_dot[0] * q_dot[0] * (0.5 * ml * self.l) + q[0].cos() * (ml * self.g)
