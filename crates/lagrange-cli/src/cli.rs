@@ -65,6 +65,28 @@ pub struct SystemArgs {
     pub params: Vec<String>,
 }
 
+/// Where `generate` and `noise-sweep` sample states: uniformly in a phase-space box, or along
+/// trajectories started in it. Checked by [`crate::options::trajectories`] and
+/// [`crate::options::phase_box`].
+#[derive(Debug, Args)]
+pub struct SamplingArgs {
+    /// Phase-space box, e.g. `x=-2:2,x_dot=-1:1`; unnamed dimensions use [-1, 1].
+    #[arg(
+        long = "box",
+        value_name = "NAME=LOW:HIGH,...",
+        allow_hyphen_values = true
+    )]
+    pub phase_box: Option<String>,
+
+    /// Sample along K trajectories (initial states in the box) instead of uniformly; needs --t-end.
+    #[arg(long, value_name = "K")]
+    pub trajectories: Option<usize>,
+
+    /// End time of the trajectories.
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
+    pub t_end: Option<f64>,
+}
+
 #[derive(Debug, Args)]
 pub struct SystemsArgs {
     /// Output format: `text` or `json`.

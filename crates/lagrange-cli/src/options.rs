@@ -3,12 +3,13 @@
 //! Every check that can fail before any work starts is here, so a bad invocation never
 //! computes anything nor creates a file.
 
-use crate::cli::{SimulateArgs, SystemArgs};
+use crate::cli::{SamplingArgs, SimulateArgs, SystemArgs};
 use crate::output::{PlotKind, TrajectoryFormat};
 use crate::system::{self, AnySystem};
 use anyhow::{Context, Result, bail};
 use lagrange::integrators::Method;
 use lagrange::systems::System;
+use lagrange_learn::generate::PhaseBox;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -74,6 +75,39 @@ pub fn assignments(values: &[String], flag: &str) -> Result<Vec<(String, f64)>> 
         }
     }
     Ok(out)
+}
+
+/// Loads SYSTEM and sets its `--param` values (for the commands that take no `--state`).
+pub fn system_with_params(spec: &str, params: &[String]) -> Result<AnySystem> {
+    let mut system = system::load(spec)?;
+    for (name, value) in assignments(params, "--param")? {
+        system
+            .set_parameter(&name, value)
+            .with_context(|| format!("--param {name}={value}"))?;
+    }
+    Ok(system)
+}
+
+/// `--trajectories K --t-end T` as `Some((K, T))`, or `None` when neither is given; one without
+/// the other is an error, and `check(K, T)` judges the values.
+pub fn trajectories(
+    args: &SamplingArgs,
+    check: impl FnOnce(usize, f64) -> Result<()>,
+) -> Result<Option<(usize, f64)>> {
+    match (args.trajectories, args.t_end) {
+        (None, None) => Ok(None),
+        (Some(k), Some(t)) => {
+            check(k, t)?;
+            Ok(Some((k, t)))
+        }
+        (Some(_), None) => bail!("--trajectories needs --t-end"),
+        (None, Some(_)) => bail!("--t-end is only used with --trajectories"),
+    }
+}
+
+/// The `--box` (without it, every dimension is [-1, 1]).
+pub fn phase_box(args: &SamplingArgs) -> Result<PhaseBox> {
+    PhaseBox::parse(args.phase_box.as_deref().unwrap_or("")).context("--box")
 }
 
 /// A loaded system with its parameters set, and the starting state.

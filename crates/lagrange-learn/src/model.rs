@@ -81,52 +81,68 @@ pub trait Model {
     }
 }
 
+/// Implements every [`Model`] method by forwarding it to `$via!(self, m => m.method(..))`, where
+/// `$via` is a macro that binds `m` to the model that does the work.
+macro_rules! forward_model {
+    ($via:ident) => {
+        fn dof(&self) -> usize {
+            $via!(self, m => m.dof())
+        }
+        fn coordinates(&self) -> Vec<String> {
+            $via!(self, m => m.coordinates())
+        }
+        fn parameter_names(&self) -> Vec<String> {
+            $via!(self, m => m.parameter_names())
+        }
+        fn initial_parameters(&self) -> Vec<f64> {
+            $via!(self, m => m.initial_parameters())
+        }
+        fn lagrangian_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
+            &self,
+            params: &[S],
+            t: D,
+            q: &[D],
+            q_dot: &[D],
+        ) -> D {
+            $via!(self, m => m.lagrangian_over(params, t, q, q_dot))
+        }
+        fn has_dissipation(&self) -> bool {
+            $via!(self, m => m.has_dissipation())
+        }
+        fn dissipation_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
+            &self,
+            params: &[S],
+            t: D,
+            q: &[D],
+            q_dot: &[D],
+        ) -> D {
+            $via!(self, m => m.dissipation_over(params, t, q, q_dot))
+        }
+        fn fixed_parameters(&self) -> Vec<(String, f64)> {
+            $via!(self, m => m.fixed_parameters())
+        }
+        fn description(&self) -> String {
+            $via!(self, m => m.description())
+        }
+        fn random_parameters(&self, rng: &mut ChaCha8Rng) -> Vec<f64> {
+            $via!(self, m => m.random_parameters(rng))
+        }
+        fn canonical_parameters(&self, params: &[f64]) -> Vec<f64> {
+            $via!(self, m => m.canonical_parameters(params))
+        }
+    };
+}
+
+/// Binds `$m` to the model behind a reference.
+macro_rules! deref {
+    ($self:ident, $m:ident => $e:expr) => {{
+        let $m = &**$self;
+        $e
+    }};
+}
+
 impl<M: Model + ?Sized> Model for &M {
-    fn dof(&self) -> usize {
-        (**self).dof()
-    }
-    fn coordinates(&self) -> Vec<String> {
-        (**self).coordinates()
-    }
-    fn parameter_names(&self) -> Vec<String> {
-        (**self).parameter_names()
-    }
-    fn initial_parameters(&self) -> Vec<f64> {
-        (**self).initial_parameters()
-    }
-    fn lagrangian_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
-        &self,
-        params: &[S],
-        t: D,
-        q: &[D],
-        q_dot: &[D],
-    ) -> D {
-        (**self).lagrangian_over(params, t, q, q_dot)
-    }
-    fn has_dissipation(&self) -> bool {
-        (**self).has_dissipation()
-    }
-    fn dissipation_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
-        &self,
-        params: &[S],
-        t: D,
-        q: &[D],
-        q_dot: &[D],
-    ) -> D {
-        (**self).dissipation_over(params, t, q, q_dot)
-    }
-    fn fixed_parameters(&self) -> Vec<(String, f64)> {
-        (**self).fixed_parameters()
-    }
-    fn description(&self) -> String {
-        (**self).description()
-    }
-    fn random_parameters(&self, rng: &mut ChaCha8Rng) -> Vec<f64> {
-        (**self).random_parameters(rng)
-    }
-    fn canonical_parameters(&self, params: &[f64]) -> Vec<f64> {
-        (**self).canonical_parameters(params)
-    }
+    forward_model!(deref);
 }
 
 /// A model with its parameters bound: a Lagrangian the engine can differentiate.
@@ -250,11 +266,17 @@ impl<M: Model> Restricted<M> {
 
     /// The inner model's full parameter vector for the given fitted values.
     pub fn full_parameters(&self, fitted: &[f64]) -> Vec<f64> {
-        let mut v = self.values.clone();
+        self.full_over(fitted)
+    }
+
+    /// The inner model's full parameter vector, in any scalar: the fixed values lifted into `S`,
+    /// the fitted ones taken from `fitted`.
+    fn full_over<S: Scalar>(&self, fitted: &[S]) -> Vec<S> {
+        let mut full: Vec<S> = self.values.iter().map(|&v| S::from(v)).collect();
         for (&i, &x) in self.fit.iter().zip(fitted) {
-            v[i] = x;
+            full[i] = x;
         }
-        v
+        full
     }
 }
 
@@ -279,11 +301,8 @@ impl<M: Model> Model for Restricted<M> {
         q: &[D],
         q_dot: &[D],
     ) -> D {
-        let mut full: Vec<S> = self.values.iter().map(|&v| S::from(v)).collect();
-        for (&i, &p) in self.fit.iter().zip(params) {
-            full[i] = p;
-        }
-        self.inner.lagrangian_over(&full, t, q, q_dot)
+        self.inner
+            .lagrangian_over(&self.full_over(params), t, q, q_dot)
     }
     fn has_dissipation(&self) -> bool {
         self.inner.has_dissipation()
@@ -295,11 +314,8 @@ impl<M: Model> Model for Restricted<M> {
         q: &[D],
         q_dot: &[D],
     ) -> D {
-        let mut full: Vec<S> = self.values.iter().map(|&v| S::from(v)).collect();
-        for (&i, &p) in self.fit.iter().zip(params) {
-            full[i] = p;
-        }
-        self.inner.dissipation_over(&full, t, q, q_dot)
+        self.inner
+            .dissipation_over(&self.full_over(params), t, q, q_dot)
     }
     fn fixed_parameters(&self) -> Vec<(String, f64)> {
         let names = self.inner.parameter_names();
@@ -368,6 +384,14 @@ impl TextModel {
     pub fn system(&self) -> &TextSystem {
         &self.system
     }
+
+    /// The text system with its parameters replaced by `params`.
+    fn with<'a, S>(&'a self, params: &'a [S]) -> WithParameters<'a, S> {
+        WithParameters {
+            system: &self.system,
+            params,
+        }
+    }
 }
 
 impl Model for TextModel {
@@ -390,17 +414,10 @@ impl Model for TextModel {
         q: &[D],
         q_dot: &[D],
     ) -> D {
-        WithParameters {
-            system: &self.system,
-            params,
-        }
-        .lagrangian_over(t, q, q_dot)
+        self.with(params).lagrangian_over(t, q, q_dot)
     }
     fn has_dissipation(&self) -> bool {
-        LagrangianOver::<f64>::has_dissipation(&WithParameters::<f64> {
-            system: &self.system,
-            params: &[],
-        })
+        LagrangianOver::<f64>::has_dissipation(&self.with::<f64>(&[]))
     }
     fn dissipation_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
         &self,
@@ -409,11 +426,7 @@ impl Model for TextModel {
         q: &[D],
         q_dot: &[D],
     ) -> D {
-        WithParameters {
-            system: &self.system,
-            params,
-        }
-        .dissipation_over(t, q, q_dot)
+        self.with(params).dissipation_over(t, q, q_dot)
     }
     fn description(&self) -> String {
         use lagrange::systems::System;
@@ -927,49 +940,54 @@ macro_rules! dispatch {
 }
 
 impl Model for AnyModel {
-    fn dof(&self) -> usize {
-        dispatch!(self, m => m.dof())
-    }
-    fn coordinates(&self) -> Vec<String> {
-        dispatch!(self, m => m.coordinates())
-    }
-    fn parameter_names(&self) -> Vec<String> {
-        dispatch!(self, m => m.parameter_names())
-    }
-    fn initial_parameters(&self) -> Vec<f64> {
-        dispatch!(self, m => m.initial_parameters())
-    }
-    fn lagrangian_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
-        &self,
-        params: &[S],
-        t: D,
-        q: &[D],
-        q_dot: &[D],
-    ) -> D {
-        dispatch!(self, m => m.lagrangian_over(params, t, q, q_dot))
-    }
-    fn has_dissipation(&self) -> bool {
-        dispatch!(self, m => m.has_dissipation())
-    }
-    fn dissipation_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
-        &self,
-        params: &[S],
-        t: D,
-        q: &[D],
-        q_dot: &[D],
-    ) -> D {
-        dispatch!(self, m => m.dissipation_over(params, t, q, q_dot))
-    }
-    fn fixed_parameters(&self) -> Vec<(String, f64)> {
-        dispatch!(self, m => m.fixed_parameters())
-    }
-    fn description(&self) -> String {
-        dispatch!(self, m => m.description())
-    }
-    fn random_parameters(&self, rng: &mut ChaCha8Rng) -> Vec<f64> {
-        dispatch!(self, m => m.random_parameters(rng))
-    }
-    fn canonical_parameters(&self, params: &[f64]) -> Vec<f64> {
-        dispatch!(self, m => m.canonical_parameters(params))
+    forward_model!(dispatch);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every method through `&M` and `AnyModel` (the forwarding impls) answers as the model does.
+    #[test]
+    fn forwarding_impls_agree() {
+        fn same<A: Model, B: Model>(a: A, b: B) {
+            assert_eq!(a.dof(), b.dof());
+            assert_eq!(a.coordinates(), b.coordinates());
+            assert_eq!(a.parameter_names(), b.parameter_names());
+            assert_eq!(a.initial_parameters(), b.initial_parameters());
+            assert_eq!(a.has_dissipation(), b.has_dissipation());
+            assert_eq!(a.fixed_parameters(), b.fixed_parameters());
+            assert_eq!(a.description(), b.description());
+            let p = a.initial_parameters();
+            assert_eq!(a.canonical_parameters(&p), b.canonical_parameters(&p));
+            let (mut ra, mut rb) = (ChaCha8Rng::seed_from_u64(1), ChaCha8Rng::seed_from_u64(1));
+            assert_eq!(a.random_parameters(&mut ra), b.random_parameters(&mut rb));
+        }
+        let coordinates = vec!["x".to_string(), "y".to_string()];
+        let network = Network::new(
+            coordinates.clone(),
+            3,
+            Activation::Tanh,
+            Activation::Identity,
+            true,
+            7,
+        )
+        .unwrap();
+        same(&network, network.clone());
+        same(AnyModel::Network(network.clone()), network);
+        let poly = AnyModel::family("poly-product:2:2", coordinates, 0).unwrap();
+        same(&poly, poly.clone());
+        let fixed = [("a2_x".to_string(), 1.5)];
+        let restricted = Restricted::new(
+            AnyModel::family("poly:2", vec!["x".into()], 0).unwrap(),
+            None,
+            &fixed,
+        )
+        .unwrap();
+        same(&restricted, restricted.clone());
+        assert_eq!(
+            restricted.full_parameters(&[0.25, 0.5]),
+            vec![0.25, 1.5, 0.5]
+        );
     }
 }

@@ -7,13 +7,12 @@
 //! of motion; `--noise LEVEL` adds Gaussian noise `σ = LEVEL × RMS` to every column. `--seed`
 //! reproduces the file exactly.
 
-use crate::options::assignments;
+use crate::cli::SamplingArgs;
+use crate::options;
 use crate::output::atomic::AtomicFile;
-use crate::system;
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use lagrange::systems::System;
-use lagrange_learn::generate::{GenerateSpec, PhaseBox, generate};
+use lagrange_learn::generate::{GenerateSpec, generate};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -27,21 +26,8 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "N")]
     pub samples: usize,
 
-    /// Phase-space box, e.g. `x=-2:2,x_dot=-1:1`; unnamed dimensions use [-1, 1].
-    #[arg(
-        long = "box",
-        value_name = "NAME=LOW:HIGH,...",
-        allow_hyphen_values = true
-    )]
-    pub phase_box: Option<String>,
-
-    /// Sample along K trajectories (initial states in the box) instead of uniformly; needs --t-end.
-    #[arg(long, value_name = "K")]
-    pub trajectories: Option<usize>,
-
-    /// End time of the trajectories.
-    #[arg(long, value_name = "T", allow_negative_numbers = true)]
-    pub t_end: Option<f64>,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
 
     /// Relative noise level: Gaussian noise with σ = LEVEL × RMS on every column.
     #[arg(
@@ -77,29 +63,20 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     if !(args.noise.is_finite() && args.noise >= 0.0) {
         bail!("--noise must be a finite level ≥ 0, got {}", args.noise);
     }
-    let trajectories = match (args.trajectories, args.t_end) {
-        (None, None) => None,
-        (Some(k), Some(t)) => {
-            if k == 0 || k > args.samples {
-                bail!(
-                    "--trajectories must be between 1 and --samples ({}), got {k}",
-                    args.samples
-                );
-            }
-            if !(t.is_finite() && t > 0.0) {
-                bail!("--t-end must be a positive number, got {t}");
-            }
-            Some((k, t))
+    let trajectories = options::trajectories(&args.sampling, |k, t| {
+        if k == 0 || k > args.samples {
+            bail!(
+                "--trajectories must be between 1 and --samples ({}), got {k}",
+                args.samples
+            );
         }
-        (Some(_), None) => bail!("--trajectories needs --t-end"),
-        (None, Some(_)) => bail!("--t-end is only used with --trajectories"),
-    };
-    let mut sys = system::load(&args.system)?;
-    for (name, value) in assignments(&args.params, "--param")? {
-        sys.set_parameter(&name, value)
-            .with_context(|| format!("--param {name}={value}"))?;
-    }
-    let phase_box = PhaseBox::parse(args.phase_box.as_deref().unwrap_or("")).context("--box")?;
+        if !(t.is_finite() && t > 0.0) {
+            bail!("--t-end must be a positive number, got {t}");
+        }
+        Ok(())
+    })?;
+    let sys = options::system_with_params(&args.system, &args.params)?;
+    let phase_box = options::phase_box(&args.sampling)?;
     let spec = GenerateSpec {
         samples: args.samples,
         phase_box,

@@ -12,14 +12,14 @@
 //! separately (flat directions on clean data, e.g. `m` with `k`) are fixed at their true values.
 
 use super::learn::{pending_text, plot_kind};
-use crate::options::assignments;
+use crate::cli::SamplingArgs;
+use crate::options::{self, assignments};
 use crate::output::atomic::AtomicFile;
 use crate::output::plot_learn;
-use crate::system;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lagrange::systems::System;
-use lagrange_learn::generate::{GenerateSpec, PhaseBox, generate};
+use lagrange_learn::generate::{GenerateSpec, generate};
 use lagrange_learn::model::{Model, Restricted, TextModel};
 use lagrange_learn::noise::{SimexOptions, SweepOptions, noise_sweep, sweep_csv};
 use lagrange_learn::{LearnOptions, learn};
@@ -29,6 +29,15 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Args)]
+// the sampling options, with this command's own (shorter) help
+#[command(
+    mut_arg("phase_box", |a| a.help(
+        "Phase-space box, e.g. `x=-2:2,x_dot=-1:1` (unnamed dimensions: [-1, 1])"
+    )),
+    mut_arg("trajectories", |a| a.help(
+        "Sample along K trajectories instead of uniformly (needs --t-end)"
+    ))
+)]
 pub struct NoiseSweepArgs {
     /// The system that generates the data: a TOML file or a built-in name.
     #[arg(value_name = "SYSTEM")]
@@ -67,21 +76,8 @@ pub struct NoiseSweepArgs {
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub samples: usize,
 
-    /// Phase-space box, e.g. `x=-2:2,x_dot=-1:1` (unnamed dimensions: [-1, 1]).
-    #[arg(
-        long = "box",
-        value_name = "NAME=LOW:HIGH,...",
-        allow_hyphen_values = true
-    )]
-    pub phase_box: Option<String>,
-
-    /// Sample along K trajectories instead of uniformly (needs --t-end).
-    #[arg(long, value_name = "K")]
-    pub trajectories: Option<usize>,
-
-    /// End time of the trajectories.
-    #[arg(long, value_name = "T", allow_negative_numbers = true)]
-    pub t_end: Option<f64>,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
 
     /// Base seed.
     #[arg(long, value_name = "S", default_value_t = 0)]
@@ -127,22 +123,15 @@ pub fn run(args: &NoiseSweepArgs) -> Result<()> {
     if args.samples < 2 {
         bail!("--samples must be at least 2, got {}", args.samples);
     }
-    let trajectories = match (args.trajectories, args.t_end) {
-        (None, None) => None,
-        (Some(k), Some(t)) if k >= 1 && k <= args.samples && t.is_finite() && t > 0.0 => {
-            Some((k, t))
+    let trajectories = options::trajectories(&args.sampling, |k, t| {
+        if !((1..=args.samples).contains(&k) && t.is_finite() && t > 0.0) {
+            bail!("--trajectories must be in 1..=--samples and --t-end positive");
         }
-        (Some(_), Some(_)) => bail!("--trajectories must be in 1..=--samples and --t-end positive"),
-        (Some(_), None) => bail!("--trajectories needs --t-end"),
-        (None, Some(_)) => bail!("--t-end is only used with --trajectories"),
-    };
-    let mut sys = system::load(&args.system)?;
-    for (name, value) in assignments(&args.params, "--param")? {
-        sys.set_parameter(&name, value)
-            .with_context(|| format!("--param {name}={value}"))?;
-    }
+        Ok(())
+    })?;
+    let sys = options::system_with_params(&args.system, &args.params)?;
     let truth_of: BTreeMap<String, f64> = sys.parameters().into_iter().collect();
-    let phase_box = PhaseBox::parse(args.phase_box.as_deref().unwrap_or("")).context("--box")?;
+    let phase_box = options::phase_box(&args.sampling)?;
     // the model
     let base = match &args.model {
         Some(path) => TextModel::from_path(path).with_context(|| format!("model '{path}'"))?,

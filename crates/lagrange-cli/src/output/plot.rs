@@ -7,15 +7,20 @@
 
 use super::{PlotKind, Table};
 use anyhow::{Result, anyhow};
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, RGBColor};
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Once;
 
 /// DejaVu Sans (Bitstream Vera license, see `assets/DejaVuSans-LICENSE.txt`).
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+/// The font family of every figure's text.
+pub(super) const FAMILY: &str = "sans-serif";
 
 const WIDTH: u32 = 1500;
 const HEIGHT: u32 = 1100;
@@ -79,7 +84,10 @@ pub fn render(table: &Table<'_>, labels: &Labels<'_>, path: &Path, kind: PlotKin
     result.map_err(|e| e.context("drawing the plot"))
 }
 
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+/// A drawing error on backend `DB`.
+pub(super) type DrawError<DB> = DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>;
+/// What drawing on backend `DB` returns.
+pub(super) type DrawResult<DB> = Result<(), DrawError<DB>>;
 
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -167,6 +175,63 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .draw()
 }
 
+/// A chart over `X` × `Y` (by default, numbers on both axes).
+pub(super) type Chart<'a, DB, X = RangedCoordf64, Y = RangedCoordf64> =
+    ChartContext<'a, DB, Cartesian2d<X, Y>>;
+
+/// A panel's chart over `x` × `y`, with its caption and the margin and label areas every panel
+/// has.
+fn panel<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    x: Range<f64>,
+    y: Range<f64>,
+) -> Result<Chart<'a, DB>, DrawError<DB>> {
+    ChartBuilder::on(area)
+        .caption(caption, (FAMILY, 22))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(85)
+        .build_cartesian_2d(x, y)
+}
+
+/// The axes of a chart, described and with the label fonts of every figure (here and in
+/// `plot_learn`); the caller adds the tick labels and draws them.
+pub(super) fn axes<'a, 'b, DB, X, Y>(
+    chart: &'b mut Chart<'a, DB, X, Y>,
+    x_desc: &str,
+    y_desc: &str,
+) -> MeshStyle<'a, 'b, X, Y, DB>
+where
+    DB: DrawingBackend,
+    X: Ranged + ValueFormatter<X::ValueType>,
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+{
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FAMILY, 16))
+        .axis_desc_style((FAMILY, 18));
+    mesh
+}
+
+/// The axes of a panel: [`axes`] with a faint grid.
+fn mesh<'a, 'b, DB: DrawingBackend>(
+    chart: &'b mut Chart<'a, DB>,
+    x_desc: &str,
+    y_desc: &str,
+) -> MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, DB> {
+    let mut mesh = axes(chart, x_desc, y_desc);
+    mesh.light_line_style(BLACK.mix(0.04))
+        .bold_line_style(BLACK.mix(0.12));
+    mesh
+}
+
+/// The legend entry of a series drawn in colour `c`: a short thick line.
+fn swatch(c: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
+}
+
 fn coordinates_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     table: &Table<'_>,
@@ -175,22 +240,10 @@ fn coordinates_panel<DB: DrawingBackend>(
     let (t0, t1) = time_span(table);
     let (lo, hi) = span(rows.iter().flat_map(|&i| table.q[i].iter().copied()));
     let (fx, fy) = (ticks(t0, t1), ticks(lo, hi));
-    let mut chart = ChartBuilder::on(area)
-        .caption("Coordinates q(t)", (FAMILY, 22))
-        .margin(12)
-        .x_label_area_size(50)
-        .y_label_area_size(85)
-        .build_cartesian_2d(t0..t1, lo..hi)?;
-    chart
-        .configure_mesh()
-        .x_desc("time t")
-        .y_desc("q")
-        .label_style((FAMILY, 16))
-        .axis_desc_style((FAMILY, 18))
+    let mut chart = panel(area, "Coordinates q(t)", t0..t1, lo..hi)?;
+    mesh(&mut chart, "time t", "q")
         .x_label_formatter(&fx)
         .y_label_formatter(&fy)
-        .light_line_style(BLACK.mix(0.04))
-        .bold_line_style(BLACK.mix(0.12))
         .draw()?;
     for (k, name) in table.coordinates.iter().enumerate() {
         let c = color(k);
@@ -199,9 +252,7 @@ fn coordinates_panel<DB: DrawingBackend>(
             c.stroke_width(1),
         ))?;
         if k < MAX_LEGEND {
-            series.label(name.as_str()).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
-            });
+            series.label(name.as_str()).legend(swatch(c));
         }
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
@@ -215,23 +266,11 @@ fn phase_panel<DB: DrawingBackend>(
     let (xlo, xhi) = span(rows.iter().flat_map(|&i| table.q[i].iter().copied()));
     let (ylo, yhi) = span(rows.iter().flat_map(|&i| table.q_dot[i].iter().copied()));
     let (fx, fy) = (ticks(xlo, xhi), ticks(ylo, yhi));
-    let mut chart = ChartBuilder::on(area)
-        .caption("Phase portrait", (FAMILY, 22))
-        .margin(12)
-        .x_label_area_size(50)
-        .y_label_area_size(85)
-        .build_cartesian_2d(xlo..xhi, ylo..yhi)?;
-    chart
-        .configure_mesh()
-        .x_desc("q")
-        .y_desc("dq/dt")
-        .label_style((FAMILY, 16))
-        .axis_desc_style((FAMILY, 18))
+    let mut chart = panel(area, "Phase portrait", xlo..xhi, ylo..yhi)?;
+    mesh(&mut chart, "q", "dq/dt")
         .x_label_formatter(&fx)
         .y_label_formatter(&fy)
         .x_labels(7)
-        .light_line_style(BLACK.mix(0.04))
-        .bold_line_style(BLACK.mix(0.12))
         .draw()?;
     for (k, name) in table.coordinates.iter().enumerate() {
         let c = color(k);
@@ -250,9 +289,7 @@ fn phase_panel<DB: DrawingBackend>(
         if k < MAX_LEGEND {
             series
                 .label(format!("{name}_dot vs {name}"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
-                });
+                .legend(swatch(c));
         }
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
@@ -308,23 +345,11 @@ fn energy_panel<DB: DrawingBackend>(
     } else {
         "|E − E₀|  (absolute: E₀ = 0)"
     };
-    let mut chart = ChartBuilder::on(area)
-        .caption(what, (FAMILY, 22))
-        .margin(12)
-        .x_label_area_size(50)
-        .y_label_area_size(85)
-        .build_cartesian_2d(t0..t1, lo..hi)?;
-    chart
-        .configure_mesh()
-        .x_desc("time t")
-        .y_desc(y_desc)
-        .label_style((FAMILY, 16))
-        .axis_desc_style((FAMILY, 18))
+    let mut chart = panel(area, what, t0..t1, lo..hi)?;
+    mesh(&mut chart, "time t", y_desc)
         .x_label_formatter(&fx)
         .y_labels(decades + 1)
         .y_label_formatter(&|v| format!("1e{}", v.round()))
-        .light_line_style(BLACK.mix(0.04))
-        .bold_line_style(BLACK.mix(0.12))
         .draw()?;
     if points.is_empty() {
         let grey = BLACK.mix(0.7);
@@ -345,7 +370,7 @@ fn energy_panel<DB: DrawingBackend>(
                 (true, false) => "relative change",
                 (false, false) => "absolute change",
             })
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+            .legend(swatch(c));
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     }
     Ok(())

@@ -3,38 +3,84 @@
 //! parameter error against the noise level (`noise-sweep --plot`). PNG or SVG by extension.
 
 use super::PlotKind;
-use super::plot::register_fonts;
+use super::plot::{Chart, DrawError, DrawResult, FAMILY, axes, register_fonts};
 use anyhow::{Result, anyhow};
 use lagrange_learn::landscape::Landscape;
 use lagrange_learn::noise::SweepRow;
 use lagrange_learn::optim::HistoryEntry;
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::AsRangedCoord;
 use plotters::prelude::*;
 use std::path::Path;
 
-const FAMILY: &str = "sans-serif";
 const BLUE: RGBColor = RGBColor(31, 119, 180);
 const ORANGE: RGBColor = RGBColor(255, 127, 14);
 const RED: RGBColor = RGBColor(214, 39, 40);
 
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
-
-/// Draws with `$draw(&root)` on a PNG or SVG backend.
+/// Draws `$body` on a PNG or SVG backend at `$path`, with `$root` naming the whole figure, filled
+/// white. The body is written once and compiled for each backend; it may use `?`.
 macro_rules! render {
-    ($path:expr, $kind:expr, $size:expr, $body:ident) => {{
+    ($path:expr, $kind:expr, $size:expr, |$root:ident| $body:block) => {{
         register_fonts();
         match $kind {
             PlotKind::Png => {
-                let area = BitMapBackend::new($path, $size).into_drawing_area();
-                $body!(area, BitMapBackend<'_>).map_err(|e| anyhow!("drawing the plot: {e}"))?;
-                area.present().map_err(|e| anyhow!("drawing the plot: {e}"))
+                render_on!(
+                    BitMapBackend::new($path, $size),
+                    BitMapBackend<'_>,
+                    |$root| $body
+                )
             }
             PlotKind::Svg => {
-                let area = SVGBackend::new($path, $size).into_drawing_area();
-                $body!(area, SVGBackend<'_>).map_err(|e| anyhow!("drawing the plot: {e}"))?;
-                area.present().map_err(|e| anyhow!("drawing the plot: {e}"))
+                render_on!(SVGBackend::new($path, $size), SVGBackend<'_>, |$root| $body)
             }
         }
     }};
+}
+
+/// `render!` on one backend, `$backend` of type `$db`.
+macro_rules! render_on {
+    ($backend:expr, $db:ty, |$root:ident| $body:block) => {{
+        let area = $backend.into_drawing_area();
+        (|| -> DrawResult<$db> {
+            let $root = &area;
+            $root.fill(&WHITE)?;
+            $body
+            Ok(())
+        })()
+        .map_err(|e| anyhow!("drawing the plot: {e}"))?;
+        area.present().map_err(|e| anyhow!("drawing the plot: {e}"))
+    }};
+}
+
+/// A figure's single chart over `x` × `y`, titled `title` in `title_size`, with the margin and
+/// label areas the figures share (`y_label_area` wide).
+fn chart<'a, DB: DrawingBackend, X: AsRangedCoord, Y: AsRangedCoord>(
+    root: &'a DrawingArea<DB, Shift>,
+    (title, title_size): (&str, u32),
+    y_label_area: u32,
+    x: X,
+    y: Y,
+) -> Result<Chart<'a, DB, X::CoordDescType, Y::CoordDescType>, DrawError<DB>> {
+    ChartBuilder::on(root)
+        .caption(title, (FAMILY, title_size))
+        .margin(18)
+        .x_label_area_size(50)
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d(x, y)
+}
+
+/// The legend of a chart at `position`, boxed as in every figure.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FAMILY, 16))
+        .position(position)
+        .draw()
 }
 
 /// Compact tick label.
@@ -87,36 +133,24 @@ pub fn loss_curve(
             )
         })
         .collect();
-    macro_rules! body {
-        ($area:ident, $db:ty) => {
-            (|| -> DrawResult<$db> {
-                let root = &$area;
-                root.fill(&WHITE)?;
-                let mut chart = ChartBuilder::on(root)
-                    .caption(title, (FAMILY, 26))
-                    .margin(18)
-                    .x_label_area_size(50)
-                    .y_label_area_size(90)
-                    .build_cartesian_2d(0.0..last as f64, (ylo..yhi).log_scale())?;
-                chart
-                    .configure_mesh()
-                    .x_desc("iteration")
-                    .y_desc("loss ε = Σ|q̈ − Q|²")
-                    .y_label_formatter(&|v| format!("{v:.0e}"))
-                    .x_label_formatter(&|v| tick(*v))
-                    .label_style((FAMILY, 16))
-                    .axis_desc_style((FAMILY, 18))
-                    .draw()?;
-                chart.draw_series(LineSeries::new(
-                    points.iter().copied(),
-                    BLUE.stroke_width(2),
-                ))?;
-                chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, BLUE.filled())))?;
-                Ok(())
-            })()
-        };
-    }
-    render!(path, kind, (1000, 650), body)
+    render!(path, kind, (1000, 650), |root| {
+        let mut chart = chart(
+            root,
+            (title, 26),
+            90,
+            0.0..last as f64,
+            (ylo..yhi).log_scale(),
+        )?;
+        axes(&mut chart, "iteration", "loss ε = Σ|q̈ − Q|²")
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .x_label_formatter(&|v| tick(*v))
+            .draw()?;
+        chart.draw_series(LineSeries::new(
+            points.iter().copied(),
+            BLUE.stroke_width(2),
+        ))?;
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, BLUE.filled())))?;
+    })
 }
 
 /// Viridis, piecewise linear through 9 anchors; `x` in [0, 1].
@@ -192,108 +226,88 @@ pub fn heatmap(
     let best = land.minimum();
     let path_pts: Vec<(f64, f64)> = path_points.map(|p| p.to_vec()).unwrap_or_default();
     let (xname, yname) = (land.x.name.clone(), land.y.name.clone());
-    macro_rules! body {
-        ($area:ident, $db:ty) => {
-            (|| -> DrawResult<$db> {
-                let root = &$area;
-                root.fill(&WHITE)?;
-                let root = root.titled(title, (FAMILY, 26))?;
-                let (w, _) = root.dim_in_pixel();
-                let (main, bar) = root.split_horizontally(w as i32 - 150);
-                let mut chart = ChartBuilder::on(&main)
-                    .margin(18)
-                    .x_label_area_size(50)
-                    .y_label_area_size(70)
-                    .build_cartesian_2d(xr.clone(), yr.clone())?;
-                chart.draw_series((0..nx * ny).map(|k| {
-                    let (i, j) = (k % nx, k / nx);
-                    let l = land.loss[j][i];
-                    let c = if l.is_finite() {
-                        viridis(level(l))
-                    } else {
-                        RGBColor(200, 200, 200)
-                    };
-                    Rectangle::new(
-                        [
-                            (xs[i] - dx / 2.0, ys[j] - dy / 2.0),
-                            (xs[i] + dx / 2.0, ys[j] + dy / 2.0),
-                        ],
-                        c.filled(),
-                    )
-                }))?;
-                chart
-                    .configure_mesh()
-                    .disable_mesh()
-                    .x_desc(xname.as_str())
-                    .y_desc(yname.as_str())
-                    .x_label_formatter(&|v| tick(*v))
-                    .y_label_formatter(&|v| tick(*v))
-                    .label_style((FAMILY, 16))
-                    .axis_desc_style((FAMILY, 20))
-                    .draw()?;
-                if path_pts.len() > 1 {
-                    chart
-                        .draw_series(LineSeries::new(
-                            path_pts.iter().copied(),
-                            RED.stroke_width(3),
-                        ))?
-                        .label("optimizer path")
-                        .legend(|(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(3))
-                        });
-                    chart.draw_series(path_pts.iter().map(|&p| Circle::new(p, 4, RED.filled())))?;
-                    chart.draw_series(std::iter::once(Circle::new(
-                        path_pts[0],
-                        7,
-                        WHITE.stroke_width(3),
-                    )))?;
-                }
-                if let Some((bx, by, _)) = best {
-                    chart
-                        .draw_series(std::iter::once(Cross::new(
-                            (bx, by),
-                            8,
-                            WHITE.stroke_width(3),
-                        )))?
-                        .label("grid minimum")
-                        .legend(|(x, y)| Cross::new((x + 10, y), 6, BLACK.stroke_width(2)));
-                }
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .label_font((FAMILY, 16))
-                    .position(SeriesLabelPosition::UpperRight)
-                    .draw()?;
-                // colour bar
-                let mut cb = ChartBuilder::on(&bar)
-                    .margin_top(18)
-                    .margin_bottom(68)
-                    .margin_right(10)
-                    .y_label_area_size(70)
-                    .build_cartesian_2d(0.0..1.0, clo..chi)?;
-                let steps = 200;
-                cb.draw_series((0..steps).map(|s| {
-                    let a = clo + (chi - clo) * s as f64 / steps as f64;
-                    let b = clo + (chi - clo) * (s + 1) as f64 / steps as f64;
-                    Rectangle::new(
-                        [(0.0, a), (1.0, b)],
-                        viridis((a - clo) / (chi - clo)).filled(),
-                    )
-                }))?;
-                cb.configure_mesh()
-                    .disable_mesh()
-                    .disable_x_axis()
-                    .y_desc("log10 loss")
-                    .y_label_formatter(&|v| format!("{v:.1}"))
-                    .label_style((FAMILY, 15))
-                    .axis_desc_style((FAMILY, 17))
-                    .draw()?;
-                Ok(())
-            })()
-        };
-    }
-    render!(path, kind, (1100, 900), body)
+    render!(path, kind, (1100, 900), |root| {
+        let root = root.titled(title, (FAMILY, 26))?;
+        let (w, _) = root.dim_in_pixel();
+        let (main, bar) = root.split_horizontally(w as i32 - 150);
+        let mut chart = ChartBuilder::on(&main)
+            .margin(18)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(xr.clone(), yr.clone())?;
+        chart.draw_series((0..nx * ny).map(|k| {
+            let (i, j) = (k % nx, k / nx);
+            let l = land.loss[j][i];
+            let c = if l.is_finite() {
+                viridis(level(l))
+            } else {
+                RGBColor(200, 200, 200)
+            };
+            Rectangle::new(
+                [
+                    (xs[i] - dx / 2.0, ys[j] - dy / 2.0),
+                    (xs[i] + dx / 2.0, ys[j] + dy / 2.0),
+                ],
+                c.filled(),
+            )
+        }))?;
+        axes(&mut chart, &xname, &yname)
+            .disable_mesh()
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
+            .axis_desc_style((FAMILY, 20)) // larger axis titles than the other figures'
+            .draw()?;
+        if path_pts.len() > 1 {
+            chart
+                .draw_series(LineSeries::new(
+                    path_pts.iter().copied(),
+                    RED.stroke_width(3),
+                ))?
+                .label("optimizer path")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(3)));
+            chart.draw_series(path_pts.iter().map(|&p| Circle::new(p, 4, RED.filled())))?;
+            chart.draw_series(std::iter::once(Circle::new(
+                path_pts[0],
+                7,
+                WHITE.stroke_width(3),
+            )))?;
+        }
+        if let Some((bx, by, _)) = best {
+            chart
+                .draw_series(std::iter::once(Cross::new(
+                    (bx, by),
+                    8,
+                    WHITE.stroke_width(3),
+                )))?
+                .label("grid minimum")
+                .legend(|(x, y)| Cross::new((x + 10, y), 6, BLACK.stroke_width(2)));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        // colour bar
+        let mut cb = ChartBuilder::on(&bar)
+            .margin_top(18)
+            .margin_bottom(68)
+            .margin_right(10)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..1.0, clo..chi)?;
+        let steps = 200;
+        cb.draw_series((0..steps).map(|s| {
+            let a = clo + (chi - clo) * s as f64 / steps as f64;
+            let b = clo + (chi - clo) * (s + 1) as f64 / steps as f64;
+            Rectangle::new(
+                [(0.0, a), (1.0, b)],
+                viridis((a - clo) / (chi - clo)).filled(),
+            )
+        }))?;
+        cb.configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_desc("log10 loss")
+            .y_label_formatter(&|v| format!("{v:.1}"))
+            .label_style((FAMILY, 15))
+            .axis_desc_style((FAMILY, 17))
+            .draw()?;
+    })
 }
 
 /// Mean relative parameter error (± one standard deviation) against the noise level, for the
@@ -317,72 +331,51 @@ pub fn noise_sweep(rows: &[SweepRow], title: &str, path: &Path, kind: PlotKind) 
         ("bias-aware (SIMEX)", ORANGE, false),
     ];
     let pad = 0.04 * xmax;
-    macro_rules! body {
-        ($area:ident, $db:ty) => {
-            (|| -> DrawResult<$db> {
-                let root = &$area;
-                root.fill(&WHITE)?;
-                let mut chart = ChartBuilder::on(root)
-                    .caption(title, (FAMILY, 26))
-                    .margin(18)
-                    .x_label_area_size(50)
-                    .y_label_area_size(80)
-                    .build_cartesian_2d(-pad..xmax + pad, 0.0..ymax * 1.1)?;
-                chart
-                    .configure_mesh()
-                    .x_desc("noise level σ / RMS (%)")
-                    .y_desc("relative parameter error (%)")
-                    .x_label_formatter(&|v| tick(*v))
-                    .y_label_formatter(&|v| tick(*v))
-                    .label_style((FAMILY, 16))
-                    .axis_desc_style((FAMILY, 18))
-                    .draw()?;
-                for (k, (name, color, naive)) in series.iter().enumerate() {
-                    let shift = if k == 0 { -0.2 * pad } else { 0.2 * pad };
-                    let pts: Vec<(f64, f64, f64)> = rows
-                        .iter()
-                        .map(|r| {
-                            let (m, s) = if *naive {
-                                (r.naive_mean, r.naive_std)
-                            } else {
-                                (r.aware_mean, r.aware_std)
-                            };
-                            (pct(r.level) + shift, pct(m), pct(s))
-                        })
-                        .filter(|p| p.1.is_finite())
-                        .collect();
-                    let c = *color;
-                    chart
-                        .draw_series(LineSeries::new(
-                            pts.iter().map(|p| (p.0, p.1)),
-                            c.stroke_width(2),
-                        ))?
-                        .label(*name)
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                        });
-                    chart
-                        .draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 5, c.filled())))?;
-                    for p in &pts {
-                        let s = if p.2.is_finite() { p.2 } else { 0.0 };
-                        chart.draw_series(std::iter::once(PathElement::new(
-                            vec![(p.0, (p.1 - s).max(0.0)), (p.0, p.1 + s)],
-                            c.stroke_width(2),
-                        )))?;
-                    }
-                }
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .label_font((FAMILY, 16))
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .draw()?;
-                Ok(())
-            })()
-        };
-    }
-    render!(path, kind, (1000, 650), body)
+    render!(path, kind, (1000, 650), |root| {
+        let mut chart = chart(root, (title, 26), 80, -pad..xmax + pad, 0.0..ymax * 1.1)?;
+        axes(
+            &mut chart,
+            "noise level σ / RMS (%)",
+            "relative parameter error (%)",
+        )
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .draw()?;
+        for (k, (name, color, naive)) in series.iter().enumerate() {
+            let shift = if k == 0 { -0.2 * pad } else { 0.2 * pad };
+            let pts: Vec<(f64, f64, f64)> = rows
+                .iter()
+                .map(|r| {
+                    let (m, s) = if *naive {
+                        (r.naive_mean, r.naive_std)
+                    } else {
+                        (r.aware_mean, r.aware_std)
+                    };
+                    (pct(r.level) + shift, pct(m), pct(s))
+                })
+                .filter(|p| p.1.is_finite())
+                .collect();
+            let c = *color;
+            chart
+                .draw_series(LineSeries::new(
+                    pts.iter().map(|p| (p.0, p.1)),
+                    c.stroke_width(2),
+                ))?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
+            chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 5, c.filled())))?;
+            for p in &pts {
+                let s = if p.2.is_finite() { p.2 } else { 0.0 };
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(p.0, (p.1 - s).max(0.0)), (p.0, p.1 + s)],
+                    c.stroke_width(2),
+                )))?;
+            }
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    })
 }
 
 /// Multi-start: the distinct minima, sorted by loss (log axis), each bar labelled with how many
@@ -412,42 +405,34 @@ pub fn minima(
         .map(|(i, m)| (i + 1, m.loss.max(floor), m.count))
         .collect();
     let n = points.len().max(1);
-    macro_rules! body {
-        ($area:ident, $db:ty) => {
-            (|| -> DrawResult<$db> {
-                let root = &$area;
-                root.fill(&WHITE)?;
-                let mut chart = ChartBuilder::on(root)
-                    .caption(title, (FAMILY, 24))
-                    .margin(18)
-                    .x_label_area_size(50)
-                    .y_label_area_size(90)
-                    .build_cartesian_2d(0.5..n as f64 + 0.5, (floor..hi).log_scale())?;
-                chart
-                    .configure_mesh()
-                    .x_desc("distinct minimum (sorted by loss)")
-                    .y_desc("final loss ε = Σ|q̈ − Q|²")
-                    .y_label_formatter(&|v| format!("{v:.0e}"))
-                    .x_label_formatter(&|v| format!("{}", v.round() as i64))
-                    .label_style((FAMILY, 16))
-                    .axis_desc_style((FAMILY, 18))
-                    .draw()?;
-                chart.draw_series(points.iter().map(|&(i, l, _)| {
-                    Rectangle::new(
-                        [(i as f64 - 0.35, floor), (i as f64 + 0.35, l)],
-                        BLUE.filled(),
-                    )
-                }))?;
-                chart.draw_series(points.iter().map(|&(i, l, c)| {
-                    Text::new(
-                        format!("{c}×"),
-                        (i as f64 - 0.2, l * 1.6),
-                        (FAMILY, 15).into_font().color(&RED),
-                    )
-                }))?;
-                Ok(())
-            })()
-        };
-    }
-    render!(path, kind, (1000, 650), body)
+    render!(path, kind, (1000, 650), |root| {
+        let mut chart = chart(
+            root,
+            (title, 24),
+            90,
+            0.5..n as f64 + 0.5,
+            (floor..hi).log_scale(),
+        )?;
+        axes(
+            &mut chart,
+            "distinct minimum (sorted by loss)",
+            "final loss ε = Σ|q̈ − Q|²",
+        )
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .x_label_formatter(&|v| format!("{}", v.round() as i64))
+        .draw()?;
+        chart.draw_series(points.iter().map(|&(i, l, _)| {
+            Rectangle::new(
+                [(i as f64 - 0.35, floor), (i as f64 + 0.35, l)],
+                BLUE.filled(),
+            )
+        }))?;
+        chart.draw_series(points.iter().map(|&(i, l, c)| {
+            Text::new(
+                format!("{c}×"),
+                (i as f64 - 0.2, l * 1.6),
+                (FAMILY, 15).into_font().color(&RED),
+            )
+        }))?;
+    })
 }
