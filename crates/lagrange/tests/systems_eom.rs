@@ -116,7 +116,7 @@ proptest! {
 
     #[test]
     fn n_body(
-        (masses, q, qd) in (1usize..=6).prop_flat_map(|n| (
+        (masses, q, qd) in (1usize..=12).prop_flat_map(|n| (
             vec_in(n, 0.1, 5.0), vec_in(2 * n, -3.0, 3.0), vec_in(2 * n, -2.0, 2.0),
         )),
         g in 0.1..5.0f64, eps in 0.1..1.0f64,

@@ -31,7 +31,7 @@ use super::error::MechanicsError;
 use super::jet::{ForceJet, Jet};
 use super::linalg::{factor_banded_in_place, solve_banded_factored, solve_in_place};
 use super::quantities::mass_matrix;
-use super::structured::Term;
+use super::structured::{Term, structured_parts};
 use crate::lagrangian::LagrangianOver;
 
 /// Largest `n` for which a constant mass matrix is inverted once and reused.
@@ -143,32 +143,48 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
                 got: out.len(),
             });
         }
+        let constant = lagrangian.mass_matrix_is_constant();
         let cache = self
             .structured
-            .get_or_insert_with(|| StructuredCache::new(lagrangian, n));
+            .get_or_insert_with(|| StructuredCache::new(lagrangian, n, constant));
         if cache.unsuitable {
             return accelerations_with(EomPath::Auto, lagrangian, t, q, q_dot, out);
         }
         check_finite(t, q, q_dot)?;
-        let constant = lagrangian.mass_matrix_is_constant();
-        let w = 2 * cache.bandwidth + 1;
         if constant && !cache.factored_constant {
-            cache.band.fill(0.0);
-            out.fill(0.0);
-            cache.add_terms::<L, true>(lagrangian, t, q, q_dot, out);
-            if cache.band.iter().any(|x| !x.is_finite()) {
+            // The band of a constant M comes from its actual entries, not from the terms'
+            // coordinates: pairwise forces couple every coordinate, yet M is diagonal.
+            let parts = structured_parts(lagrangian, t, q, q_dot);
+            if parts.mass_triplets.iter().any(|(_, _, x)| !x.is_finite()) {
                 return Err(MechanicsError::NonFinite {
                     t,
                     what: "mass matrix",
                 });
             }
-            if factor_banded_in_place(&mut cache.band, n, cache.bandwidth).is_err() {
-                // Singular, or needs pivoting: the general path decides which, with its error.
+            let bw = parts
+                .mass_triplets
+                .iter()
+                .map(|&(i, j, _)| i.abs_diff(j))
+                .max()
+                .unwrap_or(0);
+            let w = 2 * bw + 1;
+            let wide = bw > n / 8;
+            let mut band = vec![0.0; if wide { 0 } else { n * w }];
+            if !wide {
+                for &(i, j, x) in &parts.mass_triplets {
+                    band[i * w + (j + bw - i)] += x;
+                }
+            }
+            if band.is_empty() || factor_banded_in_place(&mut band, n, bw).is_err() {
+                // Wide, singular, or needs pivoting: the general path decides, with its error.
                 cache.unsuitable = true;
                 return accelerations_with(EomPath::Auto, lagrangian, t, q, q_dot, out);
             }
+            cache.bandwidth = bw;
+            cache.band = band;
             cache.factored_constant = true;
         }
+        let w = 2 * cache.bandwidth + 1;
         out.fill(0.0);
         if constant {
             cache.add_terms::<L, false>(lagrangian, t, q, q_dot, out);
@@ -211,7 +227,8 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
 }
 
 impl StructuredCache {
-    fn new<L: LagrangianOver<f64> + ?Sized>(lagrangian: &L, n: usize) -> Self {
+    /// The term structure; for a non-constant `M` also its band (from the terms' coordinates).
+    fn new<L: LagrangianOver<f64> + ?Sized>(lagrangian: &L, n: usize, constant: bool) -> Self {
         let mut coords = Vec::new();
         let mut offsets = vec![0];
         let mut bandwidth = 0;
@@ -230,8 +247,9 @@ impl StructuredCache {
             offsets.push(coords.len());
         }
         // A wide band is no cheaper than dense LU with pivoting: leave it to the general path.
-        unsuitable |= bandwidth > n / 8;
-        let band = if unsuitable {
+        // (A constant M gets its band from its entries on the first call instead.)
+        unsuitable |= !constant && bandwidth > n / 8;
+        let band = if unsuitable || constant {
             Vec::new()
         } else {
             vec![0.0; n * (2 * bandwidth + 1)]
