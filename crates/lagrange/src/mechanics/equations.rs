@@ -161,21 +161,10 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
                     what: "mass matrix",
                 });
             }
-            let bw = parts
-                .mass_triplets
-                .iter()
-                .map(|&(i, j, _)| i.abs_diff(j))
-                .max()
-                .unwrap_or(0);
-            let w = 2 * bw + 1;
+            let bw = parts.mass_bandwidth();
             let wide = bw > n / 8;
-            let mut band = vec![0.0; if wide { 0 } else { n * w }];
-            if !wide {
-                for &(i, j, x) in &parts.mass_triplets {
-                    band[i * w + (j + bw - i)] += x;
-                }
-            }
-            if band.is_empty() || factor_banded_in_place(&mut band, n, bw).is_err() {
+            let mut band = if wide { Vec::new() } else { parts.mass_band(bw) };
+            if wide || factor_banded_in_place(&mut band, n, bw).is_err() {
                 // Wide, singular, or needs pivoting: the general path decides, with its error.
                 cache.unsuitable = true;
                 return accelerations_with(EomPath::Auto, lagrangian, t, q, q_dot, out);

@@ -100,6 +100,26 @@ pub fn structured_parts<S: Scalar, L: LagrangianOver<S> + ?Sized>(
 }
 
 impl<S: Scalar> SparseParts<S> {
+    /// Half-bandwidth of the mass matrix: the largest `|i − j|` of a non-zero entry.
+    pub fn mass_bandwidth(&self) -> usize {
+        self.mass_triplets
+            .iter()
+            .map(|&(i, j, _)| i.abs_diff(j))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The mass matrix in the `n × (2 bw + 1)` layout of
+    /// [`solve_banded_in_place`](super::linalg::solve_banded_in_place); `bw ≥ mass_bandwidth()`.
+    pub fn mass_band(&self, bw: usize) -> Vec<S> {
+        let (n, w) = (self.force.len(), 2 * bw + 1);
+        let mut band = vec![S::zero(); n * w];
+        for &(i, j, v) in &self.mass_triplets {
+            band[i * w + (j + bw - i)] += v;
+        }
+        band
+    }
+
     /// The dense form (for tests and small systems).
     pub fn to_dense(&self) -> EulerLagrangeParts<S> {
         let n = self.force.len();
@@ -137,19 +157,10 @@ pub(crate) fn solve_sparse<S: Scalar>(
             what: "mass matrix or generalized force",
         });
     }
-    let bw = parts
-        .mass_triplets
-        .iter()
-        .map(|&(i, j, _)| i.abs_diff(j))
-        .max()
-        .unwrap_or(0);
+    let bw = parts.mass_bandwidth();
     out.copy_from_slice(&parts.force);
     if bw <= n / 8 {
-        let w = 2 * bw + 1;
-        let mut band = vec![S::zero(); n * w];
-        for &(i, j, v) in &parts.mass_triplets {
-            band[i * w + (j + bw - i)] += v;
-        }
+        let mut band = parts.mass_band(bw);
         if solve_banded_in_place(&mut band, n, bw, out).is_ok() {
             return Ok(());
         }
