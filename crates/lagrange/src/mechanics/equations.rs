@@ -163,7 +163,11 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
             }
             let bw = parts.mass_bandwidth();
             let wide = bw > n / 8;
-            let mut band = if wide { Vec::new() } else { parts.mass_band(bw) };
+            let mut band = if wide {
+                Vec::new()
+            } else {
+                parts.mass_band(bw)
+            };
             if wide || factor_banded_in_place(&mut band, n, bw).is_err() {
                 // Wide, singular, or needs pivoting: the general path decides, with its error.
                 cache.unsuitable = true;
