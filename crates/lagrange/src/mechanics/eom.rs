@@ -79,14 +79,7 @@ pub fn accelerations_with<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     q_dot: &[S],
     out: &mut [S],
 ) -> Result<(), MechanicsError> {
-    let n = check_dims(lagrangian, q, q_dot)?;
-    if out.len() != n {
-        return Err(MechanicsError::DimensionMismatch {
-            expected: n,
-            got: out.len(),
-        });
-    }
-    check_finite(t, q, q_dot)?;
+    let n = check_inputs(lagrangian, t, q, q_dot, out)?;
     let structured = match path {
         EomPath::Auto => lagrangian.num_terms() > 0 && n > MAX_SINGLE_PASS,
         EomPath::Dense => false,
@@ -124,16 +117,7 @@ fn accelerations_small<S: Scalar, L: LagrangianOver<S> + ?Sized, const N: usize>
     out: &mut [S],
 ) -> Result<(), MechanicsError> {
     let (mut m, mut force) = jet_parts::<S, L, N>(lagrangian, t, q, q_dot);
-    if lagrangian.has_dissipation() {
-        subtract_dissipation_force(lagrangian, t, q, q_dot, &mut force);
-    }
-    lagrangian.add_generalized_forces_over(t, q, q_dot, &mut force);
-    if force.iter().any(|x| !x.re().is_finite()) {
-        return Err(MechanicsError::NonFinite {
-            t: t.re(),
-            what: "generalized force",
-        });
-    }
+    finish_force(lagrangian, t, q, q_dot, &mut force)?;
     solve_small(&mut m, &mut force).map_err(|relative_pivot| {
         solve_failure(
             t,
@@ -201,6 +185,47 @@ pub(crate) fn check_dims<S: Scalar, L: LagrangianOver<S> + ?Sized>(
         }
     }
     Ok(n)
+}
+
+/// Dimensions of `q`, `q̇` and `out` against `dof`, and a finite state; returns `n`.
+pub(crate) fn check_inputs<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    out: &[S],
+) -> Result<usize, MechanicsError> {
+    let n = check_dims(lagrangian, q, q_dot)?;
+    if out.len() != n {
+        return Err(MechanicsError::DimensionMismatch {
+            expected: n,
+            got: out.len(),
+        });
+    }
+    check_finite(t, q, q_dot)?;
+    Ok(n)
+}
+
+/// Completes `∂L/∂q − ∂_v(∂L/∂q̇)` into the generalized force (Rayleigh `−∂F/∂q̇` and extra
+/// `Q`) and rejects a non-finite result.
+pub(crate) fn finish_force<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    force: &mut [S],
+) -> Result<(), MechanicsError> {
+    if lagrangian.has_dissipation() {
+        subtract_dissipation_force(lagrangian, t, q, q_dot, force);
+    }
+    lagrangian.add_generalized_forces_over(t, q, q_dot, force);
+    if force.iter().any(|x| !x.re().is_finite()) {
+        return Err(MechanicsError::NonFinite {
+            t: t.re(),
+            what: "generalized force",
+        });
+    }
+    Ok(())
 }
 
 pub(crate) fn check_finite<S: Scalar>(t: S, q: &[S], q_dot: &[S]) -> Result<(), MechanicsError> {

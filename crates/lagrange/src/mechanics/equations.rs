@@ -24,9 +24,7 @@
 //! assert!((a[1] + w).abs() < 1e-14 && a[0].abs() < 1e-14 && a[2] == 0.0);
 //! ```
 
-use super::eom::{
-    EomPath, accelerations_with, check_dims, check_finite, subtract_dissipation_force,
-};
+use super::eom::{EomPath, accelerations_with, check_inputs, finish_force};
 use super::error::MechanicsError;
 use super::jet::{ForceJet, Jet};
 use super::linalg::{factor_banded_in_place, solve_banded_factored, solve_in_place};
@@ -102,14 +100,7 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
         {
             return accelerations_with(self.path, self.lagrangian, t, q, q_dot, out);
         }
-        check_dims(self.lagrangian, q, q_dot)?;
-        if out.len() != n {
-            return Err(MechanicsError::DimensionMismatch {
-                expected: n,
-                got: out.len(),
-            });
-        }
-        check_finite(t, q, q_dot)?;
+        check_inputs(self.lagrangian, t, q, q_dot, out)?;
         if self.inverse_mass.is_none() {
             self.inverse_mass = Some(invert_mass_matrix(self.lagrangian, t, q, q_dot)?);
         }
@@ -136,13 +127,7 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
         out: &mut [f64],
     ) -> Result<(), MechanicsError> {
         let lagrangian = self.lagrangian;
-        let n = check_dims(lagrangian, q, q_dot)?;
-        if out.len() != n {
-            return Err(MechanicsError::DimensionMismatch {
-                expected: n,
-                got: out.len(),
-            });
-        }
+        let n = check_inputs(lagrangian, t, q, q_dot, out)?;
         let constant = lagrangian.mass_matrix_is_constant();
         let cache = self
             .structured
@@ -150,7 +135,6 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
         if cache.unsuitable {
             return accelerations_with(EomPath::Auto, lagrangian, t, q, q_dot, out);
         }
-        check_finite(t, q, q_dot)?;
         if constant && !cache.factored_constant {
             // The band of a constant M comes from its actual entries, not from the terms'
             // coordinates: pairwise forces couple every coordinate, yet M is diagonal.
@@ -185,16 +169,7 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
             cache.band.fill(0.0);
             cache.add_terms::<L, true>(lagrangian, t, q, q_dot, out);
         }
-        if lagrangian.has_dissipation() {
-            subtract_dissipation_force(lagrangian, t, q, q_dot, out);
-        }
-        lagrangian.add_generalized_forces_over(t, q, q_dot, out);
-        if out.iter().any(|x| !x.is_finite()) {
-            return Err(MechanicsError::NonFinite {
-                t,
-                what: "generalized force",
-            });
-        }
+        finish_force(lagrangian, t, q, q_dot, out)?;
         if !constant
             && (cache.band.iter().any(|x| !x.is_finite())
                 || factor_banded_in_place(&mut cache.band, n, cache.bandwidth).is_err())
@@ -372,16 +347,7 @@ fn constant_mass_accelerations<L: LagrangianOver<f64> + ?Sized, const N: usize>(
     }
     let l = lagrangian.lagrangian_over(ForceJet::time(t), &qj, &qdj);
     let mut force: [f64; N] = std::array::from_fn(|i| l.q[i] - l.vd[i]);
-    if lagrangian.has_dissipation() {
-        subtract_dissipation_force(lagrangian, t, q, q_dot, &mut force);
-    }
-    lagrangian.add_generalized_forces_over(t, q, q_dot, &mut force);
-    if force.iter().any(|x| !x.is_finite()) {
-        return Err(MechanicsError::NonFinite {
-            t,
-            what: "generalized force",
-        });
-    }
+    finish_force(lagrangian, t, q, q_dot, &mut force)?;
     for (i, o) in out.iter_mut().enumerate().take(N) {
         let row = &inverse_mass[i * N..(i + 1) * N];
         *o = row.iter().zip(&force).map(|(a, f)| a * f).sum();
