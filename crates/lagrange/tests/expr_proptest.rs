@@ -105,7 +105,8 @@ fn tree() -> impl Strategy<Value = Tree> {
 /// Precedence of a printed tree: 1 sums, 2 products, 3 prefix minus, 4 powers, 5 atoms.
 fn prec(t: &Tree) -> u8 {
     match t {
-        Tree::Num(c) if *c < 0.0 => 3,
+        // -0.0 prints as "-0" too, a prefix minus that binds looser than `^`.
+        Tree::Num(c) if c.is_sign_negative() => 3,
         Tree::Num(_)
         | Tree::Pi
         | Tree::Var(_)
@@ -329,7 +330,12 @@ fn deriv(t: &Tree, v: &[f64; 6], dv: &[f64; 6], mag: &mut f64) -> (f64, f64) {
             (y, dy * da)
         }
     };
-    *mag = if x.is_finite() && d.is_finite() {
+    // An underflowed intermediate (subnormal, or a positive power such as (a²+1)^b flushed to
+    // 0) has lost its relative precision: the tape and num-dual may round it to 0 where this
+    // reference keeps a subnormal, and then x^0.5 differentiates to ∞·0. Such cases say nothing
+    // about the derivative rules, so they are rejected like overflow.
+    let underflowed = (x != 0.0 && x.abs() < 1e-290) || matches!(t, Tree::PowVar(..)) && x == 0.0;
+    *mag = if x.is_finite() && d.is_finite() && !underflowed {
         mag.max(x.abs()).max(d.abs())
     } else {
         f64::INFINITY
