@@ -1,0 +1,1 @@
+//! Cranelift code generation (in progress).

@@ -1,0 +1,1 @@
+//! Symbolic differentiation (in progress).
