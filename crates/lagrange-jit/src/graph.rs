@@ -172,10 +172,6 @@ impl Graph {
         }
     }
 
-    fn is(&self, id: Id, c: f64) -> bool {
-        self.as_const(id) == Some(c)
-    }
-
     fn intern(&mut self, op: Op) -> Id {
         if let Some(&id) = self.index.get(&op) {
             return id;
@@ -197,8 +193,8 @@ impl Graph {
     pub fn add(&mut self, a: Id, b: Id) -> Id {
         match (self.as_const(a), self.as_const(b)) {
             (Some(x), Some(y)) => self.constant(x + y),
-            (Some(x), _) if x == 0.0 => b,
-            (_, Some(y)) if y == 0.0 => a,
+            (Some(0.0), _) => b,
+            (_, Some(0.0)) => a,
             _ => {
                 if let Op::Neg(nb) = self.op(b) {
                     return self.sub(a, nb);
@@ -216,8 +212,8 @@ impl Graph {
     pub fn sub(&mut self, a: Id, b: Id) -> Id {
         match (self.as_const(a), self.as_const(b)) {
             (Some(x), Some(y)) => self.constant(x - y),
-            (Some(x), _) if x == 0.0 => self.neg(b),
-            (_, Some(y)) if y == 0.0 => a,
+            (Some(0.0), _) => self.neg(b),
+            (_, Some(0.0)) => a,
             _ if a == b => self.constant(0.0),
             _ => {
                 if let Op::Neg(nb) = self.op(b) {
@@ -295,7 +291,7 @@ impl Graph {
     pub fn div(&mut self, a: Id, b: Id) -> Id {
         match (self.as_const(a), self.as_const(b)) {
             (Some(x), Some(y)) => self.constant(x / y),
-            (Some(x), _) if x == 0.0 => self.constant(0.0),
+            (Some(0.0), _) => self.constant(0.0),
             // a multiplication is several times cheaper than a division
             (_, Some(y)) => self.scale(1.0 / y, a),
             _ if a == b => self.constant(1.0),
@@ -456,7 +452,11 @@ impl Graph {
     /// Evaluates the `outputs` at `inputs` by interpretation (the reference for the compiled
     /// code, and the fallback where no code generator is available).
     pub fn eval(&self, inputs: &[f64], outputs: &[Id]) -> Vec<f64> {
-        assert_eq!(inputs.len(), self.num_inputs as usize, "wrong number of inputs");
+        assert_eq!(
+            inputs.len(),
+            self.num_inputs as usize,
+            "wrong number of inputs"
+        );
         let live = self.live(outputs);
         let mut v = vec![0.0; self.ops.len()];
         for (id, op) in self.ops.iter().enumerate() {

@@ -12,5 +12,8 @@
 
 pub mod codegen;
 pub mod diff;
+pub mod equations;
 pub mod graph;
 pub mod trace;
+
+pub use equations::{CompileError, CompileStats, CompiledEquations};

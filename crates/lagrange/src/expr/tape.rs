@@ -226,10 +226,10 @@ pub(crate) fn pow_value<D: Scalar>(a: &D, b: &D) -> D {
 /// * otherwise num-dual's formula.
 #[inline]
 pub(crate) fn powf_value<D: Scalar>(x: &D, n: f64) -> D {
-    let re = x.re();
     if D::NDERIV == 0 {
         return x.powf(n);
     }
+    let re = x.re();
     if re == 0.0 {
         return if n > D::NDERIV as f64 {
             *x * 0.0
@@ -277,9 +277,12 @@ pub(crate) fn tanh_value<D: Scalar>(x: &D) -> D {
 /// constant shift.
 #[inline]
 pub(crate) fn atan2_value<D: Scalar>(y: &D, x: &D) -> D {
+    if D::NDERIV == 0 {
+        return y.atan2(*x);
+    }
     let (yr, xr) = (y.re(), x.re());
     let angle = yr.atan2(xr);
-    if D::NDERIV == 0 || (xr == 0.0 && yr == 0.0) || !(xr.is_finite() && yr.is_finite()) {
+    if (xr == 0.0 && yr == 0.0) || !(xr.is_finite() && yr.is_finite()) {
         return y.atan2(*x);
     }
     let r = if xr.abs() >= yr.abs() {

@@ -1,0 +1,461 @@
+//! [`CompiledEquations`]: q̈ = M⁻¹ [∂L/∂q − (∂²L/∂q̇∂q) q̇ − ∂²L/∂q̇∂t − ∂F/∂q̇ + Q] as machine
+//! code, built once from a traced Lagrangian.
+
+use crate::codegen::{CodegenError, CompiledFunction};
+use crate::diff::{directional, gradient};
+use crate::graph::{Graph, Id};
+use crate::trace::{TraceError, Traced, trace};
+use lagrange::mechanics::linalg::{
+    factor_banded_in_place, solve_banded_factored, solve_in_place, solve_small,
+};
+use lagrange::{Lagrangian, MechanicsError};
+use std::sync::Arc;
+use std::time::Instant;
+use thiserror::Error;
+
+/// Why a Lagrangian could not be compiled; the automatic-differentiation evaluator
+/// ([`lagrange::mechanics::EquationsOfMotion`]) still works for it.
+#[derive(Debug, Error)]
+pub enum CompileError {
+    /// Tracing failed (the Lagrangian's operations depend on values).
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    /// The code generator failed.
+    #[error(transparent)]
+    Codegen(#[from] CodegenError),
+}
+
+/// How the compiled outputs become q̈.
+#[derive(Debug, Clone)]
+enum Solve {
+    /// M is constant and its inverse is folded into the code: the outputs are q̈.
+    Explicit,
+    /// M is constant and singular: every evaluation is this error.
+    SingularConstant { relative_pivot: f64 },
+    /// The outputs are the force (n) then M (n × n, row-major); pivoted LU per call.
+    Dense,
+    /// The outputs are the force then M's band (`n × (2 bw + 1)`); banded LU per call.
+    Banded { bandwidth: usize },
+    /// M is constant and banded: its LU factors are kept; the outputs are the force.
+    BandedConstant { bandwidth: usize, factors: Vec<f64> },
+    /// M is constant, dense and large: its inverse is kept; the outputs are the force.
+    DenseInverse { inverse: Vec<f64> },
+}
+
+/// What compilation produced, for reports.
+#[derive(Debug, Clone)]
+pub struct CompileStats {
+    /// Nodes recorded while tracing L (with the Rayleigh function and forces).
+    pub traced_nodes: usize,
+    /// Operations in the compiled code (inputs and constants not counted).
+    pub compiled_operations: usize,
+    /// How M is handled: `constant, inverse folded into the code`, `dense LU per call`, ...
+    pub mass_matrix: &'static str,
+    /// Half-bandwidth of M found from its symbolic zero pattern.
+    pub bandwidth: usize,
+    /// Wall time of tracing, differentiation and code generation.
+    pub compile_seconds: f64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    n: usize,
+    function: CompiledFunction,
+    solve: Solve,
+    stats: CompileStats,
+}
+
+/// Equations of motion compiled to machine code: trace L once, differentiate the trace
+/// symbolically, fold constants (a constant mass matrix is inverted at compile time), compile
+/// with Cranelift.
+///
+/// Cloning is cheap (the code is shared); each clone has its own scratch buffers, so give each
+/// thread its own clone.
+///
+/// ```
+/// use lagrange::systems::DoublePendulum;
+/// use lagrange_jit::CompiledEquations;
+///
+/// let pendulum = DoublePendulum::default();
+/// let mut eom = CompiledEquations::new(&pendulum).unwrap();
+/// let (q, q_dot) = ([0.3, -0.2], [0.1, 0.4]);
+/// let mut compiled = [0.0; 2];
+/// eom.accelerations_into(0.0, &q, &q_dot, &mut compiled).unwrap();
+/// let mut hand = [0.0; 2];
+/// pendulum.hand_accelerations_into(0.0, &q, &q_dot, &mut hand);
+/// for (c, h) in compiled.iter().zip(hand) {
+///     assert!((c - h).abs() < 1e-12 * h.abs().max(1.0));
+/// }
+/// ```
+#[derive(Debug)]
+pub struct CompiledEquations {
+    shared: Arc<Shared>,
+    inputs: Vec<f64>,
+    outputs: Vec<f64>,
+    matrix: Vec<f64>,
+}
+
+impl Clone for CompiledEquations {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+            matrix: self.matrix.clone(),
+        }
+    }
+}
+
+/// Above this size a non-constant M is solved dense unless its band is narrow.
+const SMALL: usize = 8;
+
+fn band_index(n_band: usize, bandwidth: usize, i: usize, j: usize) -> usize {
+    i * n_band + (j + bandwidth - i)
+}
+
+impl CompiledEquations {
+    /// Traces, differentiates and compiles the equations of motion of `lagrangian`.
+    pub fn new<L: Lagrangian + ?Sized>(lagrangian: &L) -> Result<Self, CompileError> {
+        let start = Instant::now();
+        let n = lagrangian.dof();
+        let (mut g, (l, f, forces)) = trace(Graph::new(1 + 2 * n), || {
+            let t = Traced::from_id(0);
+            let q: Vec<Traced> = (0..n).map(|i| Traced::from_id((1 + i) as Id)).collect();
+            let v: Vec<Traced> = (0..n).map(|i| Traced::from_id((1 + n + i) as Id)).collect();
+            let l = lagrangian.lagrangian(t, &q, &v).id();
+            let f = lagrangian
+                .has_dissipation()
+                .then(|| lagrangian.dissipation(t, &q, &v).id());
+            let mut forces = vec![Traced::from(0.0); n];
+            lagrangian.add_generalized_forces(t, &q, &v, &mut forces);
+            (l, f, forces.iter().map(|x| x.id()).collect::<Vec<_>>())
+        })?;
+        let traced_nodes = g.len();
+        let t = g.input(0);
+        let q: Vec<Id> = (0..n).map(|i| g.input(1 + i)).collect();
+        let v: Vec<Id> = (0..n).map(|i| g.input(1 + n + i)).collect();
+        let one = g.constant(1.0);
+
+        // ∂L/∂q and p = ∂L/∂q̇ in one reverse sweep
+        let wrt: Vec<Id> = q.iter().chain(&v).copied().collect();
+        let grad = gradient(&mut g, l, &wrt);
+        let (dl_dq, p) = grad.split_at(n);
+        // (∂p/∂q) q̇ + ∂p/∂t: p along the motion
+        let along: Vec<(Id, Id)> = std::iter::once((t, one))
+            .chain(q.iter().zip(&v).map(|(&qi, &vi)| (qi, vi)))
+            .collect();
+        let dp = directional(&mut g, &along, p);
+        // M = ∂p/∂q̇, column by column
+        let mut m = vec![0 as Id; n * n];
+        for j in 0..n {
+            let column = directional(&mut g, &[(v[j], one)], p);
+            for i in 0..n {
+                m[i * n + j] = column[i];
+            }
+        }
+        let df_dv = f.map(|f| gradient(&mut g, f, &v));
+        let mut force = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut r = g.sub(dl_dq[i], dp[i]);
+            if let Some(df) = &df_dv {
+                r = g.sub(r, df[i]);
+            }
+            r = g.add(r, forces[i]);
+            force.push(r);
+        }
+
+        let constant: Option<Vec<f64>> = m.iter().map(|&e| g.as_const(e)).collect();
+        let bandwidth = (0..n)
+            .flat_map(|i| (0..n).map(move |j| (i, j)))
+            .filter(|&(i, j)| g.as_const(m[i * n + j]) != Some(0.0))
+            .map(|(i, j)| i.abs_diff(j))
+            .max()
+            .unwrap_or(0);
+        let banded = n > SMALL && 4 * bandwidth < n;
+        let (outputs, solve, label): (Vec<Id>, Solve, &'static str) = match constant {
+            Some(mc) => {
+                let diagonal = bandwidth == 0;
+                if n <= SMALL || diagonal {
+                    match invert(&mc, n) {
+                        Ok(inverse) => {
+                            let accel = (0..n)
+                                .map(|i| {
+                                    let mut acc = g.constant(0.0);
+                                    for j in 0..n {
+                                        let c = g.constant(inverse[i * n + j]);
+                                        let term = g.mul(c, force[j]);
+                                        acc = g.add(acc, term);
+                                    }
+                                    acc
+                                })
+                                .collect();
+                            (
+                                accel,
+                                Solve::Explicit,
+                                "constant, inverse folded into the code",
+                            )
+                        }
+                        Err(relative_pivot) => (
+                            force.clone(),
+                            Solve::SingularConstant { relative_pivot },
+                            "constant and singular",
+                        ),
+                    }
+                } else if banded {
+                    let w = 2 * bandwidth + 1;
+                    let mut factors = vec![0.0; n * w];
+                    for i in 0..n {
+                        for j in i.saturating_sub(bandwidth)..(i + bandwidth + 1).min(n) {
+                            factors[band_index(w, bandwidth, i, j)] = mc[i * n + j];
+                        }
+                    }
+                    match factor_banded_in_place(&mut factors, n, bandwidth) {
+                        Ok(()) => (
+                            force.clone(),
+                            Solve::BandedConstant { bandwidth, factors },
+                            "constant, banded LU kept",
+                        ),
+                        Err(_) => match invert(&mc, n) {
+                            Ok(inverse) => (
+                                force.clone(),
+                                Solve::DenseInverse { inverse },
+                                "constant, inverse kept",
+                            ),
+                            Err(relative_pivot) => (
+                                force.clone(),
+                                Solve::SingularConstant { relative_pivot },
+                                "constant and singular",
+                            ),
+                        },
+                    }
+                } else {
+                    match invert(&mc, n) {
+                        Ok(inverse) => (
+                            force.clone(),
+                            Solve::DenseInverse { inverse },
+                            "constant, inverse kept",
+                        ),
+                        Err(relative_pivot) => (
+                            force.clone(),
+                            Solve::SingularConstant { relative_pivot },
+                            "constant and singular",
+                        ),
+                    }
+                }
+            }
+            None if banded => {
+                let w = 2 * bandwidth + 1;
+                let zero = g.constant(0.0);
+                let mut outputs = force.clone();
+                for i in 0..n {
+                    for jj in 0..w {
+                        let j = (i + jj).checked_sub(bandwidth).filter(|&j| j < n);
+                        outputs.push(j.map_or(zero, |j| m[i * n + j]));
+                    }
+                }
+                (outputs, Solve::Banded { bandwidth }, "banded LU per call")
+            }
+            None => {
+                let mut outputs = force.clone();
+                outputs.extend_from_slice(&m);
+                (outputs, Solve::Dense, "dense LU per call")
+            }
+        };
+        let compiled_operations = g.work(&outputs);
+        let function = CompiledFunction::compile(&g, &outputs)?;
+        let stats = CompileStats {
+            traced_nodes,
+            compiled_operations,
+            mass_matrix: label,
+            bandwidth,
+            compile_seconds: start.elapsed().as_secs_f64(),
+        };
+        let num_outputs = outputs.len();
+        Ok(Self {
+            shared: Arc::new(Shared {
+                n,
+                function,
+                solve,
+                stats,
+            }),
+            inputs: vec![0.0; 1 + 2 * n],
+            outputs: vec![0.0; num_outputs],
+            matrix: Vec::new(),
+        })
+    }
+
+    /// Degrees of freedom.
+    pub fn dof(&self) -> usize {
+        self.shared.n
+    }
+
+    /// What compilation produced.
+    pub fn stats(&self) -> &CompileStats {
+        &self.shared.stats
+    }
+
+    /// Writes q̈ at `(t, q, q̇)` into `out`, with the errors of
+    /// [`lagrange::mechanics::EquationsOfMotion::accelerations_into`].
+    pub fn accelerations_into(
+        &mut self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), MechanicsError> {
+        let n = self.shared.n;
+        for len in [q.len(), q_dot.len(), out.len()] {
+            if len != n {
+                return Err(MechanicsError::DimensionMismatch {
+                    expected: n,
+                    got: len,
+                });
+            }
+        }
+        if !t.is_finite() || q.iter().chain(q_dot).any(|x| !x.is_finite()) {
+            return Err(MechanicsError::NonFinite { t, what: "state" });
+        }
+        self.inputs[0] = t;
+        self.inputs[1..=n].copy_from_slice(q);
+        self.inputs[1 + n..].copy_from_slice(q_dot);
+        self.shared.function.call(&self.inputs, &mut self.outputs);
+        let force_error = MechanicsError::NonFinite {
+            t,
+            what: "generalized force",
+        };
+        match &self.shared.solve {
+            Solve::Explicit => {
+                out.copy_from_slice(&self.outputs);
+                if out.iter().any(|x| !x.is_finite()) {
+                    return Err(force_error);
+                }
+            }
+            Solve::SingularConstant { relative_pivot } => {
+                return Err(MechanicsError::SingularMassMatrix {
+                    t,
+                    relative_pivot: *relative_pivot,
+                });
+            }
+            Solve::DenseInverse { inverse } => {
+                let force = &self.outputs[..n];
+                if force.iter().any(|x| !x.is_finite()) {
+                    return Err(force_error);
+                }
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = inverse[i * n..(i + 1) * n]
+                        .iter()
+                        .zip(force)
+                        .map(|(a, b)| a * b)
+                        .sum();
+                }
+            }
+            Solve::BandedConstant { bandwidth, factors } => {
+                out.copy_from_slice(&self.outputs[..n]);
+                if out.iter().any(|x| !x.is_finite()) {
+                    return Err(force_error);
+                }
+                solve_banded_factored(factors, n, *bandwidth, out);
+            }
+            Solve::Dense => {
+                let (force, mass) = self.outputs.split_at_mut(n);
+                if force.iter().any(|x| !x.is_finite()) {
+                    return Err(force_error);
+                }
+                out.copy_from_slice(force);
+                let finite = mass.iter().all(|x| x.is_finite());
+                solve_dense(mass, n, out).map_err(|rel| solve_failure(t, finite, rel))?;
+            }
+            Solve::Banded { bandwidth } => {
+                let bw = *bandwidth;
+                let (force, band) = self.outputs.split_at_mut(n);
+                if force.iter().any(|x| !x.is_finite()) {
+                    return Err(force_error);
+                }
+                out.copy_from_slice(force);
+                let finite = band.iter().all(|x| x.is_finite());
+                if !finite {
+                    return Err(solve_failure(t, false, 0.0));
+                }
+                self.matrix.clear();
+                self.matrix.extend_from_slice(band);
+                if factor_banded_in_place(&mut self.matrix, n, bw).is_ok() {
+                    solve_banded_factored(&self.matrix, n, bw, out);
+                } else {
+                    // no pivoting in the band: retry dense with pivoting
+                    let w = 2 * bw + 1;
+                    self.matrix.clear();
+                    self.matrix.resize(n * n, 0.0);
+                    for i in 0..n {
+                        for j in i.saturating_sub(bw)..(i + bw + 1).min(n) {
+                            self.matrix[i * n + j] = band[band_index(w, bw, i, j)];
+                        }
+                    }
+                    solve_in_place(&mut self.matrix, n, out)
+                        .map_err(|rel| solve_failure(t, true, rel))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The first-order system `y = (q, q̇) ↦ (q̇, q̈)` integrators step.
+    pub fn first_order_rhs(
+        &mut self,
+        t: f64,
+        y: &[f64],
+        dy: &mut [f64],
+    ) -> Result<(), MechanicsError> {
+        let n = y.len() / 2;
+        dy[..n].copy_from_slice(&y[n..]);
+        self.accelerations_into(t, &y[..n], &y[n..], &mut dy[n..])
+    }
+}
+
+fn solve_failure(t: f64, mass_finite: bool, relative_pivot: f64) -> MechanicsError {
+    if mass_finite {
+        MechanicsError::SingularMassMatrix { t, relative_pivot }
+    } else {
+        MechanicsError::NonFinite {
+            t,
+            what: "mass matrix",
+        }
+    }
+}
+
+/// Inverse of a constant matrix (pivoted LU, one column at a time), or the relative pivot
+/// that made it singular.
+fn invert(m: &[f64], n: usize) -> Result<Vec<f64>, f64> {
+    let mut inverse = vec![0.0; n * n];
+    for j in 0..n {
+        let mut a = m.to_vec();
+        let mut e = vec![0.0; n];
+        e[j] = 1.0;
+        solve_in_place(&mut a, n, &mut e)?;
+        for i in 0..n {
+            inverse[i * n + j] = e[i];
+        }
+    }
+    Ok(inverse)
+}
+
+/// Pivoted dense solve, unrolled for n ≤ 8 (the core's `solve_small`).
+fn solve_dense(m: &mut [f64], n: usize, b: &mut [f64]) -> Result<(), f64> {
+    macro_rules! small {
+        ($($k:literal)*) => {
+            match n {
+                $($k => {
+                    let mut a = [[0.0; $k]; $k];
+                    for (i, row) in a.iter_mut().enumerate() {
+                        row.copy_from_slice(&m[i * $k..(i + 1) * $k]);
+                    }
+                    let mut x: [f64; $k] = b.try_into().unwrap();
+                    solve_small(&mut a, &mut x)?;
+                    b.copy_from_slice(&x);
+                    Ok(())
+                })*
+                _ => solve_in_place(m, n, b),
+            }
+        };
+    }
+    small!(1 2 3 4 5 6 7 8)
+}
