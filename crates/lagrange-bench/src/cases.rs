@@ -9,6 +9,7 @@ use lagrange::systems::{
 use lagrange::{
     EomPath, Lagrangian, MechanicsError, accelerations_into, accelerations_with, jacobi_integral,
 };
+use lagrange_jit::CompiledEquations;
 use std::sync::Arc;
 
 /// An EOM evaluator: writes q̈ for `(t, q, q̇)` into the last argument; it may keep state
@@ -47,6 +48,31 @@ impl<L: Lagrangian + Send + Sync> MakeEom for Evaluator<L> {
     }
 }
 
+/// The equations of motion compiled once (traced, differentiated symbolically, compiled with
+/// Cranelift); each evaluator is a clone with its own scratch buffers.
+struct Compiled(CompiledEquations);
+
+impl MakeEom for Compiled {
+    fn make(&self) -> Eom<'_> {
+        let mut eom = self.0.clone();
+        Box::new(move |t, q, v, a| eom.accelerations_into(t, q, v, a))
+    }
+}
+
+/// `name` compiled from `lagrangian`, when it can be traced (every built-in can).
+fn compiled<L: Lagrangian + ?Sized>(name: &'static str, lagrangian: &L) -> Option<Method> {
+    match CompiledEquations::new(lagrangian) {
+        Ok(eom) => Some(Method {
+            name,
+            eom: Arc::new(Compiled(eom)),
+        }),
+        Err(e) => {
+            eprintln!("warning: {name} skipped: {e}");
+            None
+        }
+    }
+}
+
 /// The hand-derived EOM, written into a slice (no allocation).
 pub type HandFn<L> = fn(&L, f64, &[f64], &[f64], &mut [f64]);
 /// The energy (Jacobi integral) of the system, for the drift column.
@@ -55,7 +81,8 @@ pub type EnergyFn = Arc<dyn Fn(&[f64], &[f64]) -> f64 + Send + Sync>;
 /// One way of computing q̈.
 #[derive(Clone)]
 pub struct Method {
-    /// `autodiff`, `autodiff-stateless`, `autodiff-dense`, `hand`, `text`, `finite-diff`
+    /// `autodiff`, `compiled`, `autodiff-stateless`, `autodiff-dense`, `hand`, `text`,
+    /// `text-compiled`, `finite-diff`
     pub name: &'static str,
     /// Makes the implementation's evaluators.
     pub eom: Arc<dyn MakeEom>,
@@ -181,6 +208,7 @@ where
         name: "autodiff",
         eom: Arc::new(Evaluator(system.clone())),
     }];
+    out.extend(compiled("compiled", &*system));
     let s = system.clone();
     out.push(Method::stateless(
         "autodiff-stateless",
@@ -203,6 +231,7 @@ where
     let small = system.dof() <= lagrange::mechanics::eom::MAX_SINGLE_PASS;
     if fd || !small {
         let text = text_twin(&*system);
+        out.extend(compiled("text-compiled", &text));
         if small || text.num_terms() > 0 {
             out.push(Method {
                 name: "text",

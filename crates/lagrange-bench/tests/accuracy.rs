@@ -24,8 +24,11 @@ fn errors_against_the_sympy_reference() {
     let rows = run(&cases, &options, |_| {});
     for r in &rows {
         let bound = match r.method.as_str() {
-            // exact derivatives: only f64 rounding in L's evaluation and the solve remains
-            "autodiff" | "autodiff-stateless" | "hand" | "text" => 1e-13,
+            // exact derivatives (dual numbers, or symbolic and compiled): only f64 rounding in
+            // L's evaluation and the solve remains
+            "autodiff" | "autodiff-stateless" | "compiled" | "hand" | "text" | "text-compiled" => {
+                1e-13
+            }
             // central differences: h² truncation vs ε/h² rounding, ≈ 1e-8 .. 1e-6 at h = 1e-4
             "finite-diff" => 1e-5,
             other => panic!("unexpected method {other}"),

@@ -146,6 +146,13 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "A", allow_negative_numbers = true)]
     pub atol: Option<String>,
 
+    /// How the explicit integrators evaluate q̈: `autodiff` (dual numbers, default) or
+    /// `compiled` (L traced once, differentiated symbolically and compiled to machine code:
+    /// several times faster per step; fails with an error for an L that branches on values).
+    /// `variational` always works on L itself.
+    #[arg(long, value_name = "EVALUATOR", default_value = "autodiff")]
+    pub eom: String,
+
     /// Trajectory file (`-` for stdout). At least one of --out and --plot is required.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -222,6 +222,8 @@ pub struct SimulateOptions {
     pub problem: Problem,
     pub method: Method,
     pub integrator: &'static str,
+    /// `--eom compiled`: compile the equations of motion (lagrange-jit).
+    pub compiled: bool,
     pub t_end: f64,
     pub dt: f64,
     pub out: Option<TrajectoryTarget>,
@@ -257,6 +259,14 @@ impl SimulateOptions {
         let rtol = tolerance(&args.rtol, "--rtol", DEFAULT_RTOL)?;
         let atol = tolerance(&args.atol, "--atol", DEFAULT_ATOL)?;
         let (method, integrator) = method(&args.integrator, rtol, atol)?;
+        let compiled = match args.eom.trim().to_ascii_lowercase().as_str() {
+            "autodiff" => false,
+            "compiled" => true,
+            _ => bail!(
+                "unknown --eom '{}' (expected autodiff or compiled)",
+                args.eom
+            ),
+        };
         if args.out.is_none() && args.plot.is_none() {
             bail!(
                 "nothing to write: give --out FILE (.csv, .json, .npy or - for stdout) and/or --plot FILE (.png or .svg)"
@@ -300,6 +310,7 @@ impl SimulateOptions {
             problem,
             method,
             integrator,
+            compiled,
             t_end,
             dt,
             out,

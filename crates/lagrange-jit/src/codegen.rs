@@ -1,7 +1,11 @@
 //! Cranelift code generation: an expression [`Graph`] compiled to a native, straight-line
 //! function `outputs = F(inputs)`.
 //!
-//! The generated function has the C signature `void f(const double *inputs, double *outputs)`.
+//! The generated function has the C signature
+//! `double f(const double *in0, const double *in1, const double *in2, double *out0, double *out1)`:
+//! a [`Layout`] places each input slot and each output in one of those arrays (the plain
+//! [`CompiledFunction::compile`] uses `in0` and `out0` only), and the result is an optional check
+//! sum of everything read and written.
 //! Its body is one basic block: the live nodes in id (= topological) order, one SSA value per
 //! node, each output stored as soon as its node is computed. Arithmetic, `sqrt` and `abs` are machine instructions (IEEE
 //! 754 correctly rounded, as Rust's operators and `f64::sqrt`); every other function is a call
@@ -46,8 +50,55 @@ fn codegen_error(e: impl std::fmt::Display) -> CodegenError {
     }
 }
 
-/// The machine code's signature: `extern "C" fn(inputs: *const f64, outputs: *mut f64)`.
-type RawFn = unsafe extern "C" fn(*const f64, *mut f64);
+/// The machine code's signature: three input arrays, two output arrays, and the check sum
+/// (see [`Layout`]) as the result.
+type RawFn = unsafe extern "C" fn(*const f64, *const f64, *const f64, *mut f64, *mut f64) -> f64;
+
+/// Where the compiled function finds its inputs and puts its outputs: input slot `i` is element
+/// `inputs[i].1` of input array `inputs[i].0` (0, 1 or 2), output `k` goes to element
+/// `outputs[k].1` of output array `outputs[k].0` (0 or 1). So the equations of motion read
+/// `t`, `q` and `q̇` where the caller has them and write q̈ straight into the caller's slice.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// (array, index) of each input slot.
+    pub inputs: Vec<(u8, u32)>,
+    /// (array, index) of each output.
+    pub outputs: Vec<(u8, u32)>,
+    /// Whether the function returns the sum of all inputs read and all outputs written (a
+    /// finite sum proves every one of them finite, without a branch per value); otherwise 0.
+    pub check_sum: bool,
+}
+
+impl Layout {
+    /// One input array and one output array, in slot order, no check sum.
+    pub fn contiguous(num_inputs: usize, num_outputs: usize) -> Self {
+        Self {
+            inputs: (0..num_inputs).map(|i| (0, i as u32)).collect(),
+            outputs: (0..num_outputs).map(|k| (0, k as u32)).collect(),
+            check_sum: false,
+        }
+    }
+
+    /// Elements used of input array `a` (the length the caller's array must have at least).
+    pub fn input_len(&self, a: u8) -> usize {
+        self.inputs
+            .iter()
+            .filter(|(b, _)| *b == a)
+            .map(|(_, i)| *i as usize + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Elements written of output array `a`.
+    pub fn output_len(&self, a: u8) -> usize {
+        self.outputs
+            .iter()
+            .filter(|(b, _)| *b == a)
+            .map(|(_, i)| *i as usize + 1)
+            .max()
+            .unwrap_or(0)
+    }
+}
 
 /// A compiled straight-line function `outputs = F(inputs)`.
 ///
@@ -61,6 +112,8 @@ pub struct CompiledFunction {
     func: RawFn,
     num_inputs: usize,
     num_outputs: usize,
+    /// Lengths the arrays must have: inputs 0..3, then outputs 0..2.
+    lengths: [usize; 5],
 }
 
 // SAFETY: after `compile` returns, the `JITModule` (which holds raw pointers and a `RefCell`,
@@ -101,6 +154,35 @@ impl CompiledFunction {
     ///
     /// If an output id is not a node of `graph` (as [`Graph::eval`]).
     pub fn compile(graph: &Graph, outputs: &[Id]) -> Result<Self, CodegenError> {
+        let layout = Layout::contiguous(graph.num_inputs(), outputs.len());
+        Self::compile_with_layout(graph, outputs, &layout)
+    }
+
+    /// [`compile`](Self::compile) with the inputs and outputs placed by `layout`.
+    ///
+    /// # Panics
+    ///
+    /// If an output id is not a node of `graph`, or `layout` does not have one entry per input
+    /// slot and per output, or names an array other than inputs 0–2 and outputs 0–1.
+    pub fn compile_with_layout(
+        graph: &Graph,
+        outputs: &[Id],
+        layout: &Layout,
+    ) -> Result<Self, CodegenError> {
+        assert_eq!(
+            layout.inputs.len(),
+            graph.num_inputs(),
+            "one place per input"
+        );
+        assert_eq!(layout.outputs.len(), outputs.len(), "one place per output");
+        assert!(
+            layout.inputs.iter().all(|(a, _)| *a < 3),
+            "input arrays are 0, 1, 2"
+        );
+        assert!(
+            layout.outputs.iter().all(|(a, _)| *a < 2),
+            "output arrays are 0, 1"
+        );
         for &o in outputs {
             assert!(
                 (o as usize) < graph.len(),
@@ -110,7 +192,13 @@ impl CompiledFunction {
         }
         let num_inputs = graph.num_inputs();
         // loads address `inputs + 8 i` with a 32-bit signed offset
-        if num_inputs > (i32::MAX / 8) as usize || outputs.len() > (i32::MAX / 8) as usize {
+        let reach = (i32::MAX / 8) as usize;
+        if layout
+            .inputs
+            .iter()
+            .chain(&layout.outputs)
+            .any(|(_, i)| *i as usize >= reach)
+        {
             return Err(codegen_error(format!(
                 "{num_inputs} inputs, {} outputs: more than the 2^28 slots a load or store \
                  offset reaches",
@@ -123,8 +211,10 @@ impl CompiledFunction {
         let call_conv = module.isa().default_call_conv();
 
         let mut sig = Signature::new(call_conv);
-        sig.params.push(AbiParam::new(ptr));
-        sig.params.push(AbiParam::new(ptr));
+        for _ in 0..5 {
+            sig.params.push(AbiParam::new(ptr));
+        }
+        sig.returns.push(AbiParam::new(types::F64));
         let func_id = module
             .declare_function("lagrange_jit_compiled", Linkage::Local, &sig)
             .map_err(codegen_error)?;
@@ -139,7 +229,8 @@ impl CompiledFunction {
             b.append_block_params_for_function_params(block);
             b.switch_to_block(block);
             b.seal_block(block);
-            let (in_ptr, out_ptr) = (b.block_params(block)[0], b.block_params(block)[1]);
+            let params = b.block_params(block).to_vec();
+            let mut check: Option<Value> = None;
             // the slices behind the pointers are valid, aligned, and never alias each other
             let mem = MemFlagsData::trusted();
 
@@ -156,7 +247,16 @@ impl CompiledFunction {
                 let x = |i: Id| values[i as usize].expect("operands come before their uses");
                 let v = match graph.op(id as Id) {
                     Op::Const(bits) => b.ins().f64const(f64::from_bits(bits)),
-                    Op::Input(i) => b.ins().load(types::F64, mem, in_ptr, 8 * i as i32),
+                    Op::Input(i) => {
+                        let (a, k) = layout.inputs[i as usize];
+                        let v = b
+                            .ins()
+                            .load(types::F64, mem, params[a as usize], 8 * k as i32);
+                        if layout.check_sum {
+                            check = Some(check.map_or(v, |c| b.ins().fadd(c, v)));
+                        }
+                        v
+                    }
                     Op::Add(p, q) => b.ins().fadd(x(p), x(q)),
                     Op::Sub(p, q) => b.ins().fsub(x(p), x(q)),
                     Op::Mul(p, q) => b.ins().fmul(x(p), x(q)),
@@ -189,11 +289,20 @@ impl CompiledFunction {
                 };
                 values[id] = Some(v);
                 while let Some((_, k)) = stores.next_if(|&(o, _)| o as usize == id) {
-                    b.ins().store(mem, v, out_ptr, 8 * k as i32);
+                    let (a, slot) = layout.outputs[k];
+                    b.ins()
+                        .store(mem, v, params[3 + a as usize], 8 * slot as i32);
+                    if layout.check_sum {
+                        check = Some(check.map_or(v, |c| b.ins().fadd(c, v)));
+                    }
                 }
             }
             debug_assert!(stores.next().is_none(), "outputs are live");
-            b.ins().return_(&[]);
+            let result = match check {
+                Some(c) => c,
+                None => b.ins().f64const(0.0),
+            };
+            b.ins().return_(&[result]);
             b.finalize(module.target_config());
         }
 
@@ -210,6 +319,13 @@ impl CompiledFunction {
             func,
             num_inputs,
             num_outputs: outputs.len(),
+            lengths: [
+                layout.input_len(0),
+                layout.input_len(1),
+                layout.input_len(2),
+                layout.output_len(0),
+                layout.output_len(1),
+            ],
         })
     }
 
@@ -232,11 +348,56 @@ impl CompiledFunction {
     pub fn call(&self, inputs: &[f64], outputs: &mut [f64]) {
         assert_eq!(inputs.len(), self.num_inputs, "wrong number of inputs");
         assert_eq!(outputs.len(), self.num_outputs, "wrong number of outputs");
-        // SAFETY: the code reads at most `num_inputs` f64 at `inputs` and writes exactly
-        // `num_outputs` f64 at `outputs` (lengths checked above; both pointers are aligned
-        // and, for empty slices, never dereferenced), and the module holding the
-        // code lives as long as `self`.
-        unsafe { (self.func)(inputs.as_ptr(), outputs.as_mut_ptr()) }
+        self.call_split([inputs, &[], &[]], [outputs, &mut []]);
+    }
+
+    /// Evaluates a function compiled with a [`Layout`]: reads `inputs[a]`, writes
+    /// `outputs[a]`, returns the check sum (0 without one).
+    ///
+    /// # Panics
+    ///
+    /// If an array is shorter than the layout needs.
+    #[inline]
+    pub fn call_split(&self, inputs: [&[f64]; 3], outputs: [&mut [f64]; 2]) -> f64 {
+        let l = &self.lengths;
+        assert!(
+            inputs[0].len() >= l[0]
+                && inputs[1].len() >= l[1]
+                && inputs[2].len() >= l[2]
+                && outputs[0].len() >= l[3]
+                && outputs[1].len() >= l[4],
+            "arrays shorter than the layout"
+        );
+        // SAFETY: lengths checked above.
+        unsafe { self.call_split_unchecked(inputs, outputs) }
+    }
+
+    /// [`call_split`](Self::call_split) without the length checks, for callers that have
+    /// checked them once against [`Layout::input_len`] / [`Layout::output_len`].
+    ///
+    /// # Safety
+    ///
+    /// Each array must be at least as long as the layout the function was compiled with needs.
+    #[inline]
+    pub unsafe fn call_split_unchecked(
+        &self,
+        inputs: [&[f64]; 3],
+        outputs: [&mut [f64]; 2],
+    ) -> f64 {
+        let [o0, o1] = outputs;
+        // SAFETY: the code reads only elements the layout names in the input arrays and writes
+        // only those it names in the output arrays, all within the lengths the caller
+        // guarantees (pointers of empty arrays are never dereferenced: the layout names no
+        // element of them); the module holding the code lives as long as `self`.
+        unsafe {
+            (self.func)(
+                inputs[0].as_ptr(),
+                inputs[1].as_ptr(),
+                inputs[2].as_ptr(),
+                o0.as_mut_ptr(),
+                o1.as_mut_ptr(),
+            )
+        }
     }
 }
 

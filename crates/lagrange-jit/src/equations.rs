@@ -1,7 +1,7 @@
 //! [`CompiledEquations`]: q̈ = M⁻¹ [∂L/∂q − (∂²L/∂q̇∂q) q̇ − ∂²L/∂q̇∂t − ∂F/∂q̇ + Q] as machine
 //! code, built once from a traced Lagrangian.
 
-use crate::codegen::{CodegenError, CompiledFunction};
+use crate::codegen::{CodegenError, CompiledFunction, Layout};
 use crate::diff::{directional, gradient};
 use crate::graph::{Graph, Id};
 use crate::trace::{TraceError, Traced, trace};
@@ -90,8 +90,8 @@ struct Shared {
 #[derive(Debug)]
 pub struct CompiledEquations {
     shared: Arc<Shared>,
-    inputs: Vec<f64>,
-    outputs: Vec<f64>,
+    /// What the code writes besides the force: M or its band.
+    scratch: Vec<f64>,
     matrix: Vec<f64>,
 }
 
@@ -99,8 +99,7 @@ impl Clone for CompiledEquations {
     fn clone(&self) -> Self {
         Self {
             shared: Arc::clone(&self.shared),
-            inputs: self.inputs.clone(),
-            outputs: self.outputs.clone(),
+            scratch: self.scratch.clone(),
             matrix: self.matrix.clone(),
         }
     }
@@ -262,7 +261,25 @@ impl CompiledEquations {
             }
         };
         let compiled_operations = g.work(&outputs);
-        let function = CompiledFunction::compile(&g, &outputs)?;
+        // t, q, q̇ read from the caller's arrays; the first n outputs (force or q̈) written to
+        // the caller's `out`, the rest (M) to scratch
+        let layout = Layout {
+            inputs: std::iter::once((0, 0))
+                .chain((0..n).map(|i| (1, i as u32)))
+                .chain((0..n).map(|i| (2, i as u32)))
+                .collect(),
+            outputs: (0..outputs.len())
+                .map(|k| {
+                    if k < n {
+                        (0, k as u32)
+                    } else {
+                        (1, (k - n) as u32)
+                    }
+                })
+                .collect(),
+            check_sum: true,
+        };
+        let function = CompiledFunction::compile_with_layout(&g, &outputs, &layout)?;
         let stats = CompileStats {
             traced_nodes,
             compiled_operations,
@@ -278,8 +295,7 @@ impl CompiledEquations {
                 solve,
                 stats,
             }),
-            inputs: vec![0.0; 1 + 2 * n],
-            outputs: vec![0.0; num_outputs],
+            scratch: vec![0.0; num_outputs - n],
             matrix: Vec::new(),
         })
     }
@@ -296,6 +312,11 @@ impl CompiledEquations {
 
     /// Writes q̈ at `(t, q, q̇)` into `out`, with the errors of
     /// [`lagrange::mechanics::EquationsOfMotion::accelerations_into`].
+    ///
+    /// The compiled code reads `t`, `q`, `q̇` in place and writes the force (or q̈, when M⁻¹ is
+    /// folded in) straight into `out`; it also returns the sum of everything it read and wrote,
+    /// so one finiteness test covers the state and the results (a finer diagnosis runs only
+    /// when that sum is not finite).
     pub fn accelerations_into(
         &mut self,
         t: f64,
@@ -312,24 +333,24 @@ impl CompiledEquations {
                 });
             }
         }
-        if !t.is_finite() || q.iter().chain(q_dot).any(|x| !x.is_finite()) {
-            return Err(MechanicsError::NonFinite { t, what: "state" });
-        }
-        self.inputs[0] = t;
-        self.inputs[1..=n].copy_from_slice(q);
-        self.inputs[1 + n..].copy_from_slice(q_dot);
-        self.shared.function.call(&self.inputs, &mut self.outputs);
-        let force_error = MechanicsError::NonFinite {
-            t,
-            what: "generalized force",
+        let shared = &*self.shared;
+        // SAFETY: the layout reads 1 element of the first input array, n of `q` and `q̇`
+        // (lengths checked above), writes n to `out` (checked) and the rest to `scratch`,
+        // which `new` sized to them.
+        let sum = unsafe {
+            shared.function.call_split_unchecked(
+                [std::slice::from_ref(&t), q, q_dot],
+                [out, &mut self.scratch],
+            )
         };
-        match &self.shared.solve {
-            Solve::Explicit => {
-                out.copy_from_slice(&self.outputs);
-                if out.iter().any(|x| !x.is_finite()) {
-                    return Err(force_error);
-                }
-            }
+        if !sum.is_finite() {
+            diagnose(t, q, q_dot, out, &self.scratch)?;
+        }
+        if let Solve::Explicit = shared.solve {
+            return Ok(());
+        }
+        match &shared.solve {
+            Solve::Explicit => {}
             Solve::SingularConstant { relative_pivot } => {
                 return Err(MechanicsError::SingularMassMatrix {
                     t,
@@ -337,45 +358,26 @@ impl CompiledEquations {
                 });
             }
             Solve::DenseInverse { inverse } => {
-                let force = &self.outputs[..n];
-                if force.iter().any(|x| !x.is_finite()) {
-                    return Err(force_error);
-                }
+                self.matrix.clear();
+                self.matrix.extend_from_slice(out);
                 for (i, o) in out.iter_mut().enumerate() {
                     *o = inverse[i * n..(i + 1) * n]
                         .iter()
-                        .zip(force)
+                        .zip(&self.matrix)
                         .map(|(a, b)| a * b)
                         .sum();
                 }
             }
             Solve::BandedConstant { bandwidth, factors } => {
-                out.copy_from_slice(&self.outputs[..n]);
-                if out.iter().any(|x| !x.is_finite()) {
-                    return Err(force_error);
-                }
                 solve_banded_factored(factors, n, *bandwidth, out);
             }
             Solve::Dense => {
-                let (force, mass) = self.outputs.split_at_mut(n);
-                if force.iter().any(|x| !x.is_finite()) {
-                    return Err(force_error);
-                }
-                out.copy_from_slice(force);
-                let finite = mass.iter().all(|x| x.is_finite());
-                solve_dense(mass, n, out).map_err(|rel| solve_failure(t, finite, rel))?;
+                solve_dense(&mut self.scratch, n, out)
+                    .map_err(|rel| solve_failure(t, true, rel))?;
             }
             Solve::Banded { bandwidth } => {
                 let bw = *bandwidth;
-                let (force, band) = self.outputs.split_at_mut(n);
-                if force.iter().any(|x| !x.is_finite()) {
-                    return Err(force_error);
-                }
-                out.copy_from_slice(force);
-                let finite = band.iter().all(|x| x.is_finite());
-                if !finite {
-                    return Err(solve_failure(t, false, 0.0));
-                }
+                let band = &self.scratch;
                 self.matrix.clear();
                 self.matrix.extend_from_slice(band);
                 if factor_banded_in_place(&mut self.matrix, n, bw).is_ok() {
@@ -409,6 +411,32 @@ impl CompiledEquations {
         dy[..n].copy_from_slice(&y[n..]);
         self.accelerations_into(t, &y[..n], &y[n..], &mut dy[n..])
     }
+}
+
+/// Which value was not finite: the state, the force (or q̈) in `out`, or M in `scratch`. A
+/// non-finite check sum of finite values (overflow of the sum) is not an error.
+#[cold]
+fn diagnose(
+    t: f64,
+    q: &[f64],
+    q_dot: &[f64],
+    out: &[f64],
+    scratch: &[f64],
+) -> Result<(), MechanicsError> {
+    let finite = |x: &[f64]| x.iter().all(|v| v.is_finite());
+    if !t.is_finite() || !finite(q) || !finite(q_dot) {
+        return Err(MechanicsError::NonFinite { t, what: "state" });
+    }
+    if !finite(out) {
+        return Err(MechanicsError::NonFinite {
+            t,
+            what: "generalized force",
+        });
+    }
+    if !finite(scratch) {
+        return Err(solve_failure(t, false, 0.0));
+    }
+    Ok(())
 }
 
 fn solve_failure(t: f64, mass_finite: bool, relative_pivot: f64) -> MechanicsError {
@@ -458,4 +486,20 @@ fn solve_dense(m: &mut [f64], n: usize, b: &mut [f64]) -> Result<(), f64> {
         };
     }
     small!(1 2 3 4 5 6 7 8)
+}
+
+impl lagrange::mechanics::Accelerations for CompiledEquations {
+    fn dof(&self) -> usize {
+        self.shared.n
+    }
+
+    fn accelerations_into(
+        &mut self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), MechanicsError> {
+        CompiledEquations::accelerations_into(self, t, q, q_dot, out)
+    }
 }

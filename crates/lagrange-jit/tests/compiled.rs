@@ -314,3 +314,23 @@ fn clones_on_threads_agree() {
         assert_eq!(r, &results[0]);
     }
 }
+
+/// L = ½ q̇² + 10³⁰⁸ q: q̈ = 10³⁰⁸, finite, although the sum of state and result overflows.
+struct Huge;
+impl Lagrangian for Huge {
+    fn dof(&self) -> usize {
+        1
+    }
+    fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], v: &[D]) -> D {
+        v[0] * v[0] * 0.5 + q[0] * 1e308
+    }
+}
+
+#[test]
+fn large_finite_values_are_not_mistaken_for_overflow() {
+    let mut eom = CompiledEquations::new(&Huge).unwrap();
+    let mut a = [0.0];
+    eom.accelerations_into(0.0, &[1e308], &[0.0], &mut a)
+        .unwrap();
+    assert_eq!(a[0], 1e308);
+}

@@ -9,9 +9,11 @@ use crate::options::{Problem, SimulateOptions};
 use crate::output::atomic::AtomicFile;
 use crate::output::{Table, plot, progress};
 use anyhow::{Context, Result, anyhow};
-use lagrange::integrators::{IntegrationError, Trajectory, simulate};
+use lagrange::integrators::{IntegrationError, Trajectory, simulate_with};
+use lagrange::mechanics::{Accelerations, EquationsOfMotion};
 use lagrange::systems::System;
 use lagrange::{accelerations, jacobi_integral, partial_time};
+use lagrange_jit::CompiledEquations;
 use std::io::{IsTerminal, Write};
 
 pub fn run(args: &SimulateArgs) -> Result<()> {
@@ -26,10 +28,16 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     // A degenerate Lagrangian or a bad start is an input error: say so before integrating.
     accelerations(system, 0.0, q, q_dot).context("at the initial state")?;
 
+    let eom: Box<dyn Accelerations + '_> = if options.compiled {
+        Box::new(CompiledEquations::new(system).context("--eom compiled")?)
+    } else {
+        Box::new(EquationsOfMotion::new(system))
+    };
     let trajectory = {
         let mut observer = progress::observer(options.quiet);
-        simulate(
+        simulate_with(
             system,
+            eom,
             &options.method,
             0.0,
             q,

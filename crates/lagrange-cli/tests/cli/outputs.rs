@@ -264,3 +264,46 @@ fn every_example_runs_as_is() {
     }
     assert!(count >= 8, "only {count} examples");
 }
+
+#[test]
+fn compiled_equations_of_motion_give_the_same_trajectory() {
+    // dopri5 and rk4 with --eom compiled follow the exact oscillator like the autodiff evaluator,
+    // and the two trajectories agree to rounding (the same method on the same q̈ up to ulps)
+    let dir = tempfile::tempdir().unwrap();
+    for integrator in ["rk4", "dopri5"] {
+        let mut rows = Vec::new();
+        for eom in ["autodiff", "compiled"] {
+            let out = dir.path().join(format!("{integrator}-{eom}.csv"));
+            ok(lagrange()
+                .args([
+                    "simulate",
+                    &example("harmonic-oscillator.toml"),
+                    "--t-end",
+                    "1",
+                    "--dt",
+                    "0.01",
+                    "--integrator",
+                    integrator,
+                    "--eom",
+                    eom,
+                    "--out",
+                ])
+                .arg(&out));
+            rows.push(parse_csv(&fs::read_to_string(&out).unwrap()).1);
+        }
+        let last = rows[1].last().unwrap();
+        assert!(
+            (last[1] - 2.0_f64.cos()).abs() < 1e-6,
+            "{integrator}: {last:?}"
+        );
+        for (a, c) in rows[0].iter().zip(&rows[1]) {
+            for (x, y) in a.iter().zip(c) {
+                assert!((x - y).abs() < 1e-12, "{integrator}: {a:?} vs {c:?}");
+            }
+        }
+    }
+    let line = fails(lagrange().args([
+        "simulate", "pendulum", "--t-end", "1", "--dt", "0.1", "--eom", "jit", "--out", "-",
+    ]));
+    assert!(line.contains("--eom"), "{line}");
+}

@@ -17,8 +17,7 @@ use super::controller::{PiController, error_norm};
 use super::explicit_rk::RkWorkspace;
 use super::tableau::ButcherTableau;
 use super::{IntegrationError, Stepper, all_finite, mechanics_error};
-use crate::lagrangian::Lagrangian;
-use crate::mechanics::EquationsOfMotion;
+use crate::mechanics::Accelerations;
 use crate::mechanics::MechanicsError;
 
 /// The Dormand–Prince 5(4) tableau (`b` of order 5, `b̂` of order 4, FSAL).
@@ -129,8 +128,8 @@ impl DenseStep {
 }
 
 /// Adaptive Dormand–Prince stepping with dense output.
-pub(crate) struct Dopri5<'a, L: Lagrangian + ?Sized> {
-    eom: EquationsOfMotion<'a, L>,
+pub(crate) struct Dopri5<'a> {
+    eom: Box<dyn Accelerations + 'a>,
     rtol: f64,
     atol: f64,
     t_end: f64,
@@ -145,10 +144,10 @@ pub(crate) struct Dopri5<'a, L: Lagrangian + ?Sized> {
     dense: Option<DenseStep>,
 }
 
-impl<'a, L: Lagrangian + ?Sized> Dopri5<'a, L> {
+impl<'a> Dopri5<'a> {
     /// Starts at `(t0, q0, q̇0)` and chooses the first step; steps never pass `t_end`.
     pub(crate) fn new(
-        lagrangian: &'a L,
+        mut eom: Box<dyn Accelerations + 'a>,
         t0: f64,
         q0: &[f64],
         q_dot0: &[f64],
@@ -159,7 +158,6 @@ impl<'a, L: Lagrangian + ?Sized> Dopri5<'a, L> {
         let y: Vec<f64> = q0.iter().chain(q_dot0).copied().collect();
         let dim = y.len();
         let mut work = RkWorkspace::new(&DOPRI5, dim);
-        let mut eom = EquationsOfMotion::new(lagrangian);
         let mut f = |t, y: &[f64], dy: &mut [f64]| eom.first_order_rhs(t, y, dy);
         let mut f0 = vec![0.0; dim];
         f(t0, &y, &mut f0).map_err(|e| mechanics_error(t0, e))?;
@@ -226,7 +224,7 @@ impl<'a, L: Lagrangian + ?Sized> Dopri5<'a, L> {
     }
 }
 
-impl<L: Lagrangian + ?Sized> Stepper for Dopri5<'_, L> {
+impl Stepper for Dopri5<'_> {
     fn advance_to(
         &mut self,
         t_next: f64,

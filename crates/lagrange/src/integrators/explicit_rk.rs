@@ -7,7 +7,7 @@
 use super::tableau::ButcherTableau;
 use super::{IntegrationError, Stepper, all_finite, mechanics_error};
 use crate::lagrangian::Lagrangian;
-use crate::mechanics::{EquationsOfMotion, MechanicsError};
+use crate::mechanics::{Accelerations, EquationsOfMotion, MechanicsError};
 
 /// Stage storage for one tableau and one system size (reused across steps, no allocation).
 #[derive(Debug, Clone)]
@@ -101,8 +101,8 @@ pub fn lagrangian_rhs<L: Lagrangian + ?Sized>(
 }
 
 /// Fixed-step explicit Runge–Kutta on a Lagrangian: one step per output interval.
-pub(crate) struct FixedStepRk<'a, L: Lagrangian + ?Sized> {
-    eom: EquationsOfMotion<'a, L>,
+pub(crate) struct FixedStepRk<'a> {
+    eom: Box<dyn Accelerations + 'a>,
     tableau: &'static ButcherTableau,
     t: f64,
     y: Vec<f64>,
@@ -111,10 +111,10 @@ pub(crate) struct FixedStepRk<'a, L: Lagrangian + ?Sized> {
     first_stage_ready: bool,
 }
 
-impl<'a, L: Lagrangian + ?Sized> FixedStepRk<'a, L> {
+impl<'a> FixedStepRk<'a> {
     /// Starts at `(t0, q0, q̇0)`; evaluates q̈ there (a degenerate Lagrangian fails here).
     pub(crate) fn new(
-        lagrangian: &'a L,
+        mut eom: Box<dyn Accelerations + 'a>,
         tableau: &'static ButcherTableau,
         t0: f64,
         q0: &[f64],
@@ -123,7 +123,6 @@ impl<'a, L: Lagrangian + ?Sized> FixedStepRk<'a, L> {
         let y: Vec<f64> = q0.iter().chain(q_dot0).copied().collect();
         let mut work = RkWorkspace::new(tableau, y.len());
         let mut k0 = vec![0.0; y.len()];
-        let mut eom = EquationsOfMotion::new(lagrangian);
         eom.first_order_rhs(t0, &y, &mut k0)
             .map_err(|e| mechanics_error(t0, e))?;
         work.set_first_stage(&k0);
@@ -139,7 +138,7 @@ impl<'a, L: Lagrangian + ?Sized> FixedStepRk<'a, L> {
     }
 }
 
-impl<L: Lagrangian + ?Sized> Stepper for FixedStepRk<'_, L> {
+impl Stepper for FixedStepRk<'_> {
     fn advance_to(
         &mut self,
         t_next: f64,

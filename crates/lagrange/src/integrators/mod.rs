@@ -194,6 +194,34 @@ pub fn simulate<L: Lagrangian + ?Sized>(
     dt: f64,
     observer: &mut dyn Observer,
 ) -> Result<Trajectory, IntegrationError> {
+    let eom = Box::new(crate::mechanics::EquationsOfMotion::new(lagrangian));
+    simulate_with(lagrangian, eom, method, t0, q0, q_dot0, t_end, dt, observer)
+}
+
+/// [`simulate`] with another q̈ evaluator for the explicit methods (Euler, RK4, DOPRI5), for
+/// example `lagrange-jit`'s compiled equations. The variational integrator works on the
+/// Lagrangian itself (Newton on the discrete Euler–Lagrange equations) and ignores `eom`.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_with<'a, L: Lagrangian + ?Sized>(
+    lagrangian: &'a L,
+    eom: Box<dyn crate::mechanics::Accelerations + 'a>,
+    method: &Method,
+    t0: f64,
+    q0: &[f64],
+    q_dot0: &[f64],
+    t_end: f64,
+    dt: f64,
+    observer: &mut dyn Observer,
+) -> Result<Trajectory, IntegrationError> {
+    if eom.dof() != lagrangian.dof() {
+        return Err(IntegrationError::Mechanics {
+            t: t0,
+            source: crate::mechanics::MechanicsError::DimensionMismatch {
+                expected: lagrangian.dof(),
+                got: eom.dof(),
+            },
+        });
+    }
     validate(lagrangian.dof(), method, t0, q0, q_dot0, t_end, dt)?;
     let steps = output_steps(t0, t_end, dt)?;
     let time = |k: usize| {
@@ -219,22 +247,22 @@ pub fn simulate<L: Lagrangian + ?Sized>(
 
     let mut stepper: Box<dyn Stepper + '_> = match *method {
         Method::Euler => Box::new(explicit_rk::FixedStepRk::new(
-            lagrangian,
+            eom,
             &euler::EULER,
             t0,
             q0,
             q_dot0,
         )?),
         Method::Rk4 => Box::new(explicit_rk::FixedStepRk::new(
-            lagrangian,
+            eom,
             &rk4::RK4,
             t0,
             q0,
             q_dot0,
         )?),
-        Method::DormandPrince54 { rtol, atol } => Box::new(dopri5::Dopri5::new(
-            lagrangian, t0, q0, q_dot0, t_end, rtol, atol,
-        )?),
+        Method::DormandPrince54 { rtol, atol } => {
+            Box::new(dopri5::Dopri5::new(eom, t0, q0, q_dot0, t_end, rtol, atol)?)
+        }
         Method::Variational => Box::new(variational::Variational::new(lagrangian, t0, q0, q_dot0)?),
     };
     observer.on_output(t0, t0, t_end);

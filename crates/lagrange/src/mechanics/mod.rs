@@ -3,6 +3,7 @@
 pub mod eom;
 pub mod equations;
 pub mod error;
+pub mod evaluator;
 pub mod jet;
 pub mod linalg;
 pub mod quantities;
@@ -14,6 +15,7 @@ pub use eom::{
 };
 pub use equations::EquationsOfMotion;
 pub use error::MechanicsError;
+pub use evaluator::Accelerations;
 pub use quantities::{
     energy, hamiltonian, jacobi_integral, lagrangian_value, mass_matrix, momenta, partial_time,
     velocities_from_momenta, velocities_from_momenta_near,
