@@ -1,15 +1,33 @@
-use lagrange::systems;
+//! Instruction-count probe: `probe SYSTEM[:SIZE] [ITERATIONS]` compiles a built-in system and
+//! times its compiled EOM in a loop (run it under `valgrind --tool=callgrind` for counts).
+use lagrange::Lagrangian;
+use lagrange::systems::{self, Chain, NBody};
 use lagrange_jit::CompiledEquations;
+
 fn main() {
-    let name = std::env::args()
+    let spec = std::env::args()
         .nth(1)
         .unwrap_or("harmonic-oscillator".into());
     let iters: usize = std::env::args().nth(2).map_or(1000, |s| s.parse().unwrap());
-    let sys = systems::by_name(&name).unwrap();
-    let n = lagrange::Lagrangian::dof(&sys);
-    let mut eom = CompiledEquations::new(&sys).unwrap();
+    let (name, size) = spec.split_once(':').unwrap_or((&spec, "0"));
+    let size: usize = size.parse().unwrap();
+    let mut eom = match name {
+        "chain" => CompiledEquations::new(&Chain {
+            n: size,
+            m: 1.0,
+            k: 1.0,
+        }),
+        "n-body" => CompiledEquations::new(&NBody {
+            masses: vec![1.0; size],
+            g: 1.0,
+            eps: 0.01,
+        }),
+        _ => CompiledEquations::new(&systems::by_name(name).unwrap()),
+    }
+    .unwrap();
     eprintln!("{:?}", eom.stats());
-    let q = vec![0.3; n];
+    let n = eom.dof();
+    let q: Vec<f64> = (0..n).map(|i| 0.3 + 0.37 * i as f64).collect();
     let v = vec![0.1; n];
     let mut a = vec![0.0; n];
     let t0 = std::time::Instant::now();
@@ -23,4 +41,5 @@ fn main() {
         "{} ns/call {s}",
         t0.elapsed().as_nanos() as f64 / iters as f64
     );
+    let _ = Lagrangian::dof(&Chain::default());
 }

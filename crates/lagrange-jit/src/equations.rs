@@ -6,7 +6,8 @@ use crate::diff::{directional, gradient};
 use crate::graph::{Graph, Id};
 use crate::trace::{TraceError, Traced, trace};
 use lagrange::mechanics::linalg::{
-    factor_banded_in_place, solve_banded_factored, solve_in_place, solve_small,
+    SINGULAR_RELATIVE_PIVOT, factor_banded_in_place, solve_banded_factored, solve_in_place,
+    solve_small,
 };
 use lagrange::{Lagrangian, MechanicsError};
 use std::sync::Arc;
@@ -92,6 +93,8 @@ pub struct CompiledEquations {
     shared: Arc<Shared>,
     /// What the code writes besides the force: M or its band.
     scratch: Vec<f64>,
+    /// Values one chunk of the compiled code passes to the next.
+    temp: Vec<f64>,
     matrix: Vec<f64>,
 }
 
@@ -100,6 +103,7 @@ impl Clone for CompiledEquations {
         Self {
             shared: Arc::clone(&self.shared),
             scratch: self.scratch.clone(),
+            temp: self.temp.clone(),
             matrix: self.matrix.clone(),
         }
     }
@@ -278,6 +282,7 @@ impl CompiledEquations {
                 })
                 .collect(),
             check_sum: true,
+            defer_below: traced_nodes as Id,
         };
         let function = CompiledFunction::compile_with_layout(&g, &outputs, &layout)?;
         let stats = CompileStats {
@@ -288,6 +293,7 @@ impl CompiledEquations {
             compile_seconds: start.elapsed().as_secs_f64(),
         };
         let num_outputs = outputs.len();
+        let temp_len = function.temp_len();
         Ok(Self {
             shared: Arc::new(Shared {
                 n,
@@ -296,6 +302,7 @@ impl CompiledEquations {
                 stats,
             }),
             scratch: vec![0.0; num_outputs - n],
+            temp: vec![0.0; temp_len],
             matrix: Vec::new(),
         })
     }
@@ -317,6 +324,7 @@ impl CompiledEquations {
     /// folded in) straight into `out`; it also returns the sum of everything it read and wrote,
     /// so one finiteness test covers the state and the results (a finer diagnosis runs only
     /// when that sum is not finite).
+    #[inline]
     pub fn accelerations_into(
         &mut self,
         t: f64,
@@ -325,13 +333,8 @@ impl CompiledEquations {
         out: &mut [f64],
     ) -> Result<(), MechanicsError> {
         let n = self.shared.n;
-        for len in [q.len(), q_dot.len(), out.len()] {
-            if len != n {
-                return Err(MechanicsError::DimensionMismatch {
-                    expected: n,
-                    got: len,
-                });
-            }
+        if q.len() != n || q_dot.len() != n || out.len() != n {
+            return Err(dimension_error(n, q, q_dot, out));
         }
         let shared = &*self.shared;
         // SAFETY: the layout reads 1 element of the first input array, n of `q` and `q̇`
@@ -341,6 +344,7 @@ impl CompiledEquations {
             shared.function.call_split_unchecked(
                 [std::slice::from_ref(&t), q, q_dot],
                 [out, &mut self.scratch],
+                &mut self.temp,
             )
         };
         if !sum.is_finite() {
@@ -349,7 +353,14 @@ impl CompiledEquations {
         if let Solve::Explicit = shared.solve {
             return Ok(());
         }
-        match &shared.solve {
+        self.solve_with_mass_matrix(t, out)
+    }
+
+    /// Turns the force in `out` into q̈ (every way but the folded inverse).
+    #[inline(never)]
+    fn solve_with_mass_matrix(&mut self, t: f64, out: &mut [f64]) -> Result<(), MechanicsError> {
+        let n = self.shared.n;
+        match &self.shared.solve {
             Solve::Explicit => {}
             Solve::SingularConstant { relative_pivot } => {
                 return Err(MechanicsError::SingularMassMatrix {
@@ -413,6 +424,15 @@ impl CompiledEquations {
     }
 }
 
+#[cold]
+fn dimension_error(n: usize, q: &[f64], q_dot: &[f64], out: &[f64]) -> MechanicsError {
+    let got = [q.len(), q_dot.len(), out.len()]
+        .into_iter()
+        .find(|&len| len != n)
+        .unwrap_or(n);
+    MechanicsError::DimensionMismatch { expected: n, got }
+}
+
 /// Which value was not finite: the state, the force (or q̈) in `out`, or M in `scratch`. A
 /// non-finite check sum of finite values (overflow of the sum) is not an error.
 #[cold]
@@ -450,17 +470,59 @@ fn solve_failure(t: f64, mass_finite: bool, relative_pivot: f64) -> MechanicsErr
     }
 }
 
-/// Inverse of a constant matrix (pivoted LU, one column at a time), or the relative pivot
-/// that made it singular.
+/// Inverse of a constant matrix, or the relative pivot that made it singular (the core's test:
+/// pivot / largest |entry| ≤ `SINGULAR_RELATIVE_PIVOT`). Diagonal: reciprocals; otherwise
+/// Gauss–Jordan with partial pivoting, O(n³) once.
 fn invert(m: &[f64], n: usize) -> Result<Vec<f64>, f64> {
-    let mut inverse = vec![0.0; n * n];
-    for j in 0..n {
-        let mut a = m.to_vec();
-        let mut e = vec![0.0; n];
-        e[j] = 1.0;
-        solve_in_place(&mut a, n, &mut e)?;
+    let scale = m.iter().fold(0.0_f64, |a, x| a.max(x.abs()));
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(0.0);
+    }
+    let singular = |pivot: f64| pivot.is_nan() || pivot.abs() <= SINGULAR_RELATIVE_PIVOT * scale;
+    let diagonal = (0..n).all(|i| (0..n).all(|j| i == j || m[i * n + j] == 0.0));
+    if diagonal {
+        let mut inverse = vec![0.0; n * n];
         for i in 0..n {
-            inverse[i * n + j] = e[i];
+            let d = m[i * n + i];
+            if singular(d) {
+                return Err(d.abs() / scale);
+            }
+            inverse[i * n + i] = 1.0 / d;
+        }
+        return Ok(inverse);
+    }
+    let mut a = m.to_vec();
+    let mut inverse = vec![0.0; n * n];
+    for i in 0..n {
+        inverse[i * n + i] = 1.0;
+    }
+    for col in 0..n {
+        let pivot_row = (col..n)
+            .max_by(|&r, &s| a[r * n + col].abs().total_cmp(&a[s * n + col].abs()))
+            .unwrap();
+        let pivot = a[pivot_row * n + col];
+        if singular(pivot) {
+            return Err(pivot.abs() / scale);
+        }
+        if pivot_row != col {
+            for k in 0..n {
+                a.swap(col * n + k, pivot_row * n + k);
+                inverse.swap(col * n + k, pivot_row * n + k);
+            }
+        }
+        let inv = 1.0 / pivot;
+        for k in 0..n {
+            a[col * n + k] *= inv;
+            inverse[col * n + k] *= inv;
+        }
+        for row in (0..n).filter(|&r| r != col) {
+            let f = a[row * n + col];
+            if f != 0.0 {
+                for k in 0..n {
+                    a[row * n + k] -= f * a[col * n + k];
+                    inverse[row * n + k] -= f * inverse[col * n + k];
+                }
+            }
         }
     }
     Ok(inverse)

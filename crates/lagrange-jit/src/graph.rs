@@ -295,18 +295,21 @@ impl Graph {
             // a multiplication is several times cheaper than a division
             (_, Some(y)) => self.scale(1.0 / y, a),
             _ if a == b => self.constant(1.0),
-            _ => match (self.op(a), self.op(b)) {
-                (Op::Neg(na), Op::Neg(nb)) => self.div(na, nb),
-                (Op::Neg(na), _) => {
-                    let d = self.div(na, b);
-                    self.neg(d)
-                }
-                (_, Op::Neg(nb)) => {
-                    let d = self.div(a, nb);
-                    self.neg(d)
+            // One division per distinct denominator: a/b = a·(1/b), with 1/b shared by every
+            // quotient over b (derivatives of 1/r, √r, ... divide by the same r many times).
+            // A division costs several multiplications; the product differs from the quotient
+            // by at most an ulp or so.
+            (Some(1.0), _) => match self.op(b) {
+                Op::Neg(nb) => {
+                    let r = self.recip(nb);
+                    self.neg(r)
                 }
                 _ => self.intern(Op::Div(a, b)),
             },
+            _ => {
+                let r = self.recip(b);
+                self.mul(a, r)
+            }
         }
     }
 
