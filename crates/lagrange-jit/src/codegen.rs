@@ -251,7 +251,15 @@ impl CompiledFunction {
                 chunks: &chunks,
                 stores: &stores,
             };
-            code.emit(&mut module, &mut ctx, &mut fctx, chunk)?;
+            // the check sum covers every input, also those no output depends on (a NaN
+            // velocity is an error even where q̈ does not depend on q̇)
+            let unused: Vec<Id> = if c == 0 && layout.check_sum {
+                let live = graph.live(outputs);
+                (0..num_inputs as Id).filter(|&i| !live[i as usize]).collect()
+            } else {
+                Vec::new()
+            };
+            code.emit(&mut module, &mut ctx, &mut fctx, &unused, chunk)?;
             module
                 .define_function(func_id, &mut ctx)
                 .map_err(codegen_error)?;
@@ -472,12 +480,14 @@ impl ChunkCode<'_> {
     }
 
     /// Emits `chunk` as a function of the six pointers (inputs 0–2, outputs 0–1, temp)
-    /// returning its part of the check sum.
+    /// returning its part of the check sum; the inputs `checked` are read into the check sum
+    /// only.
     fn emit(
         &self,
         module: &mut JITModule,
         ctx: &mut Context,
         fctx: &mut FunctionBuilderContext,
+        checked: &[Id],
         chunk: &[Id],
     ) -> Result<(), CodegenError> {
         let call_conv = module.isa().default_call_conv();
@@ -494,6 +504,9 @@ impl ChunkCode<'_> {
             next_check: 0,
         };
         let mut imports = Imports::new(call_conv);
+        for &input in checked {
+            self.operand(&mut b, &mut st, input);
+        }
         for &id in chunk {
             let op = self.graph.op(id);
             let mut x = |b: &mut FunctionBuilder, i: Id| self.operand(b, &mut st, i);

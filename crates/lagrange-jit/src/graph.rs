@@ -263,10 +263,7 @@ impl Graph {
         if c == -1.0 {
             return self.neg(x);
         }
-        if c < 0.0 {
-            let m = self.scale(-c, x);
-            return self.neg(m);
-        }
+        // negative factors stay in the constant (c·x is one multiplication, −(|c|·x) two)
         match self.op(x) {
             // c·(d·y) → (c d)·y
             Op::Mul(p, r) if self.as_const(p).or(self.as_const(r)).is_some() => {
@@ -276,10 +273,7 @@ impl Graph {
                 };
                 self.scale(c * d, y)
             }
-            Op::Neg(y) => {
-                let m = self.scale(c, y);
-                self.neg(m)
-            }
+            Op::Neg(y) => self.scale(-c, y),
             _ => {
                 let k = self.constant(c);
                 self.intern(Op::Mul(k.min(x), k.max(x)))
@@ -318,6 +312,13 @@ impl Graph {
         match self.op(a) {
             Op::Const(bits) => self.constant(-f64::from_bits(bits)),
             Op::Neg(x) => x,
+            Op::Mul(p, r) if self.as_const(p).or(self.as_const(r)).is_some() => {
+                let (d, y) = match self.as_const(p) {
+                    Some(d) => (d, r),
+                    None => (self.as_const(r).unwrap(), p),
+                };
+                self.scale(-d, y)
+            }
             Op::Sub(x, y) => self.intern(Op::Sub(y, x)),
             _ => self.intern(Op::Neg(a)),
         }
