@@ -555,7 +555,12 @@ impl SystemResult {
 
     /// The ratio columns: autodiff over each peer (latency and RK4), NaN where a side is missing.
     pub fn ratios(&self) -> Ratios {
-        let ad = self.row("autodiff");
+        self.ratios_of("autodiff")
+    }
+
+    /// The ratio columns of Rust method `method` (`autodiff`, `compiled`, ...).
+    pub fn ratios_of(&self, method: &str) -> Ratios {
+        let ad = self.row(method);
         let lat = ad.map_or(f64::NAN, |r| r.latency_ns);
         let rk4 = ad.map_or(f64::NAN, |r| r.rk4_seconds);
         let jax_lat = self.best_jax(PeerResult::latency_ns);
@@ -781,10 +786,15 @@ fn peer_batching(peer: &str) -> &str {
 impl Combined {
     /// Ratio rows, per system with peers.
     pub fn ratios(&self) -> Vec<(&SystemResult, Ratios)> {
+        self.ratios_of("autodiff")
+    }
+
+    /// Ratio rows of Rust method `method`, per system with peers.
+    pub fn ratios_of(&self, method: &str) -> Vec<(&SystemResult, Ratios)> {
         self.systems
             .iter()
             .filter(|s| !s.peers.is_empty())
-            .map(|s| (s, s.ratios()))
+            .map(|s| (s, s.ratios_of(method)))
             .collect()
     }
 
@@ -898,9 +908,23 @@ impl Combined {
             "\nRust: latency = median ns per single-state call over the case's 16 states; throughput = all calls over wall time, each of {} threads cycling the states for ≥ the batch time (median of 3); RK4 = {} steps of dt = 1e-3 from state 0, time scaled to 10⁴ steps when fewer ran; energy drift over the steps run. Peers: the same 16 states (state file, hash-checked), latency on state 0, batch = the states tiled to 10⁴, RK4 from state 0; * = capped to the time box and extrapolated. Errors: max ‖q̈ − q̈_ref‖∞/‖q̈_ref‖∞ over the states, against the reference column.\n",
             self.threads, self.rk4_steps
         );
-        let ratios = self.ratios();
-        if !ratios.is_empty() {
-            s += "\n### Ratios, autodiff (Rust, `EquationsOfMotion` evaluator) over each peer — same run\n\n| system | n | autodiff (ns) | JAX (ns) | ÷ JAX latency | autodiff RK4 (s) | JAX RK4 loop (s) | ÷ JAX RK4 | torch (ns) | ÷ torch latency | SymPy lambdify (ns) | ÷ SymPy latency | ÷ SymPy RK4 | measured (s after start) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+        for (method, what) in [
+            (
+                "autodiff",
+                "the `EquationsOfMotion` evaluator, dual numbers",
+            ),
+            (
+                "compiled",
+                "`lagrange_jit::CompiledEquations`, symbolic + Cranelift",
+            ),
+        ] {
+            let ratios = self.ratios_of(method);
+            if ratios.is_empty() {
+                continue;
+            }
+            s += &format!(
+                "\n### Ratios, {method} (Rust, {what}) over each peer — same run\n\n| system | n | {method} (ns) | JAX (ns) | ÷ JAX latency | {method} RK4 (s) | JAX RK4 loop (s) | ÷ JAX RK4 | torch (ns) | ÷ torch latency | SymPy lambdify (ns) | ÷ SymPy latency | ÷ SymPy RK4 | measured (s after start) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+            );
             let g = |x: f64| fmt_or_dash(x, sig3);
             let r3 = |x: f64| fmt_or_dash(x, |x| format!("{x:.3}"));
             for (sys, r) in ratios {
@@ -923,7 +947,7 @@ impl Combined {
                     sys.t_end,
                 );
             }
-            s += "\nJAX = the faster of the JAX variants measured (default XLA threading and, if run, one XLA thread); its RK4 is a jitted `lax.fori_loop` (compile excluded). SymPy RK4 and torch RK4 are Python loops. A ratio < 1 means autodiff is faster. — = peer missing or skipped (see the note column).\n";
+            s += "\nJAX = the faster of the JAX variants measured (default XLA threading and, if run, one XLA thread); its RK4 is a jitted `lax.fori_loop` (compile excluded). SymPy RK4 and torch RK4 are Python loops. A ratio < 1 means the Rust method is faster. — = peer missing or skipped (see the note column).\n";
         }
         s
     }
@@ -960,6 +984,7 @@ impl Combined {
                 "rows": s.rows.iter().map(Row::to_json).collect::<Vec<_>>(),
                 "peers": s.peers.iter().map(PeerResult::to_json).collect::<Vec<_>>(),
                 "ratios": if s.peers.is_empty() { Value::Null } else { s.ratios().to_json() },
+                "ratios_compiled": if s.peers.is_empty() { Value::Null } else { s.ratios_of("compiled").to_json() },
             })).collect::<Vec<_>>(),
         })
     }

@@ -255,7 +255,9 @@ impl CompiledFunction {
             // velocity is an error even where q̈ does not depend on q̇)
             let unused: Vec<Id> = if c == 0 && layout.check_sum {
                 let live = graph.live(outputs);
-                (0..num_inputs as Id).filter(|&i| !live[i as usize]).collect()
+                (0..num_inputs as Id)
+                    .filter(|&i| !live[i as usize])
+                    .collect()
             } else {
                 Vec::new()
             };

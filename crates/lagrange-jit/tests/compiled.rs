@@ -338,7 +338,12 @@ fn large_finite_values_are_not_mistaken_for_overflow() {
 #[test]
 fn a_non_finite_velocity_is_an_error_even_where_the_eom_ignores_it() {
     // the chain's q̈ depends on q only; the state check still covers q̇ and t
-    let mut eom = CompiledEquations::new(&Chain { n: 3, m: 1.0, k: 1.0 }).unwrap();
+    let mut eom = CompiledEquations::new(&Chain {
+        n: 3,
+        m: 1.0,
+        k: 1.0,
+    })
+    .unwrap();
     let mut a = [0.0; 3];
     for (t, v) in [(0.0, [0.0, f64::NAN, 0.0]), (f64::INFINITY, [0.0; 3])] {
         assert!(matches!(
