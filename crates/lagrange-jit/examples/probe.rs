@@ -1,6 +1,5 @@
 //! Instruction-count probe: `probe SYSTEM[:SIZE] [ITERATIONS]` compiles a built-in system and
 //! times its compiled EOM in a loop (run it under `valgrind --tool=callgrind` for counts).
-use lagrange::Lagrangian;
 use lagrange::systems::{self, Chain, NBody};
 use lagrange_jit::CompiledEquations;
 
@@ -10,7 +9,8 @@ fn main() {
         .unwrap_or("harmonic-oscillator".into());
     let iters: usize = std::env::args().nth(2).map_or(1000, |s| s.parse().unwrap());
     let (name, size) = spec.split_once(':').unwrap_or((&spec, "0"));
-    let size: usize = size.parse().unwrap();
+    let size_text = size;
+    let size: usize = size.parse().unwrap_or(0);
     let mut eom = match name {
         "chain" => CompiledEquations::new(&Chain {
             n: size,
@@ -22,6 +22,9 @@ fn main() {
             g: 1.0,
             eps: 0.01,
         }),
+        "text" => CompiledEquations::new(
+            &lagrange::expr::TextSystem::from_path(std::path::Path::new(size_text)).unwrap(),
+        ),
         _ => CompiledEquations::new(&systems::by_name(name).unwrap()),
     }
     .unwrap();
@@ -32,14 +35,22 @@ fn main() {
     let mut a = vec![0.0; n];
     let t0 = std::time::Instant::now();
     let mut s = 0.0;
-    for i in 0..iters {
-        eom.accelerations_into(i as f64 * 1e-9, &q, &v, &mut a)
-            .unwrap();
-        s += a[0];
+    if std::env::var("PROBE_HAND").is_ok() {
+        // the hand-derived EOM of the same built-in, for instruction-count ratios
+        let sys = systems::by_name(name).unwrap();
+        for i in 0..iters {
+            sys.hand_accelerations_into(i as f64 * 1e-9, &q, &v, &mut a);
+            s += a[0];
+        }
+    } else {
+        for i in 0..iters {
+            eom.accelerations_into(i as f64 * 1e-9, &q, &v, &mut a)
+                .unwrap();
+            s += a[0];
+        }
     }
     eprintln!(
         "{} ns/call {s}",
         t0.elapsed().as_nanos() as f64 / iters as f64
     );
-    let _ = Lagrangian::dof(&Chain::default());
 }
