@@ -232,29 +232,11 @@ mod tests {
         let mut acc = g.mul(x, y);
         let half = g.constant(0.5);
         let xs = g.mul(half, x); // in (0.15, 0.45) for the test points: inside every domain
-        for f in [
-            Fun::Sqrt,
-            Fun::Cbrt,
-            Fun::Exp,
-            Fun::Exp2,
-            Fun::ExpM1,
-            Fun::Ln,
-            Fun::Log2,
-            Fun::Log10,
-            Fun::Ln1p,
-            Fun::Sin,
-            Fun::Cos,
-            Fun::Tan,
-            Fun::Asin,
-            Fun::Acos,
-            Fun::Atan,
-            Fun::Sinh,
-            Fun::Cosh,
-            Fun::Tanh,
-            Fun::Asinh,
-            Fun::Atanh,
-            Fun::Abs,
-        ] {
+        // every function defined on (0.15, 0.45) (acosh is tested on x + 2, sign has derivative 0)
+        for f in Fun::ALL
+            .into_iter()
+            .filter(|f| !matches!(f, Fun::Acosh | Fun::Sign))
+        {
             let v = g.fun(f, xs);
             let w = g.mul(v, y);
             acc = g.add(acc, w);

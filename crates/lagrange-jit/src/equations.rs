@@ -218,32 +218,15 @@ impl CompiledEquations {
                             Solve::BandedConstant { bandwidth, factors },
                             "constant, banded LU kept",
                         ),
-                        Err(_) => match invert(&mc, n) {
-                            Ok(inverse) => (
-                                force.clone(),
-                                Solve::DenseInverse { inverse },
-                                "constant, inverse kept",
-                            ),
-                            Err(relative_pivot) => (
-                                force.clone(),
-                                Solve::SingularConstant { relative_pivot },
-                                "constant and singular",
-                            ),
-                        },
+                        // no pivoting in the band: the inverse, with pivoting
+                        Err(_) => {
+                            let (solve, label) = inverse_kept(&mc, n);
+                            (force.clone(), solve, label)
+                        }
                     }
                 } else {
-                    match invert(&mc, n) {
-                        Ok(inverse) => (
-                            force.clone(),
-                            Solve::DenseInverse { inverse },
-                            "constant, inverse kept",
-                        ),
-                        Err(relative_pivot) => (
-                            force.clone(),
-                            Solve::SingularConstant { relative_pivot },
-                            "constant and singular",
-                        ),
-                    }
+                    let (solve, label) = inverse_kept(&mc, n);
+                    (force.clone(), solve, label)
                 }
             }
             None if banded => {
@@ -410,18 +393,6 @@ impl CompiledEquations {
         }
         Ok(())
     }
-
-    /// The first-order system `y = (q, q̇) ↦ (q̇, q̈)` integrators step.
-    pub fn first_order_rhs(
-        &mut self,
-        t: f64,
-        y: &[f64],
-        dy: &mut [f64],
-    ) -> Result<(), MechanicsError> {
-        let n = y.len() / 2;
-        dy[..n].copy_from_slice(&y[n..]);
-        self.accelerations_into(t, &y[..n], &y[n..], &mut dy[n..])
-    }
 }
 
 #[cold]
@@ -431,6 +402,17 @@ fn dimension_error(n: usize, q: &[f64], q_dot: &[f64], out: &[f64]) -> Mechanics
         .find(|&len| len != n)
         .unwrap_or(n);
     MechanicsError::DimensionMismatch { expected: n, got }
+}
+
+/// A constant M whose inverse the engine keeps (dense, large), or the singular case.
+fn inverse_kept(m: &[f64], n: usize) -> (Solve, &'static str) {
+    match invert(m, n) {
+        Ok(inverse) => (Solve::DenseInverse { inverse }, "constant, inverse kept"),
+        Err(relative_pivot) => (
+            Solve::SingularConstant { relative_pivot },
+            "constant and singular",
+        ),
+    }
 }
 
 /// Which value was not finite: the state, the force (or q̈) in `out`, or M in `scratch`. A

@@ -41,6 +41,33 @@ pub enum Fun {
 }
 
 impl Fun {
+    /// Every function.
+    pub const ALL: [Fun; 23] = [
+        Fun::Sqrt,
+        Fun::Cbrt,
+        Fun::Exp,
+        Fun::Exp2,
+        Fun::ExpM1,
+        Fun::Ln,
+        Fun::Log2,
+        Fun::Log10,
+        Fun::Ln1p,
+        Fun::Sin,
+        Fun::Cos,
+        Fun::Tan,
+        Fun::Asin,
+        Fun::Acos,
+        Fun::Atan,
+        Fun::Sinh,
+        Fun::Cosh,
+        Fun::Tanh,
+        Fun::Asinh,
+        Fun::Acosh,
+        Fun::Atanh,
+        Fun::Abs,
+        Fun::Sign,
+    ];
+
     /// The function on `f64`.
     pub fn apply(self, x: f64) -> f64 {
         match self {

@@ -188,9 +188,7 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
         y: &[f64],
         dy: &mut [f64],
     ) -> Result<(), MechanicsError> {
-        let n = y.len() / 2;
-        dy[..n].copy_from_slice(&y[n..]);
-        self.accelerations_into(t, &y[..n], &y[n..], &mut dy[n..])
+        super::Accelerations::first_order_rhs(self, t, y, dy)
     }
 }
 
