@@ -29,7 +29,9 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     accelerations(system, 0.0, q, q_dot).context("at the initial state")?;
 
     let eom: Box<dyn Accelerations + '_> = if options.compiled {
-        Box::new(CompiledEquations::new(system).context("--eom compiled")?)
+        Box::new(CompiledEquations::new(system).map_err(|e| {
+            anyhow!("--eom compiled: {e} (from the command line: leave out --eom compiled)")
+        })?)
     } else {
         Box::new(EquationsOfMotion::new(system))
     };

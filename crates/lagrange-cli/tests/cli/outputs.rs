@@ -306,4 +306,21 @@ fn compiled_equations_of_motion_give_the_same_trajectory() {
         "simulate", "pendulum", "--t-end", "1", "--dt", "0.1", "--eom", "jit", "--out", "-",
     ]));
     assert!(line.contains("--eom"), "{line}");
+    // a Lagrangian that cannot be traced (variable exponent): a clear error, no output file
+    let toml = dir.path().join("varexp.toml");
+    fs::write(
+        &toml,
+        "coordinates = [\"x\"]\nlagrangian = \"0.5*x_dot^2 - (x^2+1)^x\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("never.csv");
+    let line = fails(
+        lagrange()
+            .arg("simulate")
+            .arg(&toml)
+            .args(["--t-end", "1", "--dt", "0.1", "--eom", "compiled", "--out"])
+            .arg(&out),
+    );
+    assert!(line.contains("cannot be compiled"), "{line}");
+    assert!(!out.exists());
 }
