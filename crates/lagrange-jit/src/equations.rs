@@ -6,8 +6,8 @@ use crate::diff::{directional, gradient};
 use crate::graph::{Graph, Id};
 use crate::trace::{TraceError, Traced, trace};
 use lagrange::mechanics::linalg::{
-    SINGULAR_RELATIVE_PIVOT, factor_banded_in_place, solve_banded_factored, solve_in_place,
-    solve_small,
+    SINGULAR_RELATIVE_PIVOT, band_index, factor_banded_in_place, solve_banded_factored,
+    solve_in_place, solve_small,
 };
 use lagrange::{Lagrangian, MechanicsError};
 use std::sync::Arc;
@@ -112,10 +112,6 @@ impl Clone for CompiledEquations {
 /// Above this size a non-constant M is solved dense unless its band is narrow.
 const SMALL: usize = 8;
 
-fn band_index(n_band: usize, bandwidth: usize, i: usize, j: usize) -> usize {
-    i * n_band + (j + bandwidth - i)
-}
-
 impl CompiledEquations {
     /// Traces, differentiates and compiles the equations of motion of `lagrangian`.
     pub fn new<L: Lagrangian + ?Sized>(lagrangian: &L) -> Result<Self, CompileError> {
@@ -205,11 +201,10 @@ impl CompiledEquations {
                         ),
                     }
                 } else if banded {
-                    let w = 2 * bandwidth + 1;
-                    let mut factors = vec![0.0; n * w];
+                    let mut factors = vec![0.0; n * (2 * bandwidth + 1)];
                     for i in 0..n {
                         for j in i.saturating_sub(bandwidth)..(i + bandwidth + 1).min(n) {
-                            factors[band_index(w, bandwidth, i, j)] = mc[i * n + j];
+                            factors[band_index(bandwidth, i, j)] = mc[i * n + j];
                         }
                     }
                     match factor_banded_in_place(&mut factors, n, bandwidth) {
@@ -367,7 +362,7 @@ impl CompiledEquations {
             }
             Solve::Dense => {
                 solve_dense(&mut self.scratch, n, out)
-                    .map_err(|rel| solve_failure(t, true, rel))?;
+                    .map_err(|rel| MechanicsError::failed_solve(t, true, rel))?;
             }
             Solve::Banded { bandwidth } => {
                 let bw = *bandwidth;
@@ -378,16 +373,15 @@ impl CompiledEquations {
                     solve_banded_factored(&self.matrix, n, bw, out);
                 } else {
                     // no pivoting in the band: retry dense with pivoting
-                    let w = 2 * bw + 1;
                     self.matrix.clear();
                     self.matrix.resize(n * n, 0.0);
                     for i in 0..n {
                         for j in i.saturating_sub(bw)..(i + bw + 1).min(n) {
-                            self.matrix[i * n + j] = band[band_index(w, bw, i, j)];
+                            self.matrix[i * n + j] = band[band_index(bw, i, j)];
                         }
                     }
                     solve_in_place(&mut self.matrix, n, out)
-                        .map_err(|rel| solve_failure(t, true, rel))?;
+                        .map_err(|rel| MechanicsError::failed_solve(t, true, rel))?;
                 }
             }
         }
@@ -436,20 +430,9 @@ fn diagnose(
         });
     }
     if !finite(scratch) {
-        return Err(solve_failure(t, false, 0.0));
+        return Err(MechanicsError::failed_solve(t, false, 0.0));
     }
     Ok(())
-}
-
-fn solve_failure(t: f64, mass_finite: bool, relative_pivot: f64) -> MechanicsError {
-    if mass_finite {
-        MechanicsError::SingularMassMatrix { t, relative_pivot }
-    } else {
-        MechanicsError::NonFinite {
-            t,
-            what: "mass matrix",
-        }
-    }
 }
 
 /// Inverse of a constant matrix, or the relative pivot that made it singular (the core's test:

@@ -157,17 +157,7 @@ fn solve<S: Scalar>(t: S, m: &mut [S], n: usize, rhs: &mut [S]) -> Result<(), Me
 
 /// The error for a failed solve: a non-finite mass matrix or a singular one.
 fn solve_failure<S: Scalar>(t: S, mass_finite: bool, relative_pivot: f64) -> MechanicsError {
-    if mass_finite {
-        MechanicsError::SingularMassMatrix {
-            t: t.re(),
-            relative_pivot,
-        }
-    } else {
-        MechanicsError::NonFinite {
-            t: t.re(),
-            what: "mass matrix",
-        }
-    }
+    MechanicsError::failed_solve(t.re(), mass_finite, relative_pivot)
 }
 
 pub(crate) fn check_dims<S: Scalar, L: LagrangianOver<S> + ?Sized>(

@@ -45,3 +45,18 @@ pub enum MechanicsError {
         residual: f64,
     },
 }
+
+impl MechanicsError {
+    /// The error for a failed solve with the mass matrix at time `t`: `NonFinite` when M has a
+    /// NaN or infinite entry, otherwise `SingularMassMatrix` with the solver's relative pivot.
+    pub fn failed_solve(t: f64, mass_finite: bool, relative_pivot: f64) -> Self {
+        if mass_finite {
+            MechanicsError::SingularMassMatrix { t, relative_pivot }
+        } else {
+            MechanicsError::NonFinite {
+                t,
+                what: "mass matrix",
+            }
+        }
+    }
+}

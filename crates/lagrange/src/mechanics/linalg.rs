@@ -116,6 +116,13 @@ pub fn solve_small<S: Scalar, const N: usize>(
     Ok(())
 }
 
+/// Position of entry `(i, j)`, |i − j| ≤ `bw`, in the `n × (2 bw + 1)` row-major band layout of
+/// [`solve_banded_in_place`].
+#[inline]
+pub fn band_index(bw: usize, i: usize, j: usize) -> usize {
+    i * (2 * bw + 1) + (j + bw - i)
+}
+
 /// Solves `m x = b` in place for a banded `m` with half-bandwidth `bw`, without pivoting.
 ///
 /// `band` is `n × (2 bw + 1)` row-major: entry `(i, j)` sits at `i * (2 bw + 1) + (j + bw − i)`.
@@ -136,13 +143,12 @@ pub fn solve_banded_in_place<S: Scalar>(
 /// The LU factorization behind [`solve_banded_in_place`], in place: `U` on and above the
 /// diagonal, the multipliers of `L` below. Kept apart so a constant matrix is factorized once.
 pub fn factor_banded_in_place<S: Scalar>(band: &mut [S], n: usize, bw: usize) -> Result<(), f64> {
-    let w = 2 * bw + 1;
-    debug_assert_eq!(band.len(), n * w);
+    debug_assert_eq!(band.len(), n * (2 * bw + 1));
     let scale = band.iter().map(|x| x.re().abs()).fold(0.0_f64, f64::max);
     if !(scale.is_finite() && scale > 0.0) {
         return Err(0.0);
     }
-    let at = |i: usize, j: usize| i * w + (j + bw - i);
+    let at = |i: usize, j: usize| band_index(bw, i, j);
     for col in 0..n {
         let pivot = band[at(col, col)];
         let rel = pivot.re().abs() / scale;
@@ -164,8 +170,7 @@ pub fn factor_banded_in_place<S: Scalar>(band: &mut [S], n: usize, bw: usize) ->
 
 /// Solves with the factors from [`factor_banded_in_place`]; `b` becomes `x`.
 pub fn solve_banded_factored<S: Scalar>(band: &[S], n: usize, bw: usize, b: &mut [S]) {
-    let w = 2 * bw + 1;
-    let at = |i: usize, j: usize| i * w + (j + bw - i);
+    let at = |i: usize, j: usize| band_index(bw, i, j);
     for row in 1..n {
         let mut acc = b[row];
         for k in row.saturating_sub(bw)..row {

@@ -112,10 +112,10 @@ impl<S: Scalar> SparseParts<S> {
     /// The mass matrix in the `n × (2 bw + 1)` layout of
     /// [`solve_banded_in_place`](super::linalg::solve_banded_in_place); `bw ≥ mass_bandwidth()`.
     pub fn mass_band(&self, bw: usize) -> Vec<S> {
-        let (n, w) = (self.force.len(), 2 * bw + 1);
-        let mut band = vec![S::zero(); n * w];
+        let n = self.force.len();
+        let mut band = vec![S::zero(); n * (2 * bw + 1)];
         for &(i, j, v) in &self.mass_triplets {
-            band[i * w + (j + bw - i)] += v;
+            band[super::linalg::band_index(bw, i, j)] += v;
         }
         band
     }
