@@ -1,5 +1,7 @@
 //! Instruction-count probe: `probe SYSTEM[:SIZE] [ITERATIONS]` compiles a built-in system and
 //! times its compiled EOM in a loop (run it under `valgrind --tool=callgrind` for counts).
+//! `PROBE_HAND=1` times the hand-derived EOM instead, `PROBE_STRAIGHT=1` the straight-line
+//! code that ignores declared terms.
 use lagrange::systems::{self, Chain, NBody};
 use lagrange_jit::CompiledEquations;
 
@@ -11,21 +13,33 @@ fn main() {
     let (name, size) = spec.split_once(':').unwrap_or((&spec, "0"));
     let size_text = size;
     let size: usize = size.parse().unwrap_or(0);
+    let chain = Chain {
+        n: size,
+        m: 1.0,
+        k: 1.0,
+    };
+    let bodies = NBody {
+        masses: vec![1.0; size],
+        g: 1.0,
+        eps: 0.01,
+    };
+    let straight = std::env::var("PROBE_STRAIGHT").is_ok();
+    macro_rules! build {
+        ($l:expr) => {
+            if straight {
+                CompiledEquations::new_without_terms($l)
+            } else {
+                CompiledEquations::new($l)
+            }
+        };
+    }
     let mut eom = match name {
-        "chain" => CompiledEquations::new(&Chain {
-            n: size,
-            m: 1.0,
-            k: 1.0,
-        }),
-        "n-body" => CompiledEquations::new(&NBody {
-            masses: vec![1.0; size],
-            g: 1.0,
-            eps: 0.01,
-        }),
-        "text" => CompiledEquations::new(
-            &lagrange::expr::TextSystem::from_path(std::path::Path::new(size_text)).unwrap(),
-        ),
-        _ => CompiledEquations::new(&systems::by_name(name).unwrap()),
+        "chain" => build!(&chain),
+        "n-body" => build!(&bodies),
+        "text" => {
+            build!(&lagrange::expr::TextSystem::from_path(std::path::Path::new(size_text)).unwrap())
+        }
+        _ => build!(&systems::by_name(name).unwrap()),
     }
     .unwrap();
     eprintln!("{:?}", eom.stats());
@@ -39,7 +53,12 @@ fn main() {
         // the hand-derived EOM of the same built-in, for instruction-count ratios
         let sys = systems::by_name(name).unwrap();
         for i in 0..iters {
-            sys.hand_accelerations_into(i as f64 * 1e-9, &q, &v, &mut a);
+            let t = i as f64 * 1e-9;
+            match name {
+                "chain" => chain.hand_accelerations_into(t, &q, &v, &mut a),
+                "n-body" => bodies.hand_accelerations_into(t, &q, &v, &mut a),
+                _ => sys.hand_accelerations_into(t, &q, &v, &mut a),
+            }
             s += a[0];
         }
     } else {

@@ -44,7 +44,7 @@ pub enum CodegenError {
     Codegen { reason: String },
 }
 
-fn codegen_error(e: impl std::fmt::Display) -> CodegenError {
+pub(crate) fn codegen_error(e: impl std::fmt::Display) -> CodegenError {
     CodegenError::Codegen {
         reason: e.to_string(),
     }
@@ -58,7 +58,7 @@ type RawFn =
 /// Live operations per compiled chunk. Cranelift's register allocator grows faster than
 /// linearly with the size of one function (N-body 64, 46 000 operations in one function: 10 s);
 /// in chunks of this size it stays linear.
-const CHUNK_OPERATIONS: usize = 4096;
+pub(crate) const CHUNK_OPERATIONS: usize = 4096;
 
 /// Where the compiled function finds its inputs and puts its outputs: input slot `i` is element
 /// `inputs[i].1` of input array `inputs[i].0` (0, 1 or 2), output `k` goes to element
@@ -676,7 +676,7 @@ pub fn schedule(graph: &Graph, outputs: &[Id], defer_below: Id) -> Vec<Id> {
 
 /// A JIT for the host: its native ISA, optimizing, with our wrappers as the only symbols the
 /// code may call.
-fn jit_builder() -> Result<JITBuilder, CodegenError> {
+pub(crate) fn jit_builder() -> Result<JITBuilder, CodegenError> {
     let unsupported = |reason: String| CodegenError::UnsupportedHost { reason };
     let mut flags = settings::builder();
     for (name, value) in [
@@ -706,7 +706,7 @@ fn jit_builder() -> Result<JITBuilder, CodegenError> {
 
 /// The functions without a machine instruction, as calls to Rust.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-enum Wrapper {
+pub(crate) enum Wrapper {
     Fun(Fun),
     Powi,
     Pow,
@@ -827,13 +827,13 @@ impl Wrapper {
 
 /// The wrappers the function being built calls, each declared in the module and imported into
 /// the function once, on first use.
-struct Imports {
+pub(crate) struct Imports {
     call_conv: cranelift_codegen::isa::CallConv,
     declared: HashMap<Wrapper, FuncRef>,
 }
 
 impl Imports {
-    fn new(call_conv: cranelift_codegen::isa::CallConv) -> Self {
+    pub(crate) fn new(call_conv: cranelift_codegen::isa::CallConv) -> Self {
         Self {
             call_conv,
             declared: HashMap::new(),
@@ -841,7 +841,7 @@ impl Imports {
     }
 
     /// Emits `w(args)` and returns its result.
-    fn call(
+    pub(crate) fn call(
         &mut self,
         module: &mut JITModule,
         b: &mut FunctionBuilder,

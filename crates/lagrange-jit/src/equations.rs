@@ -4,6 +4,7 @@
 use crate::codegen::{CodegenError, CompiledFunction, Layout};
 use crate::diff::{directional, gradient};
 use crate::graph::{Graph, Id};
+use crate::terms::{Mass, Terms};
 use crate::trace::{TraceError, Traced, trace};
 use lagrange::mechanics::linalg::{
     SINGULAR_RELATIVE_PIVOT, band_index, factor_banded_in_place, solve_banded_factored,
@@ -41,6 +42,8 @@ enum Solve {
     BandedConstant { bandwidth: usize, factors: Vec<f64> },
     /// M is constant, dense and large: its inverse is kept; the outputs are the force.
     DenseInverse { inverse: Vec<f64> },
+    /// M is constant and diagonal: the reciprocals of its diagonal are kept.
+    DiagonalConstant { inverse: Vec<f64> },
 }
 
 /// What compilation produced, for reports.
@@ -56,12 +59,27 @@ pub struct CompileStats {
     pub bandwidth: usize,
     /// Wall time of tracing, differentiation and code generation.
     pub compile_seconds: f64,
+    /// Loop kernels, one per class of alike local terms, when L is declared as a sum of
+    /// terms (see [`Lagrangian::num_terms`]) and `n` > 8; 0 for straight-line code.
+    pub term_kernels: usize,
+}
+
+/// The compiled code. (Made once and shared behind an `Arc`: the size difference of the
+/// variants costs nothing, and boxing the straight-line function would add a pointer chase to
+/// the smallest systems' calls.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Code {
+    /// One straight-line function of t, q, q̇.
+    Straight(CompiledFunction),
+    /// Loop kernels over the declared terms.
+    Terms(Terms),
 }
 
 #[derive(Debug)]
 struct Shared {
     n: usize,
-    function: CompiledFunction,
+    code: Code,
     solve: Solve,
     stats: CompileStats,
 }
@@ -96,6 +114,8 @@ pub struct CompiledEquations {
     /// Values one chunk of the compiled code passes to the next.
     temp: Vec<f64>,
     matrix: Vec<f64>,
+    /// The part of M the term kernels add to.
+    work: Vec<f64>,
 }
 
 impl Clone for CompiledEquations {
@@ -105,6 +125,7 @@ impl Clone for CompiledEquations {
             scratch: self.scratch.clone(),
             temp: self.temp.clone(),
             matrix: self.matrix.clone(),
+            work: self.work.clone(),
         }
     }
 }
@@ -114,8 +135,67 @@ const SMALL: usize = 8;
 
 impl CompiledEquations {
     /// Traces, differentiates and compiles the equations of motion of `lagrangian`.
+    ///
+    /// Where L is declared as a sum of local terms ([`Lagrangian::num_terms`]) and `n` > 8,
+    /// with no dissipation or generalized forces, each class of alike terms (same operations,
+    /// other coordinates and constants) becomes one loop kernel over a table of its terms, so
+    /// that code size stays constant and time grows linearly with the number of terms.
+    /// Otherwise the whole of L becomes one straight-line function.
     pub fn new<L: Lagrangian + ?Sized>(lagrangian: &L) -> Result<Self, CompileError> {
         let start = Instant::now();
+        let n = lagrangian.dof();
+        if n > SMALL
+            && let Some((terms, mass)) = crate::terms::build(lagrangian, n)?
+        {
+            return Ok(Self::from_terms(terms, mass, n, start));
+        }
+        Self::straight_line(lagrangian, start)
+    }
+
+    /// [`new`](Self::new) ignoring any declared terms: one straight-line function for all of
+    /// L (the reference the term kernels are tested against).
+    pub fn new_without_terms<L: Lagrangian + ?Sized>(lagrangian: &L) -> Result<Self, CompileError> {
+        Self::straight_line(lagrangian, Instant::now())
+    }
+
+    fn from_terms(terms: Terms, mass: Mass, n: usize, start: Instant) -> Self {
+        let (solve, label, bandwidth) = match mass {
+            Mass::Constant { entries, bandwidth } => {
+                let (solve, label) = constant_mass_solve(&entries, n, bandwidth);
+                (solve, label, bandwidth)
+            }
+            Mass::Banded { bandwidth } => {
+                (Solve::Banded { bandwidth }, "banded LU per call", bandwidth)
+            }
+            Mass::Dense => (Solve::Dense, "dense LU per call", n),
+        };
+        let stats = CompileStats {
+            traced_nodes: 0,
+            compiled_operations: terms.operations,
+            mass_matrix: label,
+            bandwidth,
+            compile_seconds: start.elapsed().as_secs_f64(),
+            term_kernels: terms.num_kernels(),
+        };
+        let work = terms.base_mass.clone();
+        Self {
+            shared: Arc::new(Shared {
+                n,
+                code: Code::Terms(terms),
+                solve,
+                stats,
+            }),
+            scratch: Vec::new(),
+            temp: Vec::new(),
+            matrix: Vec::new(),
+            work,
+        }
+    }
+
+    fn straight_line<L: Lagrangian + ?Sized>(
+        lagrangian: &L,
+        start: Instant,
+    ) -> Result<Self, CompileError> {
         let n = lagrangian.dof();
         let (mut g, (l, f, forces)) = trace(Graph::new(1 + 2 * n), || {
             let t = Traced::from_id(0);
@@ -269,19 +349,21 @@ impl CompiledEquations {
             mass_matrix: label,
             bandwidth,
             compile_seconds: start.elapsed().as_secs_f64(),
+            term_kernels: 0,
         };
         let num_outputs = outputs.len();
         let temp_len = function.temp_len();
         Ok(Self {
             shared: Arc::new(Shared {
                 n,
-                function,
+                code: Code::Straight(function),
                 solve,
                 stats,
             }),
             scratch: vec![0.0; num_outputs - n],
             temp: vec![0.0; temp_len],
             matrix: Vec::new(),
+            work: Vec::new(),
         })
     }
 
@@ -315,11 +397,18 @@ impl CompiledEquations {
             return Err(dimension_error(n, q, q_dot, out));
         }
         let shared = &*self.shared;
+        let function = match &shared.code {
+            Code::Straight(function) => function,
+            Code::Terms(terms) => {
+                let (work, matrix) = (&mut self.work, &mut self.matrix);
+                return terms_accelerations(shared, terms, work, matrix, t, q, q_dot, out);
+            }
+        };
         // SAFETY: the layout reads 1 element of the first input array, n of `q` and `q̇`
         // (lengths checked above), writes n to `out` (checked) and the rest to `scratch`,
         // which `new` sized to them.
         let sum = unsafe {
-            shared.function.call_split_unchecked(
+            function.call_split_unchecked(
                 [std::slice::from_ref(&t), q, q_dot],
                 [out, &mut self.scratch],
                 &mut self.temp,
@@ -331,14 +420,82 @@ impl CompiledEquations {
         if let Solve::Explicit = shared.solve {
             return Ok(());
         }
-        self.solve_with_mass_matrix(t, out)
+        solve_with_mass_matrix(
+            &shared.solve,
+            n,
+            t,
+            &mut self.scratch,
+            &mut self.matrix,
+            out,
+        )
     }
+}
 
-    /// Turns the force in `out` into q̈ (every way but the folded inverse).
-    #[inline(never)]
-    fn solve_with_mass_matrix(&mut self, t: f64, out: &mut [f64]) -> Result<(), MechanicsError> {
-        let n = self.shared.n;
-        match &self.shared.solve {
+/// [`CompiledEquations::accelerations_into`] by the term kernels (lengths checked).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn terms_accelerations(
+    shared: &Shared,
+    terms: &Terms,
+    work: &mut [f64],
+    matrix: &mut Vec<f64>,
+    t: f64,
+    q: &[f64],
+    q_dot: &[f64],
+    out: &mut [f64],
+) -> Result<(), MechanicsError> {
+    let n = shared.n;
+    if !(t.is_finite() && all_finite(q) && all_finite(q_dot)) {
+        return Err(MechanicsError::NonFinite { t, what: "state" });
+    }
+    out.copy_from_slice(&terms.base_force);
+    work.copy_from_slice(&terms.base_mass);
+    terms.add_into(t, q, q_dot, out, work);
+    if !all_finite(out) {
+        return Err(MechanicsError::NonFinite {
+            t,
+            what: "generalized force",
+        });
+    }
+    let mass = work;
+    if !all_finite(mass) {
+        return Err(MechanicsError::failed_solve(t, false, 0.0));
+    }
+    solve_with_mass_matrix(&shared.solve, n, t, mass, matrix, out)
+}
+
+/// Whether every value is finite. `x · 0` is 0 for finite `x` and NaN otherwise; eight
+/// independent sums of it vectorize (one serial sum would be the latency chain of n
+/// additions).
+#[inline]
+fn all_finite(x: &[f64]) -> bool {
+    let mut sums = [0.0; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (s, v) in sums.iter_mut().zip(chunk) {
+            *s += v * 0.0;
+        }
+    }
+    for (s, v) in sums.iter_mut().zip(rest) {
+        *s += v * 0.0;
+    }
+    sums.iter().sum::<f64>() == 0.0
+}
+
+/// Turns the force in `out` into q̈ (every way but the folded inverse); `scratch` holds what
+/// the code wrote of M, `matrix` is room for a factorization.
+#[inline(never)]
+fn solve_with_mass_matrix(
+    solve: &Solve,
+    n: usize,
+    t: f64,
+    scratch: &mut [f64],
+    matrix: &mut Vec<f64>,
+    out: &mut [f64],
+) -> Result<(), MechanicsError> {
+    {
+        match solve {
             Solve::Explicit => {}
             Solve::SingularConstant { relative_pivot } => {
                 return Err(MechanicsError::SingularMassMatrix {
@@ -346,13 +503,18 @@ impl CompiledEquations {
                     relative_pivot: *relative_pivot,
                 });
             }
+            Solve::DiagonalConstant { inverse } => {
+                for (o, d) in out.iter_mut().zip(inverse) {
+                    *o *= d;
+                }
+            }
             Solve::DenseInverse { inverse } => {
-                self.matrix.clear();
-                self.matrix.extend_from_slice(out);
+                matrix.clear();
+                matrix.extend_from_slice(out);
                 for (i, o) in out.iter_mut().enumerate() {
                     *o = inverse[i * n..(i + 1) * n]
                         .iter()
-                        .zip(&self.matrix)
+                        .zip(&*matrix)
                         .map(|(a, b)| a * b)
                         .sum();
                 }
@@ -361,32 +523,93 @@ impl CompiledEquations {
                 solve_banded_factored(factors, n, *bandwidth, out);
             }
             Solve::Dense => {
-                solve_dense(&mut self.scratch, n, out)
+                solve_dense(scratch, n, out)
                     .map_err(|rel| MechanicsError::failed_solve(t, true, rel))?;
             }
             Solve::Banded { bandwidth } => {
                 let bw = *bandwidth;
-                let band = &self.scratch;
-                self.matrix.clear();
-                self.matrix.extend_from_slice(band);
-                if factor_banded_in_place(&mut self.matrix, n, bw).is_ok() {
-                    solve_banded_factored(&self.matrix, n, bw, out);
+                let band = &*scratch;
+                matrix.clear();
+                matrix.extend_from_slice(band);
+                if factor_banded_in_place(matrix, n, bw).is_ok() {
+                    solve_banded_factored(matrix, n, bw, out);
                 } else {
                     // no pivoting in the band: retry dense with pivoting
-                    self.matrix.clear();
-                    self.matrix.resize(n * n, 0.0);
+                    matrix.clear();
+                    matrix.resize(n * n, 0.0);
                     for i in 0..n {
                         for j in i.saturating_sub(bw)..(i + bw + 1).min(n) {
-                            self.matrix[i * n + j] = band[band_index(bw, i, j)];
+                            matrix[i * n + j] = band[band_index(bw, i, j)];
                         }
                     }
-                    solve_in_place(&mut self.matrix, n, out)
+                    solve_in_place(matrix, n, out)
                         .map_err(|rel| MechanicsError::failed_solve(t, true, rel))?;
                 }
             }
         }
         Ok(())
     }
+}
+
+/// How a constant M given by its entries (repeated positions add up) is solved with when its
+/// inverse is not folded into the code: diagonal reciprocals, banded LU factors, or the dense
+/// inverse (each with the core's singularity test).
+fn constant_mass_solve(
+    entries: &[(usize, usize, f64)],
+    n: usize,
+    bandwidth: usize,
+) -> (Solve, &'static str) {
+    if bandwidth == 0 {
+        let mut diagonal = vec![0.0; n];
+        for &(i, _, v) in entries {
+            diagonal[i] += v;
+        }
+        let scale = diagonal.iter().fold(0.0_f64, |a, x| a.max(x.abs()));
+        let worst = diagonal
+            .iter()
+            .map(|d| d.abs())
+            .fold(f64::INFINITY, |a, d| if d.is_nan() { d } else { a.min(d) });
+        let regular = scale.is_finite() && scale > 0.0 && worst > SINGULAR_RELATIVE_PIVOT * scale;
+        if !regular {
+            let relative_pivot = if scale > 0.0 && scale.is_finite() && !worst.is_nan() {
+                worst / scale
+            } else {
+                0.0
+            };
+            return (
+                Solve::SingularConstant { relative_pivot },
+                "constant and singular",
+            );
+        }
+        let inverse = diagonal.iter().map(|d| 1.0 / d).collect();
+        return (Solve::DiagonalConstant { inverse }, "constant, diagonal");
+    }
+    if 4 * bandwidth < n {
+        let mut factors = vec![0.0; n * (2 * bandwidth + 1)];
+        for &(i, j, v) in entries {
+            factors[band_index(bandwidth, i, j)] += v;
+        }
+        let band = factors.clone();
+        if factor_banded_in_place(&mut factors, n, bandwidth).is_ok() {
+            return (
+                Solve::BandedConstant { bandwidth, factors },
+                "constant, banded LU kept",
+            );
+        }
+        // no pivoting in the band: the inverse, with pivoting
+        let mut dense = vec![0.0; n * n];
+        for i in 0..n {
+            for j in i.saturating_sub(bandwidth)..(i + bandwidth + 1).min(n) {
+                dense[i * n + j] = band[band_index(bandwidth, i, j)];
+            }
+        }
+        return inverse_kept(&dense, n);
+    }
+    let mut dense = vec![0.0; n * n];
+    for &(i, j, v) in entries {
+        dense[i * n + j] += v;
+    }
+    inverse_kept(&dense, n)
 }
 
 #[cold]

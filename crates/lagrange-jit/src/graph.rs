@@ -229,9 +229,42 @@ impl Graph {
                 if let Op::Neg(na) = self.op(a) {
                     return self.sub(b, na);
                 }
+                if let Some(sum) = self.combine(a, b, 1.0) {
+                    return sum;
+                }
                 let (a, b) = (a.min(b), a.max(b));
                 self.intern(Op::Add(a, b))
             }
+        }
+    }
+
+    /// `a` as `c · y`: `(c, y)` for a constant multiple, `(−1, y)` for `−y`, else `(1, a)`.
+    fn as_multiple(&self, a: Id) -> (f64, Id) {
+        match self.op(a) {
+            Op::Mul(p, r) => match (self.as_const(p), self.as_const(r)) {
+                (Some(c), _) => (c, r),
+                (_, Some(c)) => (c, p),
+                _ => (1.0, a),
+            },
+            Op::Neg(y) => (-1.0, y),
+            _ => (1.0, a),
+        }
+    }
+
+    /// `a + sign · b` as one multiple `(c_a ± c_b) · y` where both are multiples of the same
+    /// `y` (or of `x − y` and `y − x`): like terms, which a reverse sweep makes often (the
+    /// two partials of `d · d`, the two ends of a spring).
+    fn combine(&mut self, a: Id, b: Id, sign: f64) -> Option<Id> {
+        let (ca, ya) = self.as_multiple(a);
+        let (cb, yb) = self.as_multiple(b);
+        if ya == yb {
+            return Some(self.scale(ca + sign * cb, ya));
+        }
+        match (self.op(ya), self.op(yb)) {
+            (Op::Sub(p, r), Op::Sub(s, u)) if p == u && r == s => {
+                Some(self.scale(ca - sign * cb, ya))
+            }
+            _ => None,
         }
     }
 
@@ -245,6 +278,9 @@ impl Graph {
             _ => {
                 if let Op::Neg(nb) = self.op(b) {
                     return self.add(a, nb);
+                }
+                if let Some(difference) = self.combine(a, b, -1.0) {
+                    return difference;
                 }
                 self.intern(Op::Sub(a, b))
             }
@@ -454,6 +490,26 @@ impl Graph {
         }
     }
 
+    /// Adds `op` (its operands already nodes of this graph) through the simplifying
+    /// constructors: the same node [`Graph::add`], [`Graph::mul`], ... would make. Used to
+    /// copy a graph into another with some nodes replaced.
+    pub fn apply(&mut self, op: Op) -> Id {
+        match op {
+            Op::Const(bits) => self.constant(f64::from_bits(bits)),
+            Op::Input(i) => self.input(i as usize),
+            Op::Add(a, b) => self.add(a, b),
+            Op::Sub(a, b) => self.sub(a, b),
+            Op::Mul(a, b) => self.mul(a, b),
+            Op::Div(a, b) => self.div(a, b),
+            Op::Neg(a) => self.neg(a),
+            Op::Powi(a, n) => self.powi(a, n),
+            Op::Powf(a, c) => self.powf(a, f64::from_bits(c)),
+            Op::Pow(a, b) => self.pow(a, b),
+            Op::Fun(f, a) => self.fun(f, a),
+            Op::Atan2(y, x) => self.atan2(y, x),
+        }
+    }
+
     /// Which nodes the `outputs` depend on.
     pub fn live(&self, outputs: &[Id]) -> Vec<bool> {
         let mut live = vec![false; self.ops.len()];
@@ -540,6 +596,35 @@ mod tests {
         let ny = g.neg(y);
         let (p, q) = (g.mul(nx, ny), g.mul(x, y));
         assert_eq!(p, q);
+    }
+
+    #[test]
+    fn like_terms_combine() {
+        let mut g = Graph::new(2);
+        let (x, y) = (g.input(0), g.input(1));
+        let two = g.constant(2.0);
+        let twice = g.mul(two, x);
+        assert_eq!(g.add(x, x), twice, "x + x = 2x");
+        let three = g.constant(3.0);
+        let (a, b) = (g.mul(three, x), g.mul(two, x));
+        let five = g.constant(5.0);
+        let five_x = g.mul(five, x);
+        assert_eq!(g.add(a, b), five_x, "3x + 2x = 5x");
+        assert_eq!(g.sub(a, b), x, "3x − 2x = x");
+        // 3(x − y) + 2(y − x) = (x − y)
+        let (d, e) = (g.sub(x, y), g.sub(y, x));
+        let (p, r) = (g.mul(three, d), g.mul(two, e));
+        assert_eq!(g.add(p, r), d);
+        // a − (−a) = 2a
+        let n = g.neg(a);
+        let six = g.constant(6.0);
+        let six_x = g.mul(six, x);
+        assert_eq!(g.sub(a, n), six_x);
+        let sum = g.add(p, r);
+        for (vx, vy) in [(0.7, -1.3), (2.5, 4.0)] {
+            let got = g.eval(&[vx, vy], &[sum]);
+            assert!((got[0] - (3.0 * (vx - vy) + 2.0 * (vy - vx))).abs() < 1e-15);
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod codegen;
 pub mod diff;
 pub mod equations;
 pub mod graph;
+pub mod kernel;
+mod terms;
 pub mod trace;
 
 pub use equations::{CompileError, CompileStats, CompiledEquations};

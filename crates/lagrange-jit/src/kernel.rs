@@ -1,0 +1,572 @@
+//! Loop kernels: one compiled loop for a whole class of local terms that differ only in their
+//! coordinates and constants (the 1023 springs of a chain, the 2016 pairs of N-body 64).
+//!
+//! Straight-line code for such a Lagrangian repeats the same few instructions once per term:
+//! 46 000 operations for N-body 64, far more than the instruction cache holds, so it runs at
+//! the speed of instruction fetch. A kernel is the derivative code of *one* term, run in a loop
+//! over a table; its code size does not grow with the number of terms.
+//!
+//! The kernel's graph has the inputs `[t, q_local (m), q̇_local (m), parameters (P)]`. Each row
+//! of the index table holds the `m` global coordinate indices of one term, then one column per
+//! output that goes to M: the kernel gathers `q` and `q̇` at the indices, reads the row's
+//! parameters, computes the outputs and *adds* each to `force[coordinate index]` or to
+//! `mass[column]`. With two lanes it runs two rows per iteration in `f64x2` vectors (two terms
+//! per division or square root: these are what bound a pair potential's throughput), and the
+//! odd last row alone; it still adds to the outputs one row after the other, so rows that share
+//! coordinates are summed correctly.
+//!
+//! Set `LAGRANGE_JIT_DISASM=1` to print each kernel's Cranelift IR and machine code to stderr.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::Context;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    AbiParam, BlockArg, InstBuilder, MemFlagsData, Signature, Type, UserFuncName, Value, types,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::JITModule;
+use cranelift_module::{Linkage, Module};
+
+use crate::codegen::{CodegenError, Imports, Wrapper, codegen_error, jit_builder, schedule};
+use crate::graph::{Fun, Graph, Id, Op};
+
+/// `kernel(t, q, q̇, rows, parameters, force, mass, row_count)`.
+type KernelFn = unsafe extern "C" fn(
+    *const f64,
+    *const f64,
+    *const f64,
+    *const u32,
+    *const f64,
+    *mut f64,
+    *mut f64,
+    usize,
+);
+
+/// Where a kernel output is added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `force[index of local coordinate i]`: the row's own coordinate index, no table column.
+    Force(usize),
+    /// `mass[row's next table column]`: the columns after the `m` coordinates, in output order.
+    Mass,
+}
+
+/// A compiled loop over the rows of a term table (see the module documentation).
+pub struct TermKernel {
+    /// Owns the executable memory `func` points into; `None` only during `drop`.
+    module: Option<JITModule>,
+    func: KernelFn,
+    m: usize,
+    num_params: usize,
+    mass_columns: usize,
+    lanes: usize,
+}
+
+// SAFETY: as for `CompiledFunction`: the module is never touched after compilation except by
+// `drop`; the code is immutable, reads only the arrays passed to it, writes only the two
+// output arrays, and calls only the pure `extern "C"` wrappers of `codegen`.
+unsafe impl Send for TermKernel {}
+unsafe impl Sync for TermKernel {}
+
+impl std::fmt::Debug for TermKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TermKernel")
+            .field("m", &self.m)
+            .field("num_params", &self.num_params)
+            .field("mass_columns", &self.mass_columns)
+            .field("lanes", &self.lanes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for TermKernel {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: `func` is the only pointer into this module's memory; it is private, and
+            // a call borrows `self`, so no call is running and none can follow.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+impl TermKernel {
+    /// Compiles the loop for `graph` (inputs `t`, `m` coordinates, `m` velocities,
+    /// `num_params` parameters) and its `outputs`. With `lanes == 2` it runs two rows per
+    /// iteration in `f64x2` vectors, and a last odd row alone. Nodes below `defer_below` are
+    /// computed where first needed (see [`schedule`]).
+    ///
+    /// # Panics
+    ///
+    /// If the graph's input count is not `1 + 2m + num_params`, an output is not a node, a
+    /// [`Target::Force`] names no local coordinate, or `lanes` is not 1 or 2.
+    pub fn compile(
+        graph: &Graph,
+        m: usize,
+        num_params: usize,
+        outputs: &[(Id, Target)],
+        defer_below: Id,
+        lanes: usize,
+    ) -> Result<Self, CodegenError> {
+        assert_eq!(graph.num_inputs(), 1 + 2 * m + num_params, "kernel inputs");
+        assert!(lanes == 1 || lanes == 2, "1 or 2 lanes");
+        let mut mass_columns = 0;
+        let mut targets = Vec::with_capacity(outputs.len());
+        for &(o, target) in outputs {
+            assert!((o as usize) < graph.len(), "output {o} is not a node");
+            targets.push(match target {
+                Target::Force(i) => {
+                    assert!(i < m, "force target {i} is not a local coordinate");
+                    Place::Force(i)
+                }
+                Target::Mass => {
+                    mass_columns += 1;
+                    Place::Mass(m + mass_columns - 1)
+                }
+            });
+        }
+        let mut module = JITModule::new(jit_builder()?);
+        let ptr = module.target_config().pointer_type();
+        let call_conv = module.isa().default_call_conv();
+        let mut sig = Signature::new(call_conv);
+        for _ in 0..8 {
+            sig.params.push(AbiParam::new(ptr));
+        }
+        let func_id = module
+            .declare_function("lagrange_jit_term_kernel", Linkage::Local, &sig)
+            .map_err(codegen_error)?;
+        let mut ctx = Context::new();
+        ctx.func.signature = sig;
+        ctx.func.name = UserFuncName::user(0, func_id.as_u32());
+        let mut fctx = FunctionBuilderContext::new();
+        let ids: Vec<Id> = outputs.iter().map(|&(o, _)| o).collect();
+        let emitter = Emitter {
+            graph,
+            m,
+            num_params,
+            row_len: m + mass_columns,
+            outputs: &ids,
+            targets: &targets,
+            order: schedule(graph, &ids, defer_below),
+            ptr,
+        };
+        emitter.emit(&mut module, &mut ctx, &mut fctx, lanes)?;
+        let disasm = std::env::var("LAGRANGE_JIT_DISASM").is_ok();
+        ctx.set_disasm(disasm);
+        module
+            .define_function(func_id, &mut ctx)
+            .map_err(codegen_error)?;
+        if disasm && let Some(code) = ctx.compiled_code().and_then(|c| c.vcode.clone()) {
+            eprintln!("{}\n{code}", ctx.func.display());
+        }
+        module.finalize_definitions().map_err(codegen_error)?;
+        let code = module.get_finalized_function(func_id);
+        // SAFETY: `code` is the entry of the function just compiled with the host's C calling
+        // convention and eight pointer-sized arguments, no result: `KernelFn`.
+        let func = unsafe { std::mem::transmute::<*const u8, KernelFn>(code) };
+        Ok(Self {
+            module: Some(module),
+            func,
+            m,
+            num_params,
+            mass_columns,
+            lanes,
+        })
+    }
+
+    /// `u32`s per row of the index table: `m` coordinate indices, then one column per
+    /// [`Target::Mass`] output.
+    pub fn row_len(&self) -> usize {
+        self.m + self.mass_columns
+    }
+
+    /// Parameters per row.
+    pub fn num_params(&self) -> usize {
+        self.num_params
+    }
+
+    /// Rows per loop iteration (the last odd row runs alone).
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    /// Runs the loop over every row of `rows`, adding each row's outputs into `force` and
+    /// `mass`.
+    ///
+    /// # Safety
+    ///
+    /// `rows.len()` must be a multiple of `row_len()`, `params` must hold `num_params()`
+    /// values per row, every coordinate index must be below the lengths of `q`, `q_dot` and
+    /// `force`, and every mass column below the length of `mass`.
+    #[allow(clippy::too_many_arguments)] // the machine code's arguments, one by one
+    #[inline]
+    pub unsafe fn run(
+        &self,
+        t: &f64,
+        q: &[f64],
+        q_dot: &[f64],
+        rows: &[u32],
+        params: &[f64],
+        force: &mut [f64],
+        mass: &mut [f64],
+    ) {
+        let count = rows.len() / self.row_len().max(1);
+        debug_assert!(params.len() >= count * self.num_params);
+        // SAFETY: the caller guarantees that every index the table holds is in bounds; the
+        // code reads `count` rows and `count * num_params` parameters, writes only `force`
+        // and `mass` at the table's indices, and the module holding it lives as long as
+        // `self`.
+        unsafe {
+            (self.func)(
+                t,
+                q.as_ptr(),
+                q_dot.as_ptr(),
+                rows.as_ptr(),
+                params.as_ptr(),
+                force.as_mut_ptr(),
+                mass.as_mut_ptr(),
+                count,
+            )
+        }
+    }
+}
+
+/// Where output k goes: `force[row[i]]`, or `mass[row[column]]`.
+#[derive(Clone, Copy)]
+enum Place {
+    Force(usize),
+    Mass(usize),
+}
+
+/// What the emission of one kernel reads.
+struct Emitter<'a> {
+    graph: &'a Graph,
+    m: usize,
+    num_params: usize,
+    row_len: usize,
+    outputs: &'a [Id],
+    targets: &'a [Place],
+    order: Vec<Id>,
+    ptr: Type,
+}
+
+/// The function's pointer arguments.
+#[derive(Clone, Copy)]
+struct Pointers {
+    q: Value,
+    q_dot: Value,
+    force: Value,
+    mass: Value,
+}
+
+/// The values of one loop body (`lanes` rows).
+struct Body {
+    lanes: usize,
+    /// t, as a scalar or splat to both lanes.
+    t: Option<Value>,
+    p: Pointers,
+    row: Value,
+    params: Value,
+    /// Address offset `8 * index` of local coordinate `i` in lane `l`, loaded on first use.
+    offsets: HashMap<(usize, usize), Value>,
+    values: HashMap<Id, Value>,
+}
+
+impl Body {
+    /// One lane of a vector (or the scalar itself).
+    fn lane(&self, b: &mut FunctionBuilder, v: Value, l: usize) -> Value {
+        if self.lanes == 1 {
+            v
+        } else {
+            b.ins().extractlane(v, l as u8)
+        }
+    }
+
+    /// A vector of the per-lane scalars (or the scalar itself).
+    fn gather(&self, b: &mut FunctionBuilder, lanes: &[Value]) -> Value {
+        if self.lanes == 1 {
+            return lanes[0];
+        }
+        let v = b.ins().splat(types::F64X2, lanes[0]);
+        b.ins().insertlane(v, lanes[1], 1)
+    }
+
+    /// A constant in every lane.
+    fn constant(&self, b: &mut FunctionBuilder, c: f64) -> Value {
+        let c = b.ins().f64const(c);
+        if self.lanes == 1 {
+            c
+        } else {
+            b.ins().splat(types::F64X2, c)
+        }
+    }
+
+    /// `8 * row[l][column]` as an address offset, loaded once per body.
+    fn offset(
+        &mut self,
+        b: &mut FunctionBuilder,
+        row_len: usize,
+        column: usize,
+        l: usize,
+    ) -> Value {
+        if let Some(&o) = self.offsets.get(&(column, l)) {
+            return o;
+        }
+        let index = b.ins().uload32(
+            MemFlagsData::trusted(),
+            self.row,
+            (4 * (l * row_len + column)) as i32,
+        );
+        let o = b.ins().ishl_imm_u(index, 3);
+        self.offsets.insert((column, l), o);
+        o
+    }
+}
+
+impl Emitter<'_> {
+    /// The value of node `a` in this body.
+    fn operand(&self, b: &mut FunctionBuilder, body: &mut Body, a: Id) -> Value {
+        if let Some(&v) = body.values.get(&a) {
+            return v;
+        }
+        let mem = MemFlagsData::trusted();
+        let v = match self.graph.op(a) {
+            Op::Const(bits) => body.constant(b, f64::from_bits(bits)),
+            Op::Input(0) => body.t.expect("t is loaded when the graph uses it"),
+            Op::Input(i) => {
+                let i = i as usize - 1;
+                // each lane's load right before it goes into the vector, so that the code
+                // generator can fold the loads into the lane moves
+                let mut vector = None;
+                for l in 0..body.lanes {
+                    let x = if i < 2 * self.m {
+                        let (base, local) = if i < self.m {
+                            (body.p.q, i)
+                        } else {
+                            (body.p.q_dot, i - self.m)
+                        };
+                        let o = body.offset(b, self.row_len, local, l);
+                        let address = b.ins().iadd(base, o);
+                        b.ins().load(types::F64, mem, address, 0)
+                    } else {
+                        let p = i - 2 * self.m;
+                        let at = 8 * (l * self.num_params + p);
+                        b.ins().load(types::F64, mem, body.params, at as i32)
+                    };
+                    vector = Some(match (body.lanes, vector) {
+                        (1, _) => x,
+                        // a splat is one instruction (movddup), scalar_to_vector two
+                        (_, None) => b.ins().splat(types::F64X2, x),
+                        (_, Some(v)) => b.ins().insertlane(v, x, l as u8),
+                    });
+                }
+                vector.expect("one lane at least")
+            }
+            op => unreachable!("{op:?} is computed, not an operand leaf"),
+        };
+        body.values.insert(a, v);
+        v
+    }
+
+    /// `w(args)` lane by lane.
+    fn call(
+        &self,
+        module: &mut JITModule,
+        b: &mut FunctionBuilder,
+        imports: &mut Imports,
+        body: &Body,
+        w: Wrapper,
+        args: &[Value],
+    ) -> Result<Value, CodegenError> {
+        let mut lanes = Vec::with_capacity(body.lanes);
+        for l in 0..body.lanes {
+            // powi's exponent is a scalar i32 constant, not a lane vector
+            let scalar_args: Vec<Value> = args
+                .iter()
+                .enumerate()
+                .map(|(j, &a)| {
+                    if w == Wrapper::Powi && j == 1 {
+                        a
+                    } else {
+                        body.lane(b, a, l)
+                    }
+                })
+                .collect();
+            lanes.push(imports.call(module, b, w, &scalar_args)?);
+        }
+        Ok(body.gather(b, &lanes))
+    }
+
+    /// Emits the computation of `body.lanes` rows into the current block.
+    fn emit_body(
+        &self,
+        module: &mut JITModule,
+        b: &mut FunctionBuilder,
+        imports: &mut Imports,
+        body: &mut Body,
+    ) -> Result<(), CodegenError> {
+        let mem = MemFlagsData::trusted();
+        let mut stores: Vec<(Id, usize)> = self
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(k, &o)| (o, k))
+            .collect();
+        stores.sort_unstable();
+        for &id in &self.order {
+            let op = self.graph.op(id);
+            let v = match op {
+                Op::Const(_) | Op::Input(_) => self.operand(b, body, id),
+                Op::Add(x, y) | Op::Sub(x, y) | Op::Mul(x, y) | Op::Div(x, y) => {
+                    let x = self.operand(b, body, x);
+                    let y = self.operand(b, body, y);
+                    match op {
+                        Op::Add(..) => b.ins().fadd(x, y),
+                        Op::Sub(..) => b.ins().fsub(x, y),
+                        Op::Mul(..) => b.ins().fmul(x, y),
+                        _ => b.ins().fdiv(x, y),
+                    }
+                }
+                Op::Neg(x) => {
+                    let x = self.operand(b, body, x);
+                    b.ins().fneg(x)
+                }
+                Op::Fun(Fun::Sqrt, x) => {
+                    let x = self.operand(b, body, x);
+                    b.ins().sqrt(x)
+                }
+                Op::Fun(Fun::Abs, x) => {
+                    let x = self.operand(b, body, x);
+                    b.ins().fabs(x)
+                }
+                Op::Fun(f, x) => {
+                    let x = self.operand(b, body, x);
+                    self.call(module, b, imports, body, Wrapper::Fun(f), &[x])?
+                }
+                Op::Powi(x, n) => {
+                    let x = self.operand(b, body, x);
+                    let n = b.ins().iconst(types::I32, i64::from(n));
+                    self.call(module, b, imports, body, Wrapper::Powi, &[x, n])?
+                }
+                Op::Powf(x, c) => {
+                    let x = self.operand(b, body, x);
+                    let c = body.constant(b, f64::from_bits(c));
+                    self.call(module, b, imports, body, Wrapper::Pow, &[x, c])?
+                }
+                Op::Pow(x, y) | Op::Atan2(x, y) => {
+                    let x = self.operand(b, body, x);
+                    let y = self.operand(b, body, y);
+                    let w = if let Op::Pow(..) = op {
+                        Wrapper::Pow
+                    } else {
+                        Wrapper::Atan2
+                    };
+                    self.call(module, b, imports, body, w, &[x, y])?
+                }
+            };
+            body.values.insert(id, v);
+            // add each output to its place as soon as it is computed, row (lane) by row
+            let first = stores.partition_point(|&(o, _)| o < id);
+            for &(_, k) in stores[first..].iter().take_while(|&&(o, _)| o == id) {
+                for l in 0..body.lanes {
+                    let x = body.lane(b, v, l);
+                    let (base, column) = match self.targets[k] {
+                        Place::Force(i) => (body.p.force, i),
+                        Place::Mass(c) => (body.p.mass, c),
+                    };
+                    let offset = body.offset(b, self.row_len, column, l);
+                    let address = b.ins().iadd(base, offset);
+                    let old = b.ins().load(types::F64, mem, address, 0);
+                    let new = b.ins().fadd(old, x);
+                    b.ins().store(mem, new, address, 0);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The function: a loop of `lanes` rows per iteration, then (two lanes) the odd last row.
+    fn emit(
+        &self,
+        module: &mut JITModule,
+        ctx: &mut Context,
+        fctx: &mut FunctionBuilderContext,
+        lanes: usize,
+    ) -> Result<(), CodegenError> {
+        let call_conv = module.isa().default_call_conv();
+        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let entry = b.create_block();
+        let main = b.create_block();
+        let after = b.create_block();
+        let tail = b.create_block();
+        let exit = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        for block in [main, after, tail] {
+            for _ in 0..3 {
+                b.append_block_param(block, self.ptr);
+            }
+        }
+        b.switch_to_block(entry);
+        let a = b.block_params(entry).to_vec();
+        let (t_ptr, rows, params, count) = (a[0], a[3], a[4], a[7]);
+        let p = Pointers {
+            q: a[1],
+            q_dot: a[2],
+            force: a[5],
+            mass: a[6],
+        };
+        let mem = MemFlagsData::trusted();
+        let uses_t = self.graph.live(self.outputs)[0];
+        let t = uses_t.then(|| b.ins().load(types::F64, mem, t_ptr, 0));
+        let t_splat = t.map(|t| b.ins().splat(types::F64X2, t));
+        let lanes = lanes as i64;
+        let enough = b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, count, lanes);
+        let args: [BlockArg; 3] = [rows.into(), params.into(), count.into()];
+        b.ins().brif(enough, main, &args, after, &args);
+
+        let mut imports = Imports::new(call_conv);
+        let new_body = |lanes: usize, row: Value, params: Value| Body {
+            lanes,
+            t: if lanes == 1 { t } else { t_splat },
+            p,
+            row,
+            params,
+            offsets: HashMap::new(),
+            values: HashMap::new(),
+        };
+        // the main loop
+        b.switch_to_block(main);
+        let a = b.block_params(main).to_vec();
+        let mut body = new_body(lanes as usize, a[0], a[1]);
+        self.emit_body(module, &mut b, &mut imports, &mut body)?;
+        let next_row = b.ins().iadd_imm_s(a[0], 4 * self.row_len as i64 * lanes);
+        let next_params = b.ins().iadd_imm_s(a[1], 8 * self.num_params as i64 * lanes);
+        let left = b.ins().iadd_imm_s(a[2], -lanes);
+        let more = b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, left, lanes);
+        let args: [BlockArg; 3] = [next_row.into(), next_params.into(), left.into()];
+        b.ins().brif(more, main, &args, after, &args);
+
+        // fewer than `lanes` rows left: with two lanes, one
+        b.switch_to_block(after);
+        let a = b.block_params(after).to_vec();
+        let args: [BlockArg; 3] = [a[0].into(), a[1].into(), a[2].into()];
+        b.ins().brif(a[2], tail, &args, exit, &[]);
+        b.switch_to_block(tail);
+        let a = b.block_params(tail).to_vec();
+        if lanes == 2 {
+            let mut body = new_body(1, a[0], a[1]);
+            self.emit_body(module, &mut b, &mut imports, &mut body)?;
+        }
+        b.ins().jump(exit, &[]);
+
+        b.switch_to_block(exit);
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        b.finalize(module.target_config());
+        Ok(())
+    }
+}

@@ -1,0 +1,500 @@
+//! Lagrangians declared as sums of local terms ([`Lagrangian::num_terms`]), compiled to one
+//! loop kernel ([`TermKernel`]) per class of terms that differ only in their coordinates and
+//! constants.
+//!
+//! Each term is traced on its own local coordinates. Terms whose traced graphs are the same
+//! operations on the same operands, constants aside, form a class. The class's graph keeps the
+//! constants that all its terms share and turns the others into per-term parameters; it is
+//! differentiated once, symbolically, into the term's local force
+//! `∂L_k/∂q − (∂²L_k/∂q̇∂q) q̇ − ∂²L_k/∂q̇∂t` and mass-matrix block `∂²L_k/∂q̇²`. Outputs that
+//! do not depend on the state are evaluated once at compile time (a constant M is inverted or
+//! factored then); the others are computed by the class's kernel and added into the global
+//! force and M. Code size is then independent of the number of terms, and the cost per call is
+//! linear in it.
+
+use std::collections::HashMap;
+
+use crate::codegen::{CHUNK_OPERATIONS, CodegenError};
+use crate::diff::{directional, gradient};
+use crate::graph::{Fun, Graph, Id, Op};
+use crate::kernel::{Target, TermKernel};
+use crate::trace::{Traced, trace};
+use lagrange::Lagrangian;
+use lagrange::mechanics::linalg::band_index;
+
+/// More classes than this (terms that hardly repeat) compile to straight-line code instead.
+const MAX_CLASSES: usize = 64;
+/// Below this many operations (estimated as Σ kernel operations × terms) straight-line code
+/// is used: it fits the instruction cache and avoids the loops' index loads and the fixed
+/// cost of the kernel calls. Measured (instruction counts and times of the probe example):
+/// N-body 8 (≈ 530 operations) runs faster straight, chain 256 (≈ 770) as kernels.
+const MIN_STRAIGHT_LINE_OPERATIONS: usize = 640;
+/// Rows added into the force one after another should not share coordinates (each would
+/// wait for the previous one's store): rows are grouped into batches of this many rows
+/// with disjoint coordinates.
+const BATCH: usize = 8;
+
+/// The compiled terms: kernels with their tables, and the state-independent part.
+#[derive(Debug)]
+pub(crate) struct Terms {
+    kernels: Vec<ClassKernel>,
+    /// The force's state-independent part.
+    pub base_force: Vec<f64>,
+    /// The state-independent part of M's storage that the kernels add to (empty when M is
+    /// constant).
+    pub base_mass: Vec<f64>,
+    /// Operations in the kernels' code.
+    pub operations: usize,
+}
+
+#[derive(Debug)]
+struct ClassKernel {
+    kernel: TermKernel,
+    rows: Vec<u32>,
+    params: Vec<f64>,
+}
+
+impl Terms {
+    /// Number of compiled kernels.
+    pub fn num_kernels(&self) -> usize {
+        self.kernels.len()
+    }
+
+    /// Adds every kernel's contribution at `(t, q, q̇)` to `force` and `mass`, which hold
+    /// (copies of) [`Terms::base_force`] and [`Terms::base_mass`].
+    ///
+    /// # Panics
+    ///
+    /// If `q`, `q_dot`, `force` or `mass` are shorter than the tables need.
+    #[inline]
+    pub fn add_into(&self, t: f64, q: &[f64], q_dot: &[f64], force: &mut [f64], mass: &mut [f64]) {
+        let n = self.base_force.len();
+        assert!(q.len() >= n && q_dot.len() >= n && force.len() >= n);
+        assert!(mass.len() >= self.base_mass.len());
+        for k in &self.kernels {
+            // SAFETY: `build` made every coordinate index < n, every mass column <
+            // base_mass.len(), and gave each row its parameters.
+            unsafe { k.kernel.run(&t, q, q_dot, &k.rows, &k.params, force, mass) };
+        }
+    }
+}
+
+/// How M comes out of [`build`].
+#[derive(Debug)]
+pub(crate) enum Mass {
+    /// M is constant: its nonzero entries `(i, j, value)` (repeated positions add up).
+    Constant {
+        entries: Vec<(usize, usize, f64)>,
+        bandwidth: usize,
+    },
+    /// The kernels add M's band (`n × (2 bw + 1)`, see `band_index`).
+    Banded { bandwidth: usize },
+    /// The kernels add M (`n × n`, row-major).
+    Dense,
+}
+
+/// One traced term: its coordinates and the values of its constants, in node order.
+struct Member {
+    coordinates: Vec<usize>,
+    constants: Vec<f64>,
+}
+
+/// Terms with the same operations: the operations of the first (constants masked), members.
+struct Class {
+    m: usize,
+    ops: Vec<Op>,
+    root: Id,
+    members: Vec<Member>,
+}
+
+/// The class's graph, differentiated.
+struct Differentiated {
+    graph: Graph,
+    /// Nodes below this are the (copied) forward pass.
+    forward_len: Id,
+    num_params: usize,
+    /// Parameter values, `num_params` per member.
+    params: Vec<f64>,
+    force: Vec<Id>,
+    /// m × m, row-major.
+    mass: Vec<Id>,
+    /// Whether each node depends on t, q or q̇.
+    state: Vec<bool>,
+}
+
+/// `op` with its operands renamed by `f`.
+fn rename(op: Op, f: impl Fn(Id) -> Id) -> Op {
+    match op {
+        Op::Const(_) | Op::Input(_) => op,
+        Op::Add(a, b) => Op::Add(f(a), f(b)),
+        Op::Sub(a, b) => Op::Sub(f(a), f(b)),
+        Op::Mul(a, b) => Op::Mul(f(a), f(b)),
+        Op::Div(a, b) => Op::Div(f(a), f(b)),
+        Op::Neg(a) => Op::Neg(f(a)),
+        Op::Powi(a, n) => Op::Powi(f(a), n),
+        Op::Powf(a, c) => Op::Powf(f(a), c),
+        Op::Pow(a, b) => Op::Pow(f(a), f(b)),
+        Op::Fun(g, a) => Op::Fun(g, f(a)),
+        Op::Atan2(a, b) => Op::Atan2(f(a), f(b)),
+    }
+}
+
+/// The live nodes of a term's graph, renumbered densely (inputs first, as they are), with
+/// every constant replaced by `Const(0)` and its value listed separately.
+fn canonical(g: &Graph, root: Id) -> (Vec<Op>, Id, Vec<f64>) {
+    let live = g.live(&[root]);
+    let mut map = vec![Id::MAX; g.len()];
+    let mut ops = Vec::new();
+    let mut constants = Vec::new();
+    for id in 0..g.len() {
+        if !live[id] && id >= g.num_inputs() {
+            continue;
+        }
+        map[id] = ops.len() as Id;
+        let op = g.op(id as Id);
+        ops.push(match op {
+            Op::Const(bits) => {
+                constants.push(f64::from_bits(bits));
+                Op::Const(0)
+            }
+            op => rename(op, |a| map[a as usize]),
+        });
+    }
+    (ops, map[root as usize], constants)
+}
+
+/// The terms of `lagrangian` compiled to kernels, with how M is handled; `None` where the term
+/// path does not apply (no terms declared, dissipation or generalized forces present, invalid
+/// coordinates, too many distinct classes, or a term too large for one kernel), and the
+/// straight-line code is used instead.
+pub(crate) fn build<L: Lagrangian + ?Sized>(
+    lagrangian: &L,
+    n: usize,
+) -> Result<Option<(Terms, Mass)>, CodegenError> {
+    let num_terms = lagrangian.num_terms();
+    if num_terms == 0 || lagrangian.has_dissipation() {
+        return Ok(None);
+    }
+    // generalized forces are not split into terms: the term path needs them to be zero
+    let forces = trace(Graph::new(1 + 2 * n), || {
+        let t = Traced::from_id(0);
+        let q: Vec<Traced> = (0..n).map(|i| Traced::from_id((1 + i) as Id)).collect();
+        let v: Vec<Traced> = (0..n).map(|i| Traced::from_id((1 + n + i) as Id)).collect();
+        let mut forces = vec![Traced::from(0.0); n];
+        lagrangian.add_generalized_forces(t, &q, &v, &mut forces);
+        forces.iter().map(|f| f.id()).collect::<Vec<_>>()
+    });
+    match forces {
+        Ok((g, ids)) if ids.iter().all(|&f| g.as_const(f) == Some(0.0)) => {}
+        _ => return Ok(None),
+    }
+
+    let mut classes: Vec<Class> = Vec::new();
+    let mut index: HashMap<(usize, Vec<Op>, Id), usize> = HashMap::new();
+    let mut coordinates = Vec::new();
+    for k in 0..num_terms {
+        coordinates.clear();
+        lagrangian.term_coordinates(k, &mut coordinates);
+        let m = coordinates.len();
+        if coordinates.iter().any(|&c| c >= n) {
+            return Ok(None);
+        }
+        let Ok((g, root)) = trace(Graph::new(1 + 2 * m), || {
+            let t = Traced::from_id(0);
+            let q: Vec<Traced> = (0..m).map(|i| Traced::from_id((1 + i) as Id)).collect();
+            let v: Vec<Traced> = (0..m).map(|i| Traced::from_id((1 + m + i) as Id)).collect();
+            lagrangian.term(k, t, &q, &v).id()
+        }) else {
+            return Ok(None);
+        };
+        let (ops, root, constants) = canonical(&g, root);
+        let member = Member {
+            coordinates: coordinates.clone(),
+            constants,
+        };
+        let key = (m, ops, root);
+        match index.get(&key) {
+            Some(&c) => classes[c].members.push(member),
+            None => {
+                if classes.len() == MAX_CLASSES {
+                    return Ok(None);
+                }
+                index.insert(key.clone(), classes.len());
+                classes.push(Class {
+                    m,
+                    ops: key.1,
+                    root,
+                    members: vec![member],
+                });
+            }
+        }
+    }
+
+    let diffs: Vec<Differentiated> = classes.iter().map(differentiate).collect();
+    let mass_constant = diffs
+        .iter()
+        .all(|d| d.mass.iter().all(|&e| !d.state[e as usize]));
+    let mut bandwidth = 0;
+    for (class, d) in classes.iter().zip(&diffs) {
+        let m = class.m;
+        for (e, &node) in d.mass.iter().enumerate() {
+            if d.graph.as_const(node) != Some(0.0) {
+                for member in &class.members {
+                    let c = &member.coordinates;
+                    bandwidth = bandwidth.max(c[e / m].abs_diff(c[e % m]));
+                }
+            }
+        }
+    }
+    let banded = 4 * bandwidth < n;
+    let mass_len = match (mass_constant, banded) {
+        (true, _) => 0,
+        (false, true) => n * (2 * bandwidth + 1),
+        (false, false) => n * n,
+    };
+    if n.max(mass_len) >= u32::MAX as usize {
+        return Ok(None);
+    }
+    let slot_of_mass = |i: usize, j: usize| {
+        if banded {
+            band_index(bandwidth, i, j)
+        } else {
+            i * n + j
+        }
+    };
+
+    // (node, force row or mass entry) of each class's outputs that are not constant zero,
+    // split into those fixed at compile time and those the kernel computes
+    type Outputs = Vec<(Id, Result<usize, usize>)>;
+    let mut split: Vec<(Outputs, Outputs)> = Vec::with_capacity(classes.len());
+    let mut straight_line_estimate = 0;
+    for (class, d) in classes.iter().zip(&diffs) {
+        let outputs = d
+            .force
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| (f, Err(i)))
+            .chain(d.mass.iter().enumerate().map(|(e, &x)| (x, Ok(e))))
+            .filter(|&(x, _)| d.graph.as_const(x) != Some(0.0));
+        let (fixed, varying): (Outputs, Outputs) = outputs
+            .partition(|&(x, which)| !d.state[x as usize] || (which.is_ok() && mass_constant));
+        let nodes: Vec<Id> = varying.iter().map(|&(x, _)| x).collect();
+        let work = d.graph.work(&nodes);
+        if work > CHUNK_OPERATIONS {
+            return Ok(None);
+        }
+        straight_line_estimate += work * class.members.len();
+        split.push((fixed, varying));
+    }
+    if straight_line_estimate < MIN_STRAIGHT_LINE_OPERATIONS {
+        return Ok(None);
+    }
+
+    let mut base_force = vec![0.0; n];
+    let mut base_mass = vec![0.0; mass_len];
+    let mut entries = Vec::new();
+    let mut kernels = Vec::new();
+    let mut operations = 0;
+    for ((class, d), (fixed, varying)) in classes.iter().zip(&diffs).zip(split) {
+        let m = class.m;
+        if !fixed.is_empty() {
+            let nodes: Vec<Id> = fixed.iter().map(|&(x, _)| x).collect();
+            let mut inputs = vec![0.0; 1 + 2 * m + d.num_params];
+            for (k, member) in class.members.iter().enumerate() {
+                inputs[1 + 2 * m..]
+                    .copy_from_slice(&d.params[k * d.num_params..(k + 1) * d.num_params]);
+                let values = d.graph.eval(&inputs, &nodes);
+                let c = &member.coordinates;
+                for (&(_, which), value) in fixed.iter().zip(values) {
+                    match which {
+                        Err(i) => base_force[c[i]] += value,
+                        Ok(e) if mass_constant => entries.push((c[e / m], c[e % m], value)),
+                        Ok(e) => base_mass[slot_of_mass(c[e / m], c[e % m])] += value,
+                    }
+                }
+            }
+        }
+        if varying.is_empty() {
+            continue;
+        }
+        let nodes: Vec<Id> = varying.iter().map(|&(x, _)| x).collect();
+        operations += d.graph.work(&nodes);
+        let outputs: Vec<(Id, Target)> = varying
+            .iter()
+            .map(|&(x, which)| (x, which.map_or_else(Target::Force, |_| Target::Mass)))
+            .collect();
+        let lanes = if divides(&d.graph, &nodes) { 2 } else { 1 };
+        let kernel =
+            TermKernel::compile(&d.graph, m, d.num_params, &outputs, d.forward_len, lanes)?;
+        let mut rows = Vec::new();
+        let mut params = Vec::new();
+        let batches = spread(class.members.iter().map(|mb| &mb.coordinates[..]));
+        for k in batches.into_iter().flatten() {
+            let c = &class.members[k].coordinates;
+            rows.extend(c.iter().map(|&i| i as u32));
+            for &(_, which) in &varying {
+                if let Ok(e) = which {
+                    rows.push(slot_of_mass(c[e / m], c[e % m]) as u32);
+                }
+            }
+            params.extend_from_slice(&d.params[k * d.num_params..(k + 1) * d.num_params]);
+        }
+        kernels.push(ClassKernel {
+            kernel,
+            rows,
+            params,
+        });
+    }
+    let mass = match (mass_constant, banded) {
+        (true, _) => Mass::Constant { entries, bandwidth },
+        (false, true) => Mass::Banded { bandwidth },
+        (false, false) => Mass::Dense,
+    };
+    Ok(Some((
+        Terms {
+            kernels,
+            base_force,
+            base_mass,
+            operations,
+        },
+        mass,
+    )))
+}
+
+/// Whether the `outputs` need a division or a square root: then two rows per iteration
+/// (`f64x2`) halve the time on the divider, which bounds such kernels.
+fn divides(g: &Graph, outputs: &[Id]) -> bool {
+    let live = g.live(outputs);
+    (0..g.len()).any(|id| live[id] && matches!(g.op(id as Id), Op::Div(..) | Op::Fun(Fun::Sqrt, _)))
+}
+
+/// The class's graph with varying constants as parameters, differentiated.
+fn differentiate(class: &Class) -> Differentiated {
+    let m = class.m;
+    let first = &class.members[0].constants;
+    let varying: Vec<bool> = (0..first.len())
+        .map(|c| {
+            class
+                .members
+                .iter()
+                .any(|mb| mb.constants[c].to_bits() != first[c].to_bits())
+        })
+        .collect();
+    let num_params = varying.iter().filter(|v| **v).count();
+    let mut params = Vec::with_capacity(num_params * class.members.len());
+    for member in &class.members {
+        params.extend(
+            member
+                .constants
+                .iter()
+                .zip(&varying)
+                .filter(|(_, v)| **v)
+                .map(|(c, _)| *c),
+        );
+    }
+    let mut g = Graph::new(1 + 2 * m + num_params);
+    let mut map: Vec<Id> = Vec::with_capacity(class.ops.len());
+    let (mut constant, mut param) = (0, 0);
+    for &op in &class.ops {
+        let id = match op {
+            Op::Input(i) => g.input(i as usize),
+            Op::Const(_) => {
+                let c = constant;
+                constant += 1;
+                if varying[c] {
+                    param += 1;
+                    g.input(2 * m + param)
+                } else {
+                    g.constant(first[c])
+                }
+            }
+            op => g.apply(rename(op, |a| map[a as usize])),
+        };
+        map.push(id);
+    }
+    let l = map[class.root as usize];
+    let forward_len = g.len() as Id;
+    let t = g.input(0);
+    let q: Vec<Id> = (0..m).map(|i| g.input(1 + i)).collect();
+    let v: Vec<Id> = (0..m).map(|i| g.input(1 + m + i)).collect();
+    let one = g.constant(1.0);
+    let wrt: Vec<Id> = q.iter().chain(&v).copied().collect();
+    let grad = gradient(&mut g, l, &wrt);
+    let (dl_dq, p) = grad.split_at(m);
+    let along: Vec<(Id, Id)> = std::iter::once((t, one))
+        .chain(q.iter().zip(&v).map(|(&qi, &vi)| (qi, vi)))
+        .collect();
+    let dp = directional(&mut g, &along, p);
+    let mut mass = vec![0 as Id; m * m];
+    for j in 0..m {
+        let column = directional(&mut g, &[(v[j], one)], p);
+        for i in 0..m {
+            mass[i * m + j] = column[i];
+        }
+    }
+    let force = (0..m).map(|i| g.sub(dl_dq[i], dp[i])).collect();
+    let mut state = vec![false; g.len()];
+    for id in 0..g.len() {
+        state[id] = match g.op(id as Id) {
+            Op::Input(i) => (i as usize) < 1 + 2 * m,
+            op => op.operands().any(|a| state[a as usize]),
+        };
+    }
+    Differentiated {
+        graph: g,
+        forward_len,
+        num_params,
+        params,
+        force,
+        mass,
+        state,
+    }
+}
+
+/// The rows in batches of at most [`BATCH`] rows with pairwise disjoint coordinates (first
+/// fit), so that rows run one after the other rarely wait for each other's additions.
+fn spread<'a>(rows: impl Iterator<Item = &'a [usize]>) -> Vec<Vec<usize>> {
+    let mut batches: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    // batches before this one are full
+    let mut open = 0;
+    for (k, coordinates) in rows.enumerate() {
+        let fits = |(members, used): &(Vec<usize>, Vec<usize>)| {
+            members.len() < BATCH && coordinates.iter().all(|c| !used.contains(c))
+        };
+        match batches[open..].iter().position(fits) {
+            Some(b) => {
+                let (members, used) = &mut batches[open + b];
+                members.push(k);
+                used.extend_from_slice(coordinates);
+            }
+            None => batches.push((vec![k], coordinates.to_vec())),
+        }
+        while open < batches.len() && batches[open].0.len() == BATCH {
+            open += 1;
+        }
+    }
+    batches.into_iter().map(|(members, _)| members).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_keeps_every_row_once_and_separates_shared_coordinates() {
+        let rows: Vec<Vec<usize>> = (0..40).map(|i| vec![i, i + 1]).collect();
+        let batches = spread(rows.iter().map(|r| &r[..]));
+        let mut sorted: Vec<usize> = batches.iter().flatten().copied().collect();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..40).collect::<Vec<_>>());
+        assert!(batches.iter().all(|b| b.len() <= BATCH));
+        // within a batch no two rows share a coordinate
+        for batch in &batches {
+            for (a, &x) in batch.iter().enumerate() {
+                for &y in &batch[a + 1..] {
+                    assert!(rows[x].iter().all(|c| !rows[y].contains(c)), "{x} {y}");
+                }
+            }
+        }
+    }
+}

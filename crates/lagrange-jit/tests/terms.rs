@@ -1,0 +1,332 @@
+//! The term kernels (a Lagrangian declared as a sum of local terms, compiled to one loop per
+//! class of alike terms) against the straight-line code that ignores the terms, the
+//! dual-number engine (`lagrange::accelerations`) and the hand-derived EOMs, at random states;
+//! and each way M is handled on that path: constant diagonal, banded per call, dense per call.
+
+use lagrange::mechanics::EquationsOfMotion;
+use lagrange::systems::{Chain, HarmonicOscillator, NBody};
+use lagrange::{Lagrangian, MechanicsError, Scalar, accelerations};
+use lagrange_jit::CompiledEquations;
+
+mod common;
+use common::{Lcg, REL, assert_close};
+
+/// Beads on a line with position-dependent inertia, coupled through their velocities, driven
+/// in time:
+///
+/// ```text
+/// L = Σᵢ [½ (aᵢ + qᵢ²) q̇ᵢ² + ε sin(t) qᵢ]
+///   + Σᵢ [½ c q̇ᵢ q̇ᵢ₊₁ cos(qᵢ − qᵢ₊₁) − kᵢ √(1 + (qᵢ₊₁ − qᵢ)²)]
+///   (+ ½ c q̇₀ q̇ₙ₋₁ cos(q₀ − qₙ₋₁) when `ring`, which makes M dense)
+/// ```
+///
+/// M = diag(aᵢ + qᵢ²) + ½ c cos(·) off the diagonal: symmetric, and diagonally dominant for
+/// aᵢ ≥ 1, c = 0.5, so positive definite. One term per site, per bond, and the ring bond.
+struct Beads {
+    a: Vec<f64>,
+    k: Vec<f64>,
+    ring: bool,
+    damping: f64,
+}
+
+const C: f64 = 0.5;
+const EPS: f64 = 0.3;
+
+impl Beads {
+    fn new(n: usize, ring: bool, rng: &mut Lcg) -> Self {
+        Self {
+            a: rng.vec(n, 1.0, 2.0),
+            k: rng.vec(n - 1, 0.5, 3.0),
+            ring,
+            damping: 0.0,
+        }
+    }
+    fn bonds(&self) -> usize {
+        self.k.len() + usize::from(self.ring)
+    }
+}
+
+impl Lagrangian for Beads {
+    fn dof(&self) -> usize {
+        self.a.len()
+    }
+    fn lagrangian<D: Scalar>(&self, t: D, q: &[D], v: &[D]) -> D {
+        // the sum of the declared terms, so that both paths see the same L
+        let mut l = D::zero();
+        let mut c = Vec::new();
+        for k in 0..self.num_terms() {
+            c.clear();
+            self.term_coordinates(k, &mut c);
+            let ql: Vec<D> = c.iter().map(|&i| q[i]).collect();
+            let vl: Vec<D> = c.iter().map(|&i| v[i]).collect();
+            l += self.term(k, t, &ql, &vl);
+        }
+        l
+    }
+    fn has_dissipation(&self) -> bool {
+        self.damping != 0.0
+    }
+    fn dissipation<D: Scalar>(&self, _t: D, _q: &[D], v: &[D]) -> D {
+        v.iter().fold(D::zero(), |s, &x| s + x * x) * (0.5 * self.damping)
+    }
+    fn num_terms(&self) -> usize {
+        self.a.len() + self.bonds()
+    }
+    fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+        let n = self.a.len();
+        match k {
+            k if k < n => coordinates.push(k),
+            k if k < 2 * n - 1 => coordinates.extend([k - n, k - n + 1]),
+            _ => coordinates.extend([0, n - 1]),
+        }
+    }
+    fn term<D: Scalar>(&self, k: usize, t: D, q: &[D], v: &[D]) -> D {
+        let n = self.a.len();
+        if k < n {
+            return (q[0] * q[0] + self.a[k]) * v[0] * v[0] * 0.5 + t.sin() * q[0] * EPS;
+        }
+        let kinetic = v[0] * v[1] * (q[0] - q[1]).cos() * (0.5 * C);
+        if k < 2 * n - 1 {
+            let d = q[1] - q[0];
+            kinetic - (d * d + 1.0).sqrt() * self.k[k - n]
+        } else {
+            kinetic
+        }
+    }
+}
+
+/// q̈ of `l` by the term kernels, the straight-line code and the dual-number engine at
+/// `states` random states; returns the term path's evaluator.
+fn three_ways<L: Lagrangian>(what: &str, l: &L, states: usize, spread: f64) -> CompiledEquations {
+    let n = l.dof();
+    let mut terms = CompiledEquations::new(l).unwrap();
+    let mut straight = CompiledEquations::new_without_terms(l).unwrap();
+    assert_eq!(straight.stats().term_kernels, 0);
+    let mut rng = Lcg(n as u64 + 3);
+    let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+    for _ in 0..states {
+        let t = rng.next(-3.0, 3.0);
+        let q = rng.vec(n, -spread, spread);
+        let v = rng.vec(n, -spread, spread);
+        terms.accelerations_into(t, &q, &v, &mut a).unwrap();
+        straight.accelerations_into(t, &q, &v, &mut b).unwrap();
+        assert_close(&format!("{what}: terms vs straight line"), &a, &b, REL);
+        let reference = accelerations(l, t, &q, &v).unwrap();
+        assert_close(&format!("{what}: terms vs autodiff"), &a, &reference, REL);
+    }
+    terms
+}
+
+#[test]
+fn a_banded_mass_matrix_that_changes_with_the_state() {
+    // 41 bonds with a square root: two-lane kernel plus the odd last row alone
+    let beads = Beads::new(42, false, &mut Lcg(1));
+    let eom = three_ways("beads", &beads, 30, 1.5);
+    let stats = eom.stats();
+    assert_eq!(stats.mass_matrix, "banded LU per call");
+    assert_eq!(stats.bandwidth, 1);
+    assert_eq!(stats.term_kernels, 2, "sites and bonds");
+}
+
+#[test]
+fn a_dense_mass_matrix_that_changes_with_the_state() {
+    let beads = Beads::new(42, true, &mut Lcg(2));
+    let eom = three_ways("ring of beads", &beads, 30, 1.5);
+    let stats = eom.stats();
+    assert_eq!(stats.mass_matrix, "dense LU per call");
+    assert_eq!(stats.term_kernels, 3, "sites, bonds and the ring bond");
+}
+
+#[test]
+fn dissipation_keeps_the_straight_line_code() {
+    let mut beads = Beads::new(42, false, &mut Lcg(3));
+    beads.damping = 0.7;
+    let eom = three_ways("damped beads", &beads, 5, 1.0);
+    assert_eq!(eom.stats().term_kernels, 0);
+}
+
+/// The term path of a built-in against its hand-derived EOM and the straight-line code, at
+/// random states (q spread out by `offset · i` to keep bodies apart).
+fn builtin<L: Lagrangian>(
+    what: &str,
+    l: &L,
+    hand: impl Fn(&L, f64, &[f64], &[f64], &mut [f64]),
+    offset: f64,
+) -> CompiledEquations {
+    let n = l.dof();
+    let mut terms = CompiledEquations::new(l).unwrap();
+    let mut straight = CompiledEquations::new_without_terms(l).unwrap();
+    let mut rng = Lcg(n as u64);
+    let (mut a, mut b, mut h) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    for _ in 0..10 {
+        let t = rng.next(-3.0, 3.0);
+        let mut q = rng.vec(n, -1.0, 1.0);
+        q.iter_mut()
+            .enumerate()
+            .for_each(|(i, x)| *x += offset * (i / 2) as f64);
+        let v = rng.vec(n, -1.0, 1.0);
+        terms.accelerations_into(t, &q, &v, &mut a).unwrap();
+        straight.accelerations_into(t, &q, &v, &mut b).unwrap();
+        hand(l, t, &q, &v, &mut h);
+        assert_close(&format!("{what}: terms vs hand"), &a, &h, REL);
+        assert_close(&format!("{what}: terms vs straight line"), &a, &b, REL);
+    }
+    terms
+}
+
+#[test]
+fn large_builtin_systems_match_their_hand_derived_eom() {
+    let mut rng = Lcg(9);
+    let chain = Chain {
+        n: 1024,
+        m: 1.3,
+        k: 0.7,
+    };
+    let eom = builtin("chain", &chain, Chain::hand_accelerations_into, 0.0);
+    // springs, and the two end masses with their wall springs; the other masses only add to
+    // the (constant, diagonal) M
+    assert_eq!(
+        (eom.stats().term_kernels, eom.stats().mass_matrix),
+        (2, "constant, diagonal")
+    );
+    // 39 bodies: 741 pairs, an odd number for the two-lane kernel
+    let bodies = NBody {
+        masses: rng.vec(39, 0.5, 2.0),
+        g: 1.3,
+        eps: 0.05,
+    };
+    let eom = builtin("n-body", &bodies, NBody::hand_accelerations_into, 0.7);
+    assert_eq!(eom.stats().term_kernels, 1, "pairs");
+    let oscillators = HarmonicOscillator::new(rng.vec(700, 0.1, 10.0), rng.vec(700, -5.0, 20.0));
+    let eom = builtin(
+        "oscillators",
+        &oscillators,
+        HarmonicOscillator::hand_accelerations_into,
+        0.0,
+    );
+    assert_eq!(eom.stats().term_kernels, 1);
+}
+
+#[test]
+fn small_declared_systems_keep_the_straight_line_code() {
+    let chain = Chain {
+        n: 64,
+        m: 1.0,
+        k: 1.0,
+    };
+    assert_eq!(
+        CompiledEquations::new(&chain).unwrap().stats().term_kernels,
+        0
+    );
+    let bodies = NBody {
+        masses: vec![1.0; 8],
+        g: 1.0,
+        eps: 0.01,
+    };
+    assert_eq!(
+        CompiledEquations::new(&bodies)
+            .unwrap()
+            .stats()
+            .term_kernels,
+        0
+    );
+}
+
+#[test]
+fn errors_are_the_engines_errors() {
+    let chain = Chain {
+        n: 1024,
+        m: 1.0,
+        k: 1.0,
+    };
+    let mut eom = CompiledEquations::new(&chain).unwrap();
+    assert!(eom.stats().term_kernels > 0);
+    let (q, v) = (vec![0.1; 1024], vec![0.0; 1024]);
+    let mut a = vec![0.0; 1024];
+    // q̇ does not enter the chain's q̈; a NaN in it is still a non-finite state
+    let mut bad = v.clone();
+    bad[700] = f64::NAN;
+    let err = eom.accelerations_into(1.5, &q, &bad, &mut a).unwrap_err();
+    assert!(
+        matches!(err, MechanicsError::NonFinite { t, what: "state" } if t == 1.5),
+        "{err}"
+    );
+    let mut bad = q.clone();
+    bad[3] = f64::INFINITY;
+    let err = eom.accelerations_into(0.0, &bad, &v, &mut a).unwrap_err();
+    assert!(
+        matches!(err, MechanicsError::NonFinite { what: "state", .. }),
+        "{err}"
+    );
+    let err = eom
+        .accelerations_into(0.0, &q[1..], &v, &mut a)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        MechanicsError::DimensionMismatch {
+            expected: 1024,
+            got: 1023
+        }
+    ));
+    // a force that overflows
+    let mut far = q.clone();
+    far[10] = 1e308;
+    far[11] = -1e308;
+    let err = eom.accelerations_into(2.0, &far, &v, &mut a).unwrap_err();
+    assert!(
+        matches!(err, MechanicsError::NonFinite { t, what: "generalized force" } if t == 2.0),
+        "{err}"
+    );
+    // massless beads: M is singular, at every call, with the call's t (as the engine says)
+    let massless = Chain {
+        n: 1024,
+        m: 0.0,
+        k: 1.0,
+    };
+    let mut eom = CompiledEquations::new(&massless).unwrap();
+    let err = eom.accelerations_into(4.0, &q, &v, &mut a).unwrap_err();
+    assert!(
+        matches!(err, MechanicsError::SingularMassMatrix { t, .. } if t == 4.0),
+        "{err}"
+    );
+    let engine = EquationsOfMotion::new(&massless).accelerations_into(4.0, &q, &v, &mut a);
+    assert!(
+        matches!(engine, Err(MechanicsError::SingularMassMatrix { .. })),
+        "{engine:?}"
+    );
+}
+
+#[test]
+fn clones_on_threads_agree() {
+    let chain = Chain {
+        n: 1024,
+        m: 1.0,
+        k: 2.0,
+    };
+    let eom = CompiledEquations::new(&chain).unwrap();
+    let q: Vec<f64> = (0..1024).map(|i| (i as f64 * 0.37).sin()).collect();
+    let results: Vec<Vec<f64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let mut mine = eom.clone();
+                let q = &q;
+                s.spawn(move || {
+                    let mut a = vec![0.0; 1024];
+                    mine.accelerations_into(0.0, q, &[0.0; 1024], &mut a)
+                        .unwrap();
+                    a
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in &results {
+        assert_eq!(r, &results[0]);
+    }
+    assert_close(
+        "threads",
+        &results[0],
+        &chain.hand_accelerations(0.0, &q, &[0.0; 1024]),
+        REL,
+    );
+}
