@@ -262,9 +262,14 @@ impl CompiledFunction {
                 Vec::new()
             };
             code.emit(&mut module, &mut ctx, &mut fctx, &unused, chunk)?;
+            let disasm = std::env::var("LAGRANGE_JIT_DISASM").is_ok();
+            ctx.set_disasm(disasm);
             module
                 .define_function(func_id, &mut ctx)
                 .map_err(codegen_error)?;
+            if disasm && let Some(code) = ctx.compiled_code().and_then(|c| c.vcode.clone()) {
+                eprintln!("{}\n{code}", ctx.func.display());
+            }
             ids.push(func_id);
         }
         module.finalize_definitions().map_err(codegen_error)?;
