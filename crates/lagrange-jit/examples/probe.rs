@@ -44,8 +44,18 @@ fn main() {
     .unwrap();
     eprintln!("{:?}", eom.stats());
     let n = eom.dof();
-    let q: Vec<f64> = (0..n).map(|i| 0.3 + 0.37 * i as f64).collect();
-    let v = vec![0.1; n];
+    // PROBE_STATES=k cycles through k states (as the benchmark does, 16), else one
+    let states: usize = std::env::var("PROBE_STATES").map_or(1, |s| s.parse().unwrap());
+    let qs: Vec<Vec<f64>> = (0..states)
+        .map(|s| {
+            (0..n)
+                .map(|i| 0.3 + 0.37 * i as f64 + 0.01 * s as f64)
+                .collect()
+        })
+        .collect();
+    let vs: Vec<Vec<f64>> = (0..states)
+        .map(|s| vec![0.1 + 0.01 * s as f64; n])
+        .collect();
     let mut a = vec![0.0; n];
     let t0 = std::time::Instant::now();
     let mut s = 0.0;
@@ -54,16 +64,18 @@ fn main() {
         let sys = systems::by_name(name).unwrap();
         for i in 0..iters {
             let t = i as f64 * 1e-9;
+            let (q, v) = (&qs[i % states], &vs[i % states]);
             match name {
-                "chain" => chain.hand_accelerations_into(t, &q, &v, &mut a),
-                "n-body" => bodies.hand_accelerations_into(t, &q, &v, &mut a),
-                _ => sys.hand_accelerations_into(t, &q, &v, &mut a),
+                "chain" => chain.hand_accelerations_into(t, q, v, &mut a),
+                "n-body" => bodies.hand_accelerations_into(t, q, v, &mut a),
+                _ => sys.hand_accelerations_into(t, q, v, &mut a),
             }
             s += a[0];
         }
     } else {
         for i in 0..iters {
-            eom.accelerations_into(i as f64 * 1e-9, &q, &v, &mut a)
+            let (q, v) = (&qs[i % states], &vs[i % states]);
+            eom.accelerations_into(i as f64 * 1e-9, q, v, &mut a)
                 .unwrap();
             s += a[0];
         }

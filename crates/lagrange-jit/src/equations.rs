@@ -160,6 +160,11 @@ impl CompiledEquations {
 
     fn from_terms(terms: Terms, mass: Mass, n: usize, start: Instant) -> Self {
         let (solve, label, bandwidth) = match mass {
+            Mass::Folded => (
+                Solve::Explicit,
+                "constant, equal masses folded into the code",
+                0,
+            ),
             Mass::Constant { entries, bandwidth } => {
                 let (solve, label) = constant_mass_solve(&entries, n, bandwidth);
                 (solve, label, bandwidth)
@@ -448,7 +453,11 @@ fn terms_accelerations(
     if !(t.is_finite() && all_finite(q) && all_finite(q_dot)) {
         return Err(MechanicsError::NonFinite { t, what: "state" });
     }
-    out.copy_from_slice(&terms.base_force);
+    if terms.base_force_zero {
+        out.fill(0.0);
+    } else {
+        out.copy_from_slice(&terms.base_force);
+    }
     work.copy_from_slice(&terms.base_mass);
     terms.add_into(t, q, q_dot, out, work);
     if !all_finite(out) {

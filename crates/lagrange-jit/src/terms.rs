@@ -38,8 +38,10 @@ const BATCH: usize = 8;
 #[derive(Debug)]
 pub(crate) struct Terms {
     kernels: Vec<ClassKernel>,
-    /// The force's state-independent part.
+    /// The force's state-independent part (divided by the mass when M is folded in).
     pub base_force: Vec<f64>,
+    /// Whether `base_force` is all zeros (then it is not copied, only zeroed).
+    pub base_force_zero: bool,
     /// The state-independent part of M's storage that the kernels add to (empty when M is
     /// constant).
     pub base_mass: Vec<f64>,
@@ -82,6 +84,8 @@ impl Terms {
 /// How M comes out of [`build`].
 #[derive(Debug)]
 pub(crate) enum Mass {
+    /// M is a constant multiple of the identity, folded into the kernels: they add q̈.
+    Folded,
     /// M is constant: its nonzero entries `(i, j, value)` (repeated positions add up).
     Constant {
         entries: Vec<(usize, usize, f64)>,
@@ -293,39 +297,62 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
     let mut base_force = vec![0.0; n];
     let mut base_mass = vec![0.0; mass_len];
     let mut entries = Vec::new();
-    let mut kernels = Vec::new();
-    let mut operations = 0;
-    for ((class, d), (fixed, varying)) in classes.iter().zip(&diffs).zip(split) {
+    for ((class, d), (fixed, _)) in classes.iter().zip(&diffs).zip(&split) {
+        if fixed.is_empty() {
+            continue;
+        }
         let m = class.m;
-        if !fixed.is_empty() {
-            let nodes: Vec<Id> = fixed.iter().map(|&(x, _)| x).collect();
-            let mut inputs = vec![0.0; 1 + 2 * m + d.num_params];
-            for (k, member) in class.members.iter().enumerate() {
-                inputs[1 + 2 * m..]
-                    .copy_from_slice(&d.params[k * d.num_params..(k + 1) * d.num_params]);
-                let values = d.graph.eval(&inputs, &nodes);
-                let c = &member.coordinates;
-                for (&(_, which), value) in fixed.iter().zip(values) {
-                    match which {
-                        Err(i) => base_force[c[i]] += value,
-                        Ok(e) if mass_constant => entries.push((c[e / m], c[e % m], value)),
-                        Ok(e) => base_mass[slot_of_mass(c[e / m], c[e % m])] += value,
-                    }
+        let nodes: Vec<Id> = fixed.iter().map(|&(x, _)| x).collect();
+        let mut inputs = vec![0.0; 1 + 2 * m + d.num_params];
+        for (k, member) in class.members.iter().enumerate() {
+            inputs[1 + 2 * m..]
+                .copy_from_slice(&d.params[k * d.num_params..(k + 1) * d.num_params]);
+            let values = d.graph.eval(&inputs, &nodes);
+            let c = &member.coordinates;
+            for (&(_, which), value) in fixed.iter().zip(values) {
+                match which {
+                    Err(i) => base_force[c[i]] += value,
+                    Ok(e) if mass_constant => entries.push((c[e / m], c[e % m], value)),
+                    Ok(e) => base_mass[slot_of_mass(c[e / m], c[e % m])] += value,
                 }
             }
         }
+    }
+    // M = d·I (equal masses): 1/d is multiplied into the kernels' outputs, which then add
+    // q̈ itself (no pass over M⁻¹ per call)
+    let uniform = (mass_constant && bandwidth == 0)
+        .then(|| uniform_diagonal(&entries, n))
+        .flatten();
+    if let Some(d) = uniform {
+        base_force.iter_mut().for_each(|f| *f /= d);
+    }
+
+    let mut kernels = Vec::new();
+    let mut operations = 0;
+    for ((class, d), (_, varying)) in classes.iter().zip(&diffs).zip(split) {
+        let m = class.m;
         if varying.is_empty() {
             continue;
         }
-        let nodes: Vec<Id> = varying.iter().map(|&(x, _)| x).collect();
-        operations += d.graph.work(&nodes);
-        let outputs: Vec<(Id, Target)> = varying
+        let mut graph = d.graph.clone();
+        let nodes: Vec<Id> = varying
             .iter()
-            .map(|&(x, which)| (x, which.map_or_else(Target::Force, |_| Target::Mass)))
+            .map(|&(x, which)| match (uniform, which) {
+                (Some(mass), Err(_)) => {
+                    let inverse = graph.constant(1.0 / mass);
+                    graph.mul(inverse, x)
+                }
+                _ => x,
+            })
             .collect();
-        let lanes = if divides(&d.graph, &nodes) { 2 } else { 1 };
-        let kernel =
-            TermKernel::compile(&d.graph, m, d.num_params, &outputs, d.forward_len, lanes)?;
+        operations += graph.work(&nodes);
+        let outputs: Vec<(Id, Target)> = nodes
+            .iter()
+            .zip(&varying)
+            .map(|(&x, &(_, which))| (x, which.map_or_else(Target::Force, |_| Target::Mass)))
+            .collect();
+        let lanes = if divides(&graph, &nodes) { 2 } else { 1 };
+        let kernel = TermKernel::compile(&graph, m, d.num_params, &outputs, d.forward_len, lanes)?;
         let mut rows = Vec::new();
         let mut params = Vec::new();
         let batches = spread(class.members.iter().map(|mb| &mb.coordinates[..]));
@@ -345,7 +372,9 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
             params,
         });
     }
+    let base_force_zero = base_force.iter().all(|&f| f == 0.0);
     let mass = match (mass_constant, banded) {
+        (true, _) if uniform.is_some() => Mass::Folded,
         (true, _) => Mass::Constant { entries, bandwidth },
         (false, true) => Mass::Banded { bandwidth },
         (false, false) => Mass::Dense,
@@ -354,11 +383,24 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
         Terms {
             kernels,
             base_force,
+            base_force_zero,
             base_mass,
             operations,
         },
         mass,
     )))
+}
+
+/// The common value of M's diagonal when the constant `entries` (all on the diagonal) sum to
+/// the same finite, nonzero number at every coordinate.
+fn uniform_diagonal(entries: &[(usize, usize, f64)], n: usize) -> Option<f64> {
+    let mut diagonal = vec![0.0; n];
+    for &(i, j, v) in entries {
+        debug_assert_eq!(i, j, "bandwidth 0");
+        diagonal[i] += v;
+    }
+    let d = diagonal[0];
+    (d != 0.0 && d.is_finite() && diagonal.iter().all(|&x| x.to_bits() == d.to_bits())).then_some(d)
 }
 
 /// Whether the `outputs` need a division or a square root: then two rows per iteration

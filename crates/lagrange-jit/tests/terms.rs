@@ -187,7 +187,7 @@ fn large_builtin_systems_match_their_hand_derived_eom() {
     // the (constant, diagonal) M
     assert_eq!(
         (eom.stats().term_kernels, eom.stats().mass_matrix),
-        (2, "constant, diagonal")
+        (2, "constant, equal masses folded into the code")
     );
     // 39 bodies: 741 pairs, an odd number for the two-lane kernel
     let bodies = NBody {
@@ -196,7 +196,11 @@ fn large_builtin_systems_match_their_hand_derived_eom() {
         eps: 0.05,
     };
     let eom = builtin("n-body", &bodies, NBody::hand_accelerations_into, 0.7);
-    assert_eq!(eom.stats().term_kernels, 1, "pairs");
+    assert_eq!(
+        (eom.stats().term_kernels, eom.stats().mass_matrix),
+        (1, "constant, diagonal"),
+        "pairs; unequal masses"
+    );
     let oscillators = HarmonicOscillator::new(rng.vec(700, 0.1, 10.0), rng.vec(700, -5.0, 20.0));
     let eom = builtin(
         "oscillators",
@@ -204,7 +208,62 @@ fn large_builtin_systems_match_their_hand_derived_eom() {
         HarmonicOscillator::hand_accelerations_into,
         0.0,
     );
-    assert_eq!(eom.stats().term_kernels, 1);
+    assert_eq!(
+        (eom.stats().term_kernels, eom.stats().mass_matrix),
+        (1, "constant, diagonal")
+    );
+}
+
+/// A vertical chain of equal masses in gravity, springs between neighbours:
+/// L = Σᵢ (½ m q̇ᵢ² − m g qᵢ) − Σᵢ ½ k (qᵢ₊₁ − qᵢ)². M = m·I is folded into the kernels, and
+/// gravity is a force that does not depend on the state (added once, not per call).
+struct HangingChain {
+    n: usize,
+}
+
+impl Lagrangian for HangingChain {
+    fn dof(&self) -> usize {
+        self.n
+    }
+    fn lagrangian<D: Scalar>(&self, t: D, q: &[D], v: &[D]) -> D {
+        let mut l = D::zero();
+        for i in 0..self.n {
+            l += self.term(i, t, &q[i..=i], &v[i..=i]);
+        }
+        for i in 0..self.n - 1 {
+            l += self.term(self.n + i, t, &q[i..i + 2], &v[i..i + 2]);
+        }
+        l
+    }
+    fn num_terms(&self) -> usize {
+        2 * self.n - 1
+    }
+    fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+        if k < self.n {
+            coordinates.push(k);
+        } else {
+            coordinates.extend([k - self.n, k - self.n + 1]);
+        }
+    }
+    fn term<D: Scalar>(&self, k: usize, _t: D, q: &[D], v: &[D]) -> D {
+        let (m, g, spring) = (1.7, 9.81, 3.0);
+        if k < self.n {
+            v[0] * v[0] * (0.5 * m) - q[0] * (m * g)
+        } else {
+            let d = q[1] - q[0];
+            -d * d * (0.5 * spring)
+        }
+    }
+}
+
+#[test]
+fn equal_masses_and_a_constant_force() {
+    let eom = three_ways("hanging chain", &HangingChain { n: 300 }, 10, 2.0);
+    assert_eq!(
+        (eom.stats().term_kernels, eom.stats().mass_matrix),
+        (1, "constant, equal masses folded into the code"),
+        "springs only: the sites' force (gravity) is constant"
+    );
 }
 
 #[test]
