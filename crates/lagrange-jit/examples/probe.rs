@@ -59,7 +59,28 @@ fn main() {
     let mut a = vec![0.0; n];
     let t0 = std::time::Instant::now();
     let mut s = 0.0;
-    if std::env::var("PROBE_HAND").is_ok() {
+    type Eom<'a> = Box<
+        dyn FnMut(f64, &[f64], &[f64], &mut [f64]) -> Result<(), lagrange::MechanicsError> + 'a,
+    >;
+    if std::env::var("PROBE_DYN").is_ok() {
+        // through a boxed closure, as the benchmark calls every method
+        let sys = systems::by_name(name).unwrap();
+        let hand: fn(&systems::BuiltinSystem, f64, &[f64], &[f64], &mut [f64]) =
+            systems::BuiltinSystem::hand_accelerations_into;
+        let mut f: Eom = if std::env::var("PROBE_HAND").is_ok() {
+            Box::new(move |t, q, v, a| {
+                hand(&sys, t, q, v, a);
+                Ok(())
+            })
+        } else {
+            Box::new(move |t, q, v, a| eom.accelerations_into(t, q, v, a))
+        };
+        for i in 0..iters {
+            let (q, v) = (&qs[i % states], &vs[i % states]);
+            let _ = f(0.0, std::hint::black_box(q), v, &mut a);
+            std::hint::black_box(&a);
+        }
+    } else if std::env::var("PROBE_HAND").is_ok() {
         // the hand-derived EOM of the same built-in, for instruction-count ratios
         let sys = systems::by_name(name).unwrap();
         for i in 0..iters {

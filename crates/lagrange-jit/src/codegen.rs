@@ -52,7 +52,7 @@ pub(crate) fn codegen_error(e: impl std::fmt::Display) -> CodegenError {
 
 /// The machine code's signature: three input arrays, two output arrays, and the check sum
 /// (see [`Layout`]) as the result.
-type RawFn =
+pub(crate) type RawFn =
     unsafe extern "C" fn(*const f64, *const f64, *const f64, *mut f64, *mut f64, *mut f64) -> f64;
 
 /// Live operations per compiled chunk. Cranelift's register allocator grows faster than
@@ -320,6 +320,16 @@ impl CompiledFunction {
         self.call_split([inputs, &[], &[]], [outputs, &mut []]);
     }
 
+    /// The machine code itself when the function is one chunk (every small system), for
+    /// callers that keep the pointer next to their data and call it without going through
+    /// `self`. Valid as long as `self` lives.
+    pub(crate) fn single_chunk(&self) -> Option<RawFn> {
+        match self.funcs.as_slice() {
+            [f] => Some(*f),
+            _ => None,
+        }
+    }
+
     /// Length of the buffer [`call_split_unchecked`](Self::call_split_unchecked) needs for the
     /// values one chunk of the code passes to a later one (0 for a function of one chunk).
     pub fn temp_len(&self) -> usize {
@@ -370,6 +380,10 @@ impl CompiledFunction {
         // element of them); the module holding the code lives as long as `self`.
         let (o0, o1, t) = (o0.as_mut_ptr(), o1.as_mut_ptr(), temp.as_mut_ptr());
         let (i0, i1, i2) = (inputs[0].as_ptr(), inputs[1].as_ptr(), inputs[2].as_ptr());
+        if let [f] = self.funcs.as_slice() {
+            // one chunk (every small system): one call, no loop
+            return unsafe { f(i0, i1, i2, o0, o1, t) };
+        }
         let mut sum = 0.0;
         for f in &self.funcs {
             sum += unsafe { f(i0, i1, i2, o0, o1, t) };

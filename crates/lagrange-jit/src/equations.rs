@@ -1,7 +1,7 @@
 //! [`CompiledEquations`]: q̈ = M⁻¹ [∂L/∂q − (∂²L/∂q̇∂q) q̇ − ∂²L/∂q̇∂t − ∂F/∂q̇ + Q] as machine
 //! code, built once from a traced Lagrangian.
 
-use crate::codegen::{CodegenError, CompiledFunction, Layout};
+use crate::codegen::{CodegenError, CompiledFunction, Layout, RawFn};
 use crate::diff::{directional, gradient};
 use crate::graph::{Graph, Id};
 use crate::terms::{Mass, Terms};
@@ -108,6 +108,10 @@ struct Shared {
 /// ```
 #[derive(Debug)]
 pub struct CompiledEquations {
+    /// Where the whole EOM is one straight-line function returning q̈ (M⁻¹ folded in, one
+    /// chunk): its machine code and `n`, kept here so that a call needs no other memory.
+    /// The code lives in `shared`, which this struct holds.
+    fast: Option<(RawFn, usize)>,
     shared: Arc<Shared>,
     /// What the code writes besides the force: M or its band.
     scratch: Vec<f64>,
@@ -121,6 +125,7 @@ pub struct CompiledEquations {
 impl Clone for CompiledEquations {
     fn clone(&self) -> Self {
         Self {
+            fast: self.fast,
             shared: Arc::clone(&self.shared),
             scratch: self.scratch.clone(),
             temp: self.temp.clone(),
@@ -184,6 +189,7 @@ impl CompiledEquations {
         };
         let work = terms.base_mass.clone();
         Self {
+            fast: None,
             shared: Arc::new(Shared {
                 n,
                 code: Code::Terms(terms),
@@ -358,7 +364,12 @@ impl CompiledEquations {
         };
         let num_outputs = outputs.len();
         let temp_len = function.temp_len();
+        let fast = match (&solve, function.single_chunk()) {
+            (Solve::Explicit, Some(f)) if num_outputs == n => Some((f, n)),
+            _ => None,
+        };
         Ok(Self {
+            fast,
             shared: Arc::new(Shared {
                 n,
                 code: Code::Straight(function),
@@ -397,11 +408,46 @@ impl CompiledEquations {
         q_dot: &[f64],
         out: &mut [f64],
     ) -> Result<(), MechanicsError> {
-        let n = self.shared.n;
+        if let Some((f, n)) = self.fast
+            && q.len() == n
+            && q_dot.len() == n
+            && out.len() == n
+        {
+            // SAFETY: the code (held alive by `self.shared`) reads t, n values of `q` and
+            // `q̇` and writes n values of `out` (lengths checked), nothing else: no M, no
+            // values between chunks.
+            let sum = unsafe {
+                f(
+                    &t,
+                    q.as_ptr(),
+                    q_dot.as_ptr(),
+                    out.as_mut_ptr(),
+                    std::ptr::NonNull::dangling().as_ptr(),
+                    std::ptr::NonNull::dangling().as_ptr(),
+                )
+            };
+            if sum.is_finite() {
+                return Ok(());
+            }
+            return self.finish(t, q, q_dot, out, sum);
+        }
+        self.general(t, q, q_dot, out)
+    }
+
+    /// Every case but the one-function explicit one.
+    #[inline(never)]
+    fn general(
+        &mut self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), MechanicsError> {
+        let shared = &*self.shared;
+        let n = shared.n;
         if q.len() != n || q_dot.len() != n || out.len() != n {
             return Err(dimension_error(n, q, q_dot, out));
         }
-        let shared = &*self.shared;
         let function = match &shared.code {
             Code::Straight(function) => function,
             Code::Terms(terms) => {
@@ -419,15 +465,30 @@ impl CompiledEquations {
                 &mut self.temp,
             )
         };
+        // the common case stays small enough to inline into the caller; the rest is out of line
+        if sum.is_finite() && matches!(shared.solve, Solve::Explicit) {
+            return Ok(());
+        }
+        self.finish(t, q, q_dot, out, sum)
+    }
+
+    /// After the straight-line code: the diagnosis of a non-finite check sum, and the solve
+    /// with M.
+    #[inline(never)]
+    fn finish(
+        &mut self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        out: &mut [f64],
+        sum: f64,
+    ) -> Result<(), MechanicsError> {
         if !sum.is_finite() {
             diagnose(t, q, q_dot, out, &self.scratch)?;
         }
-        if let Solve::Explicit = shared.solve {
-            return Ok(());
-        }
         solve_with_mass_matrix(
-            &shared.solve,
-            n,
+            &self.shared.solve,
+            self.shared.n,
             t,
             &mut self.scratch,
             &mut self.matrix,
@@ -622,6 +683,7 @@ fn constant_mass_solve(
 }
 
 #[cold]
+#[inline(never)]
 fn dimension_error(n: usize, q: &[f64], q_dot: &[f64], out: &[f64]) -> MechanicsError {
     let got = [q.len(), q_dot.len(), out.len()]
         .into_iter()
@@ -644,6 +706,7 @@ fn inverse_kept(m: &[f64], n: usize) -> (Solve, &'static str) {
 /// Which value was not finite: the state, the force (or q̈) in `out`, or M in `scratch`. A
 /// non-finite check sum of finite values (overflow of the sum) is not an error.
 #[cold]
+#[inline(never)]
 fn diagnose(
     t: f64,
     q: &[f64],
