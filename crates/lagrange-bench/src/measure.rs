@@ -96,9 +96,8 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median ns per call of `f` over `batches` batches of about `seconds` each.
-pub fn time_per_call(mut f: impl FnMut(usize), seconds: f64, batches: usize) -> f64 {
-    // calibrate
+/// Calls of `f` that take about `seconds`.
+fn calibrate(f: &mut impl FnMut(usize), seconds: f64) -> usize {
     let mut iters = 1usize;
     loop {
         let t0 = Instant::now();
@@ -107,21 +106,48 @@ pub fn time_per_call(mut f: impl FnMut(usize), seconds: f64, batches: usize) -> 
         }
         let el = t0.elapsed().as_secs_f64();
         if el > seconds / 4.0 || iters > 1 << 30 {
-            iters = ((iters as f64) * seconds / el.max(1e-9)).max(1.0) as usize;
-            break;
+            return ((iters as f64) * seconds / el.max(1e-9)).max(1.0) as usize;
         }
         iters *= 4;
     }
-    let samples = (0..batches)
-        .map(|_| {
-            let t0 = Instant::now();
-            for i in 0..iters {
-                f(i);
-            }
-            t0.elapsed().as_secs_f64() * 1e9 / iters as f64
-        })
+}
+
+/// ns per call of one batch of `iters` calls.
+fn batch(f: &mut impl FnMut(usize), iters: usize) -> f64 {
+    let t0 = Instant::now();
+    for i in 0..iters {
+        f(i);
+    }
+    t0.elapsed().as_secs_f64() * 1e9 / iters as f64
+}
+
+/// Median ns per single-state call of every method of `case`, their batches interleaved
+/// (batch 1 of every method, then batch 2, ...): on a shared machine the load changes within
+/// seconds, and timing one method after the other would give each its own load. Each method's
+/// evaluator is made once, outside the timed loops.
+pub fn interleaved_latencies(case: &Case, seconds: f64, batches: usize) -> Vec<f64> {
+    let mut evaluators: Vec<(crate::cases::Eom<'_>, Vec<f64>)> = case
+        .methods
+        .iter()
+        .map(|m| (m.evaluator(), vec![0.0; case.n]))
         .collect();
-    median(samples)
+    let states = &case.states;
+    let call = |eom: &mut crate::cases::Eom<'_>, a: &mut Vec<f64>, i: usize| {
+        let (q, v) = &states[i % states.len()];
+        let _ = eom(0.0, std::hint::black_box(q), v, a);
+        std::hint::black_box(&a);
+    };
+    let iters: Vec<usize> = evaluators
+        .iter_mut()
+        .map(|(eom, a)| calibrate(&mut |i| call(eom, a, i), seconds))
+        .collect();
+    let mut samples = vec![Vec::with_capacity(batches); evaluators.len()];
+    for _ in 0..batches {
+        for ((eom, a), (n, out)) in evaluators.iter_mut().zip(iters.iter().zip(&mut samples)) {
+            out.push(batch(&mut |i| call(eom, a, i), *n));
+        }
+    }
+    samples.into_iter().map(median).collect()
 }
 
 fn rk4(
@@ -258,20 +284,11 @@ pub fn run(cases: &[Case], options: &BenchOptions, mut progress: impl FnMut(&Row
 pub fn run_case(case: &Case, options: &BenchOptions, mut progress: impl FnMut(&Row)) -> Vec<Row> {
     let threads = options.thread_count();
     let mut case_rows: Vec<Row> = Vec::new();
-    for method in &case.methods {
-        // one evaluator for the latency batches, one per RK4 run, thread and error pass: made
-        // outside the timed loops, as a simulation makes its evaluator once before stepping
-        let mut eom = method.evaluator();
-        let mut a = vec![0.0; case.n];
-        let latency_ns = time_per_call(
-            |i| {
-                let (q, v) = &case.states[i % case.states.len()];
-                let _ = eom(0.0, std::hint::black_box(q), v, &mut a);
-                std::hint::black_box(&a);
-            },
-            options.batch_seconds,
-            options.batches,
-        );
+    // one evaluator per method for the latency batches, one per RK4 run, thread and error
+    // pass: made outside the timed loops, as a simulation makes its evaluator once before
+    // stepping
+    let latencies = interleaved_latencies(case, options.batch_seconds, options.batches);
+    for (method, latency_ns) in case.methods.iter().zip(latencies) {
         let (q0, v0) = &case.states[0];
         // Slow methods (dense duals or finite differences at large n) would take minutes for
         // the full trajectory: run what fits in RK4_BUDGET_S and scale the time linearly
