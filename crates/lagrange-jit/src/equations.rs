@@ -44,6 +44,79 @@ enum Solve {
     DenseInverse { inverse: Vec<f64> },
     /// M is constant and diagonal: the reciprocals of its diagonal are kept.
     DiagonalConstant { inverse: Vec<f64> },
+    /// Small n, M varies: the code eliminates without pivoting and writes q̈, then M's
+    /// diagonal and the pivots to scratch; where a pivot is not clearly positive, `dense`
+    /// (force and M) and the pivoted LU run instead.
+    PositivePivots { dense: Arc<CompiledFunction> },
+}
+
+/// Up to this n a varying M is solved in the compiled code (see `Solve::PositivePivots`).
+const SYMBOLIC_SOLVE: usize = 4;
+
+/// The layout of the EOM code: t, q, q̇ read from the caller's arrays; the first n outputs
+/// (force or q̈) written to the caller's `out`, the rest (M, pivots) to scratch.
+fn state_layout(n: usize, num_outputs: usize, traced_nodes: usize) -> Layout {
+    Layout {
+        inputs: std::iter::once((0, 0))
+            .chain((0..n).map(|i| (1, i as u32)))
+            .chain((0..n).map(|i| (2, i as u32)))
+            .collect(),
+        outputs: (0..num_outputs)
+            .map(|k| {
+                if k < n {
+                    (0, k as u32)
+                } else {
+                    (1, (k - n) as u32)
+                }
+            })
+            .collect(),
+        check_sum: true,
+        defer_below: traced_nodes as Id,
+    }
+}
+
+/// Gaussian elimination of `M x = f` without pivoting, in the graph: `(x, pivots)`.
+fn eliminate(g: &mut Graph, m: &[Id], f: &[Id], n: usize) -> (Vec<Id>, Vec<Id>) {
+    let mut a = m.to_vec();
+    let mut b = f.to_vec();
+    let mut pivots = Vec::with_capacity(n);
+    let mut inverse = Vec::with_capacity(n);
+    for k in 0..n {
+        let p = a[k * n + k];
+        pivots.push(p);
+        let r = g.recip(p);
+        inverse.push(r);
+        for i in k + 1..n {
+            let l = g.mul(a[i * n + k], r);
+            for j in k + 1..n {
+                let t = g.mul(l, a[k * n + j]);
+                a[i * n + j] = g.sub(a[i * n + j], t);
+            }
+            let t = g.mul(l, b[k]);
+            b[i] = g.sub(b[i], t);
+        }
+    }
+    let mut x = vec![0 as Id; n];
+    for k in (0..n).rev() {
+        let mut s = b[k];
+        for j in k + 1..n {
+            let t = g.mul(a[k * n + j], x[j]);
+            s = g.sub(s, t);
+        }
+        x[k] = g.mul(s, inverse[k]);
+    }
+    (x, pivots)
+}
+
+/// Whether the pivots (after M's diagonal in `scratch`) are all above the singularity
+/// threshold: then M is positive definite, its largest entry is on the diagonal, and the
+/// elimination without pivoting was stable.
+#[inline]
+fn positive_pivots(scratch: &[f64], n: usize) -> bool {
+    let (diagonal, pivots) = scratch[..2 * n].split_at(n);
+    let scale = diagonal.iter().fold(0.0_f64, |a, &d| a.max(d));
+    let floor = SINGULAR_RELATIVE_PIVOT * scale;
+    scale.is_finite() && scale > 0.0 && pivots.iter().all(|&p| p > floor)
 }
 
 /// What compilation produced, for reports.
@@ -111,7 +184,9 @@ pub struct CompiledEquations {
     /// Where the whole EOM is one straight-line function returning q̈ (M⁻¹ folded in, one
     /// chunk): its machine code and `n`, kept here so that a call needs no other memory.
     /// The code lives in `shared`, which this struct holds.
-    fast: Option<(RawFn, usize)>,
+    /// With `true`, the code also writes M's diagonal and the pivots of its elimination to
+    /// `scratch` (`Solve::PositivePivots`), which are checked after the call.
+    fast: Option<(RawFn, usize, bool)>,
     shared: Arc<Shared>,
     /// What the code writes besides the force: M or its band.
     scratch: Vec<f64>,
@@ -327,6 +402,29 @@ impl CompiledEquations {
                 }
                 (outputs, Solve::Banded { bandwidth }, "banded LU per call")
             }
+            None if n <= SYMBOLIC_SOLVE => {
+                // M = ∂²L/∂q̇² is symmetric; where its pivots without pivoting are positive it
+                // is positive definite, and elimination without pivoting is stable: then q̈
+                // comes straight out of the code. Otherwise the pivoted LU below takes over.
+                let mut dense_outputs = force.clone();
+                dense_outputs.extend_from_slice(&m);
+                let dense = CompiledFunction::compile_with_layout(
+                    &g,
+                    &dense_outputs,
+                    &state_layout(n, dense_outputs.len(), traced_nodes),
+                )?;
+                let (accel, pivots) = eliminate(&mut g, &m, &force, n);
+                let mut outputs = accel;
+                outputs.extend((0..n).map(|i| m[i * n + i]));
+                outputs.extend(pivots);
+                (
+                    outputs,
+                    Solve::PositivePivots {
+                        dense: Arc::new(dense),
+                    },
+                    "solved in the code (positive pivots), else dense LU",
+                )
+            }
             None => {
                 let mut outputs = force.clone();
                 outputs.extend_from_slice(&m);
@@ -334,25 +432,7 @@ impl CompiledEquations {
             }
         };
         let compiled_operations = g.work(&outputs);
-        // t, q, q̇ read from the caller's arrays; the first n outputs (force or q̈) written to
-        // the caller's `out`, the rest (M) to scratch
-        let layout = Layout {
-            inputs: std::iter::once((0, 0))
-                .chain((0..n).map(|i| (1, i as u32)))
-                .chain((0..n).map(|i| (2, i as u32)))
-                .collect(),
-            outputs: (0..outputs.len())
-                .map(|k| {
-                    if k < n {
-                        (0, k as u32)
-                    } else {
-                        (1, (k - n) as u32)
-                    }
-                })
-                .collect(),
-            check_sum: true,
-            defer_below: traced_nodes as Id,
-        };
+        let layout = state_layout(n, outputs.len(), traced_nodes);
         let function = CompiledFunction::compile_with_layout(&g, &outputs, &layout)?;
         let stats = CompileStats {
             traced_nodes,
@@ -365,7 +445,8 @@ impl CompiledEquations {
         let num_outputs = outputs.len();
         let temp_len = function.temp_len();
         let fast = match (&solve, function.single_chunk()) {
-            (Solve::Explicit, Some(f)) if num_outputs == n => Some((f, n)),
+            (Solve::Explicit, Some(f)) if num_outputs == n => Some((f, n, false)),
+            (Solve::PositivePivots { .. }, Some(f)) => Some((f, n, true)),
             _ => None,
         };
         Ok(Self {
@@ -408,25 +489,25 @@ impl CompiledEquations {
         q_dot: &[f64],
         out: &mut [f64],
     ) -> Result<(), MechanicsError> {
-        if let Some((f, n)) = self.fast
+        if let Some((f, n, pivots)) = self.fast
             && q.len() == n
             && q_dot.len() == n
             && out.len() == n
         {
             // SAFETY: the code (held alive by `self.shared`) reads t, n values of `q` and
-            // `q̇` and writes n values of `out` (lengths checked), nothing else: no M, no
-            // values between chunks.
+            // `q̇`, writes n values of `out` (lengths checked) and, with pivots, 2n values of
+            // `scratch` (sized so by `new`); no values between chunks (one chunk).
             let sum = unsafe {
                 f(
                     &t,
                     q.as_ptr(),
                     q_dot.as_ptr(),
                     out.as_mut_ptr(),
-                    std::ptr::NonNull::dangling().as_ptr(),
+                    self.scratch.as_mut_ptr(),
                     std::ptr::NonNull::dangling().as_ptr(),
                 )
             };
-            if sum.is_finite() {
+            if sum.is_finite() && (!pivots || positive_pivots(&self.scratch, n)) {
                 return Ok(());
             }
             return self.finish(t, q, q_dot, out, sum);
@@ -483,6 +564,30 @@ impl CompiledEquations {
         out: &mut [f64],
         sum: f64,
     ) -> Result<(), MechanicsError> {
+        if let Solve::PositivePivots { dense } = &self.shared.solve {
+            let n = self.shared.n;
+            if sum.is_finite() && positive_pivots(&self.scratch, n) {
+                return Ok(());
+            }
+            // not (clearly) positive definite, or something not finite: the force and M,
+            // diagnosed and solved with the pivoted LU as everywhere else
+            self.matrix.resize(n * n, 0.0);
+            // SAFETY: `dense` reads t, n values of `q`, `q̇` (checked by the caller) and
+            // writes n to `out` and n² to `matrix` (sized here); one chunk or `temp` sized
+            // by `new` for it.
+            let sum = unsafe {
+                dense.call_split_unchecked(
+                    [std::slice::from_ref(&t), q, q_dot],
+                    [out, &mut self.matrix],
+                    &mut self.temp,
+                )
+            };
+            if !sum.is_finite() {
+                diagnose(t, q, q_dot, out, &self.matrix)?;
+            }
+            return solve_dense(&mut self.matrix, n, out)
+                .map_err(|rel| MechanicsError::failed_solve(t, true, rel));
+        }
         if !sum.is_finite() {
             diagnose(t, q, q_dot, out, &self.scratch)?;
         }
@@ -566,7 +671,8 @@ fn solve_with_mass_matrix(
 ) -> Result<(), MechanicsError> {
     {
         match solve {
-            Solve::Explicit => {}
+            // q̈ is what the code wrote (PositivePivots: `finish` handles the rest)
+            Solve::Explicit | Solve::PositivePivots { .. } => {}
             Solve::SingularConstant { relative_pivot } => {
                 return Err(MechanicsError::SingularMassMatrix {
                     t,

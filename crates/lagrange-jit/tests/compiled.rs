@@ -111,7 +111,10 @@ g = 9.81
     )
     .unwrap();
     let eom = against_autodiff("text double pendulum", &pendulum, 50, 2.0);
-    assert_eq!(eom.stats().mass_matrix, "dense LU per call");
+    assert_eq!(
+        eom.stats().mass_matrix,
+        "solved in the code (positive pivots), else dense LU"
+    );
     let damped = TextSystem::from_toml_str(
         r#"
 coordinates = ["x", "y"]
@@ -181,14 +184,38 @@ impl Lagrangian for ConstantCoupled {
     }
 }
 
+/// An indefinite, state-dependent M = [[−1, 0.3 cos q₀], [0.3 cos q₀, 1]] (a negative pivot:
+/// the code's elimination is not used, the pivoted LU is).
+struct Indefinite;
+impl Lagrangian for Indefinite {
+    fn dof(&self) -> usize {
+        2
+    }
+    fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], v: &[D]) -> D {
+        (v[1] * v[1] - v[0] * v[0]) * 0.5 + v[0] * v[1] * q[0].cos() * 0.3
+            - q[0] * q[0]
+            - q[1] * q[1] * q[0]
+    }
+}
+
 #[test]
 fn each_way_of_solving_with_the_mass_matrix() {
+    let eom = against_autodiff("indefinite", &Indefinite, 50, 2.0);
+    assert_eq!(
+        eom.stats().mass_matrix,
+        "solved in the code (positive pivots), else dense LU"
+    );
     let eom = against_autodiff("banded varying", &BandedVarying(40), 20, 1.0);
     assert_eq!(eom.stats().mass_matrix, "banded LU per call");
     assert_eq!(eom.stats().bandwidth, 1);
     let eom = against_autodiff("dense varying", &DenseVarying(12), 20, 1.0);
     assert_eq!(eom.stats().mass_matrix, "dense LU per call");
     let eom = against_autodiff("small dense varying", &DenseVarying(3), 20, 1.0);
+    assert_eq!(
+        eom.stats().mass_matrix,
+        "solved in the code (positive pivots), else dense LU"
+    );
+    let eom = against_autodiff("5 dense varying", &DenseVarying(5), 20, 1.0);
     assert_eq!(eom.stats().mass_matrix, "dense LU per call");
     let eom = against_autodiff("constant banded", &ConstantCoupled(30, false), 20, 1.0);
     assert_eq!(eom.stats().mass_matrix, "constant, banded LU kept");
