@@ -117,8 +117,8 @@ impl Layout {
 /// frame larger than the thread's stack is a stack overflow (caught by the guard page: stack
 /// probes are on), so call very large functions from threads with ample stacks.
 pub struct CompiledFunction {
-    /// Owns the executable memory `func` points into; `None` only during `drop`.
-    module: Option<JITModule>,
+    /// Owns the executable memory `funcs` point into.
+    _module: JitMemory,
     /// The chunks of the function, called in order.
     funcs: Vec<RawFn>,
     num_inputs: usize,
@@ -129,16 +129,36 @@ pub struct CompiledFunction {
     lengths: [usize; 5],
 }
 
-// SAFETY: after `compile` returns, the `JITModule` (which holds raw pointers and a `RefCell`,
-// hence neither `Send` nor `Sync` by itself) is never touched again except by `drop`, which has
+/// The executable memory of compiled code (a straight-line function or a term kernel), freed
+/// when dropped. Its owner keeps the code pointers private and calls them only while borrowed,
+/// so no call is running, and none can follow, when this is dropped.
+pub(crate) struct JitMemory(Option<JITModule>);
+
+impl JitMemory {
+    pub(crate) fn new(module: JITModule) -> Self {
+        Self(Some(module))
+    }
+}
+
+// SAFETY: after compilation the `JITModule` (which holds raw pointers and a `RefCell`, hence
+// neither `Send` nor `Sync` by itself) is never touched again except by `drop`, which has
 // exclusive ownership; freeing its memory is not tied to the thread that allocated it. The
-// machine code is immutable (mapped read + execute) and pure: it reads only `inputs`, writes
-// only `outputs` (both passed by the caller, borrowed exclusively where written), keeps its
-// intermediates in registers and on the caller's stack, and calls only the `extern "C"`
-// wrappers below, which are pure Rust `f64` functions with no shared state. So sharing a
-// `CompiledFunction` between threads, or moving it to another one, is sound.
-unsafe impl Send for CompiledFunction {}
-unsafe impl Sync for CompiledFunction {}
+// machine code is immutable (mapped read + execute) and pure: it reads only the arrays passed
+// to it, writes only the output arrays passed to it (borrowed exclusively by the caller), keeps
+// its intermediates in registers and on the caller's stack, and calls only the `extern "C"`
+// wrappers below, which are pure Rust `f64` functions with no shared state. So sharing compiled
+// code between threads, or moving it to another one, is sound.
+unsafe impl Send for JitMemory {}
+unsafe impl Sync for JitMemory {}
+
+impl Drop for JitMemory {
+    fn drop(&mut self) {
+        if let Some(module) = self.0.take() {
+            // SAFETY: see the type's documentation: nothing can call into the memory now.
+            unsafe { module.free_memory() };
+        }
+    }
+}
 
 impl std::fmt::Debug for CompiledFunction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -146,16 +166,6 @@ impl std::fmt::Debug for CompiledFunction {
             .field("num_inputs", &self.num_inputs)
             .field("num_outputs", &self.num_outputs)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for CompiledFunction {
-    fn drop(&mut self) {
-        if let Some(module) = self.module.take() {
-            // SAFETY: `func` is the only pointer into this module's memory; it is private, and
-            // a call borrows `self`, so no call is running and none can follow.
-            unsafe { module.free_memory() };
-        }
     }
 }
 
@@ -283,7 +293,7 @@ impl CompiledFunction {
             })
             .collect();
         Ok(Self {
-            module: Some(module),
+            _module: JitMemory::new(module),
             funcs,
             num_inputs,
             num_outputs: outputs.len(),

@@ -213,6 +213,33 @@ pub fn directional(g: &mut Graph, seeds: &[(Id, Id)], outputs: &[Id]) -> Vec<Id>
         .collect()
 }
 
+/// The Euler–Lagrange parts of `l`, a function of the graph's inputs `[t, q (n), q̇ (n), …]`:
+/// the force `∂L/∂q − (∂p/∂q) q̇ − ∂p/∂t` (dissipation and generalized forces not included) and
+/// the mass matrix `M = ∂p/∂q̇` (n × n, row-major), with `p = ∂L/∂q̇`. One reverse sweep gives
+/// ∂L/∂q and p, one forward sweep p along the motion (q̇ on q, 1 on t), n forward sweeps M.
+pub fn euler_lagrange(g: &mut Graph, l: Id, n: usize) -> (Vec<Id>, Vec<Id>) {
+    let t = g.input(0);
+    let q: Vec<Id> = (0..n).map(|i| g.input(1 + i)).collect();
+    let v: Vec<Id> = (0..n).map(|i| g.input(1 + n + i)).collect();
+    let one = g.constant(1.0);
+    let wrt: Vec<Id> = q.iter().chain(&v).copied().collect();
+    let grad = gradient(g, l, &wrt);
+    let (dl_dq, p) = grad.split_at(n);
+    let along: Vec<(Id, Id)> = std::iter::once((t, one))
+        .chain(q.iter().zip(&v).map(|(&qi, &vi)| (qi, vi)))
+        .collect();
+    let dp = directional(g, &along, p);
+    let mut mass = vec![0 as Id; n * n];
+    for j in 0..n {
+        let column = directional(g, &[(v[j], one)], p);
+        for i in 0..n {
+            mass[i * n + j] = column[i];
+        }
+    }
+    let force = (0..n).map(|i| g.sub(dl_dq[i], dp[i])).collect();
+    (force, mass)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! code, built once from a traced Lagrangian.
 
 use crate::codegen::{CodegenError, CompiledFunction, Layout, RawFn};
-use crate::diff::{directional, gradient};
+use crate::diff::{euler_lagrange, gradient};
 use crate::graph::{Graph, Id};
 use crate::terms::{Mass, Terms};
 use crate::trace::{TraceError, Traced, trace};
@@ -296,32 +296,12 @@ impl CompiledEquations {
             (l, f, forces.iter().map(|x| x.id()).collect::<Vec<_>>())
         })?;
         let traced_nodes = g.len();
-        let t = g.input(0);
-        let q: Vec<Id> = (0..n).map(|i| g.input(1 + i)).collect();
+        let (lagrange_force, m) = euler_lagrange(&mut g, l, n);
         let v: Vec<Id> = (0..n).map(|i| g.input(1 + n + i)).collect();
-        let one = g.constant(1.0);
-
-        // ∂L/∂q and p = ∂L/∂q̇ in one reverse sweep
-        let wrt: Vec<Id> = q.iter().chain(&v).copied().collect();
-        let grad = gradient(&mut g, l, &wrt);
-        let (dl_dq, p) = grad.split_at(n);
-        // (∂p/∂q) q̇ + ∂p/∂t: p along the motion
-        let along: Vec<(Id, Id)> = std::iter::once((t, one))
-            .chain(q.iter().zip(&v).map(|(&qi, &vi)| (qi, vi)))
-            .collect();
-        let dp = directional(&mut g, &along, p);
-        // M = ∂p/∂q̇, column by column
-        let mut m = vec![0 as Id; n * n];
-        for j in 0..n {
-            let column = directional(&mut g, &[(v[j], one)], p);
-            for i in 0..n {
-                m[i * n + j] = column[i];
-            }
-        }
         let df_dv = f.map(|f| gradient(&mut g, f, &v));
         let mut force = Vec::with_capacity(n);
-        for i in 0..n {
-            let mut r = g.sub(dl_dq[i], dp[i]);
+        for (i, &r) in lagrange_force.iter().enumerate() {
+            let mut r = r;
             if let Some(df) = &df_dv {
                 r = g.sub(r, df[i]);
             }

@@ -28,7 +28,9 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::JITModule;
 use cranelift_module::{Linkage, Module};
 
-use crate::codegen::{CodegenError, Imports, Wrapper, codegen_error, jit_builder, schedule};
+use crate::codegen::{
+    CodegenError, Imports, JitMemory, Wrapper, codegen_error, jit_builder, schedule,
+};
 use crate::graph::{Fun, Graph, Id, Op};
 
 /// `kernel(t, q, q̇, rows, parameters, force, mass, row_count)`.
@@ -54,20 +56,14 @@ pub enum Target {
 
 /// A compiled loop over the rows of a term table (see the module documentation).
 pub struct TermKernel {
-    /// Owns the executable memory `func` points into; `None` only during `drop`.
-    module: Option<JITModule>,
+    /// Owns the executable memory `func` points into.
+    _module: JitMemory,
     func: KernelFn,
     m: usize,
     num_params: usize,
     mass_columns: usize,
     lanes: usize,
 }
-
-// SAFETY: as for `CompiledFunction`: the module is never touched after compilation except by
-// `drop`; the code is immutable, reads only the arrays passed to it, writes only the two
-// output arrays, and calls only the pure `extern "C"` wrappers of `codegen`.
-unsafe impl Send for TermKernel {}
-unsafe impl Sync for TermKernel {}
 
 impl std::fmt::Debug for TermKernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,16 +73,6 @@ impl std::fmt::Debug for TermKernel {
             .field("mass_columns", &self.mass_columns)
             .field("lanes", &self.lanes)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for TermKernel {
-    fn drop(&mut self) {
-        if let Some(module) = self.module.take() {
-            // SAFETY: `func` is the only pointer into this module's memory; it is private, and
-            // a call borrows `self`, so no call is running and none can follow.
-            unsafe { module.free_memory() };
-        }
     }
 }
 
@@ -165,7 +151,7 @@ impl TermKernel {
         // convention and eight pointer-sized arguments, no result: `KernelFn`.
         let func = unsafe { std::mem::transmute::<*const u8, KernelFn>(code) };
         Ok(Self {
-            module: Some(module),
+            _module: JitMemory::new(module),
             func,
             m,
             num_params,

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use crate::codegen::{CHUNK_OPERATIONS, CodegenError};
-use crate::diff::{directional, gradient};
+use crate::diff::euler_lagrange;
 use crate::graph::{Fun, Graph, Id, Op};
 use crate::kernel::{Target, TermKernel};
 use crate::trace::{Traced, trace};
@@ -456,25 +456,7 @@ fn differentiate(class: &Class) -> Differentiated {
     }
     let l = map[class.root as usize];
     let forward_len = g.len() as Id;
-    let t = g.input(0);
-    let q: Vec<Id> = (0..m).map(|i| g.input(1 + i)).collect();
-    let v: Vec<Id> = (0..m).map(|i| g.input(1 + m + i)).collect();
-    let one = g.constant(1.0);
-    let wrt: Vec<Id> = q.iter().chain(&v).copied().collect();
-    let grad = gradient(&mut g, l, &wrt);
-    let (dl_dq, p) = grad.split_at(m);
-    let along: Vec<(Id, Id)> = std::iter::once((t, one))
-        .chain(q.iter().zip(&v).map(|(&qi, &vi)| (qi, vi)))
-        .collect();
-    let dp = directional(&mut g, &along, p);
-    let mut mass = vec![0 as Id; m * m];
-    for j in 0..m {
-        let column = directional(&mut g, &[(v[j], one)], p);
-        for i in 0..m {
-            mass[i * m + j] = column[i];
-        }
-    }
-    let force = (0..m).map(|i| g.sub(dl_dq[i], dp[i])).collect();
+    let (force, mass) = euler_lagrange(&mut g, l, m);
     let mut state = vec![false; g.len()];
     for id in 0..g.len() {
         state[id] = match g.op(id as Id) {
