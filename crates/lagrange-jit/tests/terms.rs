@@ -16,7 +16,8 @@ use common::{Lcg, REL, assert_close};
 ///
 /// ```text
 /// L = Σᵢ [½ (aᵢ + qᵢ²) q̇ᵢ² + ε sin(t) qᵢ]
-///   + Σᵢ [½ c q̇ᵢ q̇ᵢ₊₁ cos(qᵢ − qᵢ₊₁) − kᵢ √(1 + (qᵢ₊₁ − qᵢ)²)]
+///   + Σᵢ [½ c q̇ᵢ q̇ᵢ₊₁ cos(qᵢ − qᵢ₊₁) − kᵢ cos(t/10) √sᵢ + sᵢ^0.75 / 100 + dᵢ⁵ / 1000]
+///     with dᵢ = qᵢ₊₁ − qᵢ, sᵢ = 1 + dᵢ²
 ///   (+ ½ c q̇₀ q̇ₙ₋₁ cos(q₀ − qₙ₋₁) when `ring`, which makes M dense)
 /// ```
 ///
@@ -87,8 +88,12 @@ impl Lagrangian for Beads {
         }
         let kinetic = v[0] * v[1] * (q[0] - q[1]).cos() * (0.5 * C);
         if k < 2 * n - 1 {
+            // √ makes this a two-lane kernel; t, powf and powi go through it lane by lane
             let d = q[1] - q[0];
-            kinetic - (d * d + 1.0).sqrt() * self.k[k - n]
+            let stretch = d * d + 1.0;
+            kinetic - stretch.sqrt() * self.k[k - n] * (t * 0.1).cos()
+                + stretch.powf(0.75) * 0.01
+                + d.powi(5) * 0.001
         } else {
             kinetic
         }
