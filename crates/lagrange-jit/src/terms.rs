@@ -33,6 +33,8 @@ const MIN_STRAIGHT_LINE_OPERATIONS: usize = 640;
 /// wait for the previous one's store): rows are grouped into batches of this many rows
 /// with disjoint coordinates.
 const BATCH: usize = 8;
+/// Open batches a row may join (the most recent ones).
+const SEARCHED_BATCHES: usize = 32;
 
 /// The compiled terms: kernels with their tables, and the state-independent part.
 #[derive(Debug)]
@@ -485,9 +487,12 @@ fn spread<'a>(rows: impl Iterator<Item = &'a [usize]>) -> Vec<Vec<usize>> {
         let fits = |(members, used): &(Vec<usize>, Vec<usize>)| {
             members.len() < BATCH && coordinates.iter().all(|c| !used.contains(c))
         };
-        match batches[open..].iter().position(fits) {
+        // only the last few batches are tried, so that the cost stays linear in the rows
+        // (N-body with many bodies leaves many batches open)
+        let from = open.max(batches.len().saturating_sub(SEARCHED_BATCHES));
+        match batches[from..].iter().position(fits) {
             Some(b) => {
-                let (members, used) = &mut batches[open + b];
+                let (members, used) = &mut batches[from + b];
                 members.push(k);
                 used.extend_from_slice(coordinates);
             }
@@ -506,11 +511,17 @@ mod tests {
 
     #[test]
     fn spread_keeps_every_row_once_and_separates_shared_coordinates() {
-        let rows: Vec<Vec<usize>> = (0..40).map(|i| vec![i, i + 1]).collect();
+        // a chain's springs, then all pairs of 30 bodies (many open batches)
+        let mut rows: Vec<Vec<usize>> = (0..40).map(|i| vec![i, i + 1]).collect();
+        for i in 0..30 {
+            for j in i + 1..30 {
+                rows.push(vec![100 + i, 100 + j]);
+            }
+        }
         let batches = spread(rows.iter().map(|r| &r[..]));
         let mut sorted: Vec<usize> = batches.iter().flatten().copied().collect();
         sorted.sort_unstable();
-        assert_eq!(sorted, (0..40).collect::<Vec<_>>());
+        assert_eq!(sorted, (0..rows.len()).collect::<Vec<_>>());
         assert!(batches.iter().all(|b| b.len() <= BATCH));
         // within a batch no two rows share a coordinate
         for batch in &batches {
