@@ -346,27 +346,12 @@ impl CompiledEquations {
                             "constant and singular",
                         ),
                     }
-                } else if banded {
-                    let mut factors = vec![0.0; n * (2 * bandwidth + 1)];
-                    for i in 0..n {
-                        for j in i.saturating_sub(bandwidth)..(i + bandwidth + 1).min(n) {
-                            factors[band_index(bandwidth, i, j)] = mc[i * n + j];
-                        }
-                    }
-                    match factor_banded_in_place(&mut factors, n, bandwidth) {
-                        Ok(()) => (
-                            force.clone(),
-                            Solve::BandedConstant { bandwidth, factors },
-                            "constant, banded LU kept",
-                        ),
-                        // no pivoting in the band: the inverse, with pivoting
-                        Err(_) => {
-                            let (solve, label) = inverse_kept(&mc, n);
-                            (force.clone(), solve, label)
-                        }
-                    }
                 } else {
-                    let (solve, label) = inverse_kept(&mc, n);
+                    let entries: Vec<(usize, usize, f64)> = (0..n * n)
+                        .filter(|&e| mc[e] != 0.0)
+                        .map(|e| (e / n, e % n, mc[e]))
+                        .collect();
+                    let (solve, label) = constant_mass_solve(&entries, n, bandwidth);
                     (force.clone(), solve, label)
                 }
             }
@@ -423,7 +408,11 @@ impl CompiledEquations {
             term_kernels: 0,
         };
         let num_outputs = outputs.len();
-        let temp_len = function.temp_len();
+        // the dense fallback of `PositivePivots` runs with the same buffer
+        let temp_len = match &solve {
+            Solve::PositivePivots { dense } => function.temp_len().max(dense.temp_len()),
+            _ => function.temp_len(),
+        };
         let fast = match (&solve, function.single_chunk()) {
             (Solve::Explicit, Some(f)) if num_outputs == n => Some((f, n, false)),
             (Solve::PositivePivots { .. }, Some(f)) => Some((f, n, true)),
@@ -495,7 +484,7 @@ impl CompiledEquations {
         self.general(t, q, q_dot, out)
     }
 
-    /// Every case but the one-function explicit one.
+    /// Every case the fast path in `accelerations_into` does not take.
     #[inline(never)]
     fn general(
         &mut self,
@@ -553,8 +542,8 @@ impl CompiledEquations {
             // diagnosed and solved with the pivoted LU as everywhere else
             self.matrix.resize(n * n, 0.0);
             // SAFETY: `dense` reads t, n values of `q`, `q̇` (checked by the caller) and
-            // writes n to `out` and n² to `matrix` (sized here); one chunk or `temp` sized
-            // by `new` for it.
+            // writes n to `out` and n² to `matrix` (sized here); `new` sized `temp` for both
+            // functions.
             let sum = unsafe {
                 dense.call_split_unchecked(
                     [std::slice::from_ref(&t), q, q_dot],
@@ -612,11 +601,10 @@ fn terms_accelerations(
             what: "generalized force",
         });
     }
-    let mass = work;
-    if !all_finite(mass) {
+    if !all_finite(work) {
         return Err(MechanicsError::failed_solve(t, false, 0.0));
     }
-    solve_with_mass_matrix(&shared.solve, n, t, mass, matrix, out)
+    solve_with_mass_matrix(&shared.solve, n, t, work, matrix, out)
 }
 
 /// Whether every value is finite. `x · 0` is 0 for finite `x` and NaN otherwise; eight
@@ -649,62 +637,54 @@ fn solve_with_mass_matrix(
     matrix: &mut Vec<f64>,
     out: &mut [f64],
 ) -> Result<(), MechanicsError> {
-    {
-        match solve {
-            // q̈ is what the code wrote (PositivePivots: `finish` handles the rest)
-            Solve::Explicit | Solve::PositivePivots { .. } => {}
-            Solve::SingularConstant { relative_pivot } => {
-                return Err(MechanicsError::SingularMassMatrix {
-                    t,
-                    relative_pivot: *relative_pivot,
-                });
-            }
-            Solve::DiagonalConstant { inverse } => {
-                for (o, d) in out.iter_mut().zip(inverse) {
-                    *o *= d;
-                }
-            }
-            Solve::DenseInverse { inverse } => {
-                matrix.clear();
-                matrix.extend_from_slice(out);
-                for (i, o) in out.iter_mut().enumerate() {
-                    *o = inverse[i * n..(i + 1) * n]
-                        .iter()
-                        .zip(&*matrix)
-                        .map(|(a, b)| a * b)
-                        .sum();
-                }
-            }
-            Solve::BandedConstant { bandwidth, factors } => {
-                solve_banded_factored(factors, n, *bandwidth, out);
-            }
-            Solve::Dense => {
-                solve_dense(scratch, n, out)
-                    .map_err(|rel| MechanicsError::failed_solve(t, true, rel))?;
-            }
-            Solve::Banded { bandwidth } => {
-                let bw = *bandwidth;
-                let band = &*scratch;
-                matrix.clear();
-                matrix.extend_from_slice(band);
-                if factor_banded_in_place(matrix, n, bw).is_ok() {
-                    solve_banded_factored(matrix, n, bw, out);
-                } else {
-                    // no pivoting in the band: retry dense with pivoting
-                    matrix.clear();
-                    matrix.resize(n * n, 0.0);
-                    for i in 0..n {
-                        for j in i.saturating_sub(bw)..(i + bw + 1).min(n) {
-                            matrix[i * n + j] = band[band_index(bw, i, j)];
-                        }
-                    }
-                    solve_in_place(matrix, n, out)
-                        .map_err(|rel| MechanicsError::failed_solve(t, true, rel))?;
-                }
+    match solve {
+        // q̈ is what the code wrote (PositivePivots: `finish` handles the rest)
+        Solve::Explicit | Solve::PositivePivots { .. } => {}
+        Solve::SingularConstant { relative_pivot } => {
+            return Err(MechanicsError::SingularMassMatrix {
+                t,
+                relative_pivot: *relative_pivot,
+            });
+        }
+        Solve::DiagonalConstant { inverse } => {
+            for (o, d) in out.iter_mut().zip(inverse) {
+                *o *= d;
             }
         }
-        Ok(())
+        Solve::DenseInverse { inverse } => {
+            matrix.clear();
+            matrix.extend_from_slice(out);
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = inverse[i * n..(i + 1) * n]
+                    .iter()
+                    .zip(&*matrix)
+                    .map(|(a, b)| a * b)
+                    .sum();
+            }
+        }
+        Solve::BandedConstant { bandwidth, factors } => {
+            solve_banded_factored(factors, n, *bandwidth, out);
+        }
+        Solve::Dense => {
+            solve_dense(scratch, n, out)
+                .map_err(|rel| MechanicsError::failed_solve(t, true, rel))?;
+        }
+        Solve::Banded { bandwidth } => {
+            let bw = *bandwidth;
+            let band = &*scratch;
+            matrix.clear();
+            matrix.extend_from_slice(band);
+            if factor_banded_in_place(matrix, n, bw).is_ok() {
+                solve_banded_factored(matrix, n, bw, out);
+            } else {
+                // no pivoting in the band: retry dense with pivoting
+                band_into_dense(band, n, bw, matrix);
+                solve_in_place(matrix, n, out)
+                    .map_err(|rel| MechanicsError::failed_solve(t, true, rel))?;
+            }
+        }
     }
+    Ok(())
 }
 
 /// How a constant M given by its entries (repeated positions add up) is solved with when its
@@ -753,12 +733,8 @@ fn constant_mass_solve(
             );
         }
         // no pivoting in the band: the inverse, with pivoting
-        let mut dense = vec![0.0; n * n];
-        for i in 0..n {
-            for j in i.saturating_sub(bandwidth)..(i + bandwidth + 1).min(n) {
-                dense[i * n + j] = band[band_index(bandwidth, i, j)];
-            }
-        }
+        let mut dense = Vec::new();
+        band_into_dense(&band, n, bandwidth, &mut dense);
         return inverse_kept(&dense, n);
     }
     let mut dense = vec![0.0; n * n];
@@ -766,6 +742,17 @@ fn constant_mass_solve(
         dense[i * n + j] += v;
     }
     inverse_kept(&dense, n)
+}
+
+/// M (n × n, row-major) into `dense` from its band (see `band_index`).
+fn band_into_dense(band: &[f64], n: usize, bandwidth: usize, dense: &mut Vec<f64>) {
+    dense.clear();
+    dense.resize(n * n, 0.0);
+    for i in 0..n {
+        for j in i.saturating_sub(bandwidth)..(i + bandwidth + 1).min(n) {
+            dense[i * n + j] = band[band_index(bandwidth, i, j)];
+        }
+    }
 }
 
 #[cold]
