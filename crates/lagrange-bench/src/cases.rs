@@ -232,7 +232,7 @@ where
     if fd || !small {
         let text = text_twin(&*system);
         out.extend(compiled("text-compiled", &text));
-        if small || text.num_terms() > 0 {
+        if small || text.structure().local_terms > 0 {
             out.push(Method {
                 name: "text",
                 eom: Arc::new(Evaluator(Arc::new(text))),
@@ -262,8 +262,9 @@ where
 {
     let system = Arc::new(system);
     let n = system.dof();
-    let structured =
-        system.num_terms() > 0 && n > lagrange::mechanics::eom::MAX_SINGLE_PASS && dense_and_fd;
+    let structured = system.structure().local_terms > 0
+        && n > lagrange::mechanics::eom::MAX_SINGLE_PASS
+        && dense_and_fd;
     let (reference, reference_kind) = match reference {
         Some(r) => (r, "SymPy 40 digits"),
         None => (

@@ -146,12 +146,23 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "A", allow_negative_numbers = true)]
     pub atol: Option<String>,
 
-    /// How the explicit integrators evaluate q̈: `autodiff` (dual numbers, default) or
-    /// `compiled` (L traced once, differentiated symbolically and compiled to machine code:
-    /// several times faster per step; fails with an error for an L that branches on values).
-    /// `variational` always works on L itself.
-    #[arg(long, value_name = "EVALUATOR", default_value = "autodiff")]
+    /// How the explicit integrators evaluate q̈: `auto` (default: compiled when L can be traced
+    /// and the run is long enough to repay compiling it, else dual numbers), `autodiff` (dual
+    /// numbers) or `compiled` (L traced once, differentiated symbolically and compiled to
+    /// machine code; an error for an L that branches on values). `variational` always works on
+    /// L itself.
+    #[arg(long, value_name = "EVALUATOR", default_value = "auto")]
     pub eom: String,
+
+    /// Write one row every K steps (output intervals) instead of every one; the first and the
+    /// last row are always written.
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
+    pub every: Option<String>,
+
+    /// Report how q̈ was computed (evaluator, path, mass-matrix solve), steps, rejected steps, q̈
+    /// evaluations, compile and run time: on stderr, and under "stats" in `--format json`.
+    #[arg(long)]
+    pub stats: bool,
 
     /// Trajectory file (`-` for stdout). At least one of --out and --plot is required.
     #[arg(long, short = 'o', value_name = "FILE")]

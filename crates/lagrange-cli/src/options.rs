@@ -217,15 +217,30 @@ pub struct PlotTarget {
     pub kind: PlotKind,
 }
 
+/// `--eom`: how the explicit integrators evaluate q̈.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EomChoice {
+    /// Compile when tracing succeeds and the run repays it, else dual numbers (default).
+    Auto,
+    /// Dual numbers.
+    Autodiff,
+    /// Compiled code; an error when L cannot be traced.
+    Compiled,
+}
+
 /// Everything `simulate` needs, checked.
 pub struct SimulateOptions {
     pub problem: Problem,
     pub method: Method,
     pub integrator: &'static str,
-    /// `--eom compiled`: compile the equations of motion (lagrange-jit).
-    pub compiled: bool,
+    /// `--eom`.
+    pub eom: EomChoice,
     pub t_end: f64,
     pub dt: f64,
+    /// `--every K`: one row per K output intervals (steps of the fixed-step methods).
+    pub every: usize,
+    /// `--stats`: report the evaluator, path, mass-matrix solve, counts and times.
+    pub stats: bool,
     pub out: Option<TrajectoryTarget>,
     pub plot: Option<PlotTarget>,
     pub quiet: bool,
@@ -259,13 +274,24 @@ impl SimulateOptions {
         let rtol = tolerance(&args.rtol, "--rtol", DEFAULT_RTOL)?;
         let atol = tolerance(&args.atol, "--atol", DEFAULT_ATOL)?;
         let (method, integrator) = method(&args.integrator, rtol, atol)?;
-        let compiled = match args.eom.trim().to_ascii_lowercase().as_str() {
-            "autodiff" => false,
-            "compiled" => true,
+        let eom = match args.eom.trim().to_ascii_lowercase().as_str() {
+            "auto" => EomChoice::Auto,
+            "autodiff" => EomChoice::Autodiff,
+            "compiled" => EomChoice::Compiled,
             _ => bail!(
-                "unknown --eom '{}' (expected autodiff or compiled)",
+                "unknown --eom '{}' (expected auto, autodiff or compiled)",
                 args.eom
             ),
+        };
+        let every = match &args.every {
+            None => 1,
+            Some(text) => match text.trim().parse::<usize>() {
+                Ok(k) if k >= 1 => k,
+                _ => bail!(
+                    "--every must be a whole number of steps ≥ 1, got '{}'",
+                    text.trim()
+                ),
+            },
         };
         if args.out.is_none() && args.plot.is_none() {
             bail!(
@@ -310,9 +336,11 @@ impl SimulateOptions {
             problem,
             method,
             integrator,
-            compiled,
+            eom,
             t_end,
             dt,
+            every,
+            stats: args.stats,
             out,
             plot,
             quiet: args.quiet,

@@ -1,13 +1,14 @@
 //! Resolving the SYSTEM argument: a TOML file or a built-in name, behind one type.
 
 use anyhow::{Result, bail};
+use lagrange::Lagrangian;
 use lagrange::expr::TextSystem;
 use lagrange::systems::{BuiltinSystem, ParameterError, System};
-use lagrange::{Lagrangian, Scalar};
 use std::path::Path;
 
-/// A system from either source. Implements [`Lagrangian`] and [`System`] by delegation, so the
-/// commands are written once.
+/// A system from either source. Implements [`Lagrangian`] (with the core's one forwarding
+/// mechanism, so every declaration survives) and [`System`] by delegation, so the commands are
+/// written once.
 pub enum AnySystem {
     Builtin(BuiltinSystem),
     Text(Box<TextSystem>),
@@ -43,21 +44,7 @@ macro_rules! delegate {
 }
 
 impl Lagrangian for AnySystem {
-    fn dof(&self) -> usize {
-        delegate!(self, s => s.dof())
-    }
-    fn lagrangian<D: Scalar>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
-        delegate!(self, s => s.lagrangian(t, q, q_dot))
-    }
-    fn has_dissipation(&self) -> bool {
-        delegate!(self, s => s.has_dissipation())
-    }
-    fn dissipation<D: Scalar>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
-        delegate!(self, s => s.dissipation(t, q, q_dot))
-    }
-    fn add_generalized_forces<S: Scalar>(&self, t: S, q: &[S], q_dot: &[S], forces: &mut [S]) {
-        delegate!(self, s => s.add_generalized_forces(t, q, q_dot, forces))
-    }
+    lagrange::forward_lagrangian!(delegate);
 }
 
 impl System for AnySystem {

@@ -10,6 +10,7 @@ use lagrange::mechanics::linalg::{
     SINGULAR_RELATIVE_PIVOT, band_index, factor_banded_in_place, solve_banded_factored,
     solve_in_place, solve_small,
 };
+use lagrange::mechanics::{AssemblyPath, Evaluator, EvaluatorInfo, MassSolve};
 use lagrange::{Lagrangian, MechanicsError};
 use std::sync::Arc;
 use std::time::Instant;
@@ -133,7 +134,7 @@ pub struct CompileStats {
     /// Wall time of tracing, differentiation and code generation.
     pub compile_seconds: f64,
     /// Loop kernels, one per class of alike local terms, when L is declared as a sum of
-    /// terms (see [`Lagrangian::num_terms`]) and `n` > 8; 0 for straight-line code.
+    /// terms (see [`Structure::local_terms`](lagrange::Structure::local_terms)) and `n` > 8; 0 for straight-line code.
     pub term_kernels: usize,
 }
 
@@ -216,7 +217,7 @@ const SMALL: usize = 8;
 impl CompiledEquations {
     /// Traces, differentiates and compiles the equations of motion of `lagrangian`.
     ///
-    /// Where L is declared as a sum of local terms ([`Lagrangian::num_terms`]) and `n` > 8,
+    /// Where L is declared as a sum of local terms ([`Structure::local_terms`](lagrange::Structure::local_terms)) and `n` > 8,
     /// with no dissipation or generalized forces, each class of alike terms (same operations,
     /// other coordinates and constants) becomes one loop kernel over a table of its terms, so
     /// that code size stays constant and time grows linearly with the number of terms.
@@ -288,11 +289,14 @@ impl CompiledEquations {
             let q: Vec<Traced> = (0..n).map(|i| Traced::from_id((1 + i) as Id)).collect();
             let v: Vec<Traced> = (0..n).map(|i| Traced::from_id((1 + n + i) as Id)).collect();
             let l = lagrangian.lagrangian(t, &q, &v).id();
-            let f = lagrangian
-                .has_dissipation()
+            let structure = lagrangian.structure();
+            let f = structure
+                .dissipation
                 .then(|| lagrangian.dissipation(t, &q, &v).id());
             let mut forces = vec![Traced::from(0.0); n];
-            lagrangian.add_generalized_forces(t, &q, &v, &mut forces);
+            if structure.generalized_forces {
+                lagrangian.add_generalized_forces(t, &q, &v, &mut forces);
+            }
             (l, f, forces.iter().map(|x| x.id()).collect::<Vec<_>>())
         })?;
         let traced_nodes = g.len();
@@ -883,9 +887,50 @@ fn solve_dense(m: &mut [f64], n: usize, b: &mut [f64]) -> Result<(), f64> {
     small!(1 2 3 4 5 6 7 8)
 }
 
+impl CompiledEquations {
+    /// Which code runs and how M is solved (what `lagrange simulate --stats` reports).
+    pub fn info(&self) -> EvaluatorInfo {
+        let shared = &self.shared;
+        let band = |bandwidth: usize| {
+            if bandwidth == 0 {
+                MassSolve::Diagonal
+            } else {
+                MassSolve::Banded { bandwidth }
+            }
+        };
+        let (constant_mass_matrix, solve) = match &shared.solve {
+            // the inverse is folded into the code: a diagonal M stays a diagonal scaling
+            Solve::Explicit if shared.stats.bandwidth == 0 => (true, MassSolve::Diagonal),
+            Solve::Explicit | Solve::SingularConstant { .. } | Solve::DenseInverse { .. } => {
+                (true, MassSolve::Dense)
+            }
+            Solve::DiagonalConstant { .. } => (true, MassSolve::Diagonal),
+            Solve::BandedConstant { bandwidth, .. } => (true, band(*bandwidth)),
+            Solve::Banded { bandwidth } => (false, band(*bandwidth)),
+            Solve::Dense | Solve::PositivePivots { .. } => (false, MassSolve::Dense),
+        };
+        let path = match shared.code {
+            Code::Straight(_) => AssemblyPath::Dense,
+            Code::Terms(_) => AssemblyPath::TermKernels {
+                kernels: shared.stats.term_kernels,
+            },
+        };
+        EvaluatorInfo {
+            evaluator: Evaluator::Compiled,
+            path,
+            constant_mass_matrix,
+            solve,
+        }
+    }
+}
+
 impl lagrange::mechanics::Accelerations for CompiledEquations {
     fn dof(&self) -> usize {
         self.shared.n
+    }
+
+    fn info(&self) -> EvaluatorInfo {
+        CompiledEquations::info(self)
     }
 
     fn accelerations_into(

@@ -1,4 +1,4 @@
-//! Lagrangians declared as sums of local terms ([`Lagrangian::num_terms`]), compiled to one
+//! Lagrangians declared as sums of local terms ([`Structure::local_terms`](lagrange::Structure::local_terms)), compiled to one
 //! loop kernel ([`TermKernel`]) per class of terms that differ only in their coordinates and
 //! constants.
 //!
@@ -177,22 +177,11 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
     lagrangian: &L,
     n: usize,
 ) -> Result<Option<(Terms, Mass)>, CodegenError> {
-    let num_terms = lagrangian.num_terms();
-    if num_terms == 0 || lagrangian.has_dissipation() {
+    let structure = lagrangian.structure();
+    let num_terms = structure.local_terms;
+    // dissipation and generalized forces are not split into terms: the term path needs neither
+    if num_terms == 0 || structure.dissipation || structure.generalized_forces {
         return Ok(None);
-    }
-    // generalized forces are not split into terms: the term path needs them to be zero
-    let forces = trace(Graph::new(1 + 2 * n), || {
-        let t = Traced::from_id(0);
-        let q: Vec<Traced> = (0..n).map(|i| Traced::from_id((1 + i) as Id)).collect();
-        let v: Vec<Traced> = (0..n).map(|i| Traced::from_id((1 + n + i) as Id)).collect();
-        let mut forces = vec![Traced::from(0.0); n];
-        lagrangian.add_generalized_forces(t, &q, &v, &mut forces);
-        forces.iter().map(|f| f.id()).collect::<Vec<_>>()
-    });
-    match forces {
-        Ok((g, ids)) if ids.iter().all(|&f| g.as_const(f) == Some(0.0)) => {}
-        _ => return Ok(None),
     }
 
     let mut classes: Vec<Class> = Vec::new();

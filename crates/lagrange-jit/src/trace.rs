@@ -966,7 +966,7 @@ mod tests {
         let graph = Graph::new(1 + 2 * n);
         let ids: Vec<Id> = (0..1 + 2 * n).map(|i| graph.input(i)).collect();
         let mut term_coords = Vec::new();
-        for k in 0..sys.num_terms() {
+        for k in 0..sys.structure().local_terms {
             let mut c = Vec::new();
             sys.term_coordinates(k, &mut c);
             term_coords.push(c);
@@ -975,7 +975,7 @@ mod tests {
             let v: Vec<Traced> = ids.iter().map(|&i| Traced::from_id(i)).collect();
             let (t, q, qd) = (v[0], &v[1..=n], &v[n + 1..]);
             let mut out = vec![sys.lagrangian(t, q, qd)];
-            if sys.has_dissipation() {
+            if sys.structure().dissipation {
                 out.push(sys.dissipation(t, q, qd));
             }
             let mut forces = vec![Traced::zero(); n];
@@ -994,7 +994,7 @@ mod tests {
             let x: Vec<f64> = (0..1 + 2 * n).map(|_| rng.next()).collect();
             let (t, q, qd) = (x[0], &x[1..=n], &x[n + 1..]);
             let mut want = vec![sys.lagrangian(t, q, qd)];
-            if sys.has_dissipation() {
+            if sys.structure().dissipation {
                 want.push(sys.dissipation(t, q, qd));
             }
             let mut forces = vec![0.0; n];

@@ -5,7 +5,7 @@
 
 use lagrange::mechanics::EquationsOfMotion;
 use lagrange::systems::{Chain, HarmonicOscillator, NBody};
-use lagrange::{Lagrangian, MechanicsError, Scalar, accelerations};
+use lagrange::{Lagrangian, MechanicsError, Scalar, Structure, accelerations};
 use lagrange_jit::CompiledEquations;
 
 mod common;
@@ -55,7 +55,7 @@ impl Lagrangian for Beads {
         // the sum of the declared terms, so that both paths see the same L
         let mut l = D::zero();
         let mut c = Vec::new();
-        for k in 0..self.num_terms() {
+        for k in 0..self.structure().local_terms {
             c.clear();
             self.term_coordinates(k, &mut c);
             let ql: Vec<D> = c.iter().map(|&i| q[i]).collect();
@@ -64,14 +64,15 @@ impl Lagrangian for Beads {
         }
         l
     }
-    fn has_dissipation(&self) -> bool {
-        self.damping != 0.0
-    }
     fn dissipation<D: Scalar>(&self, _t: D, _q: &[D], v: &[D]) -> D {
         v.iter().fold(D::zero(), |s, &x| s + x * x) * (0.5 * self.damping)
     }
-    fn num_terms(&self) -> usize {
-        self.a.len() + self.bonds()
+    fn structure(&self) -> Structure {
+        Structure {
+            dissipation: self.damping != 0.0,
+            local_terms: self.a.len() + self.bonds(),
+            ..Structure::new()
+        }
     }
     fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
         let n = self.a.len();
@@ -240,8 +241,8 @@ impl Lagrangian for HangingChain {
         }
         l
     }
-    fn num_terms(&self) -> usize {
-        2 * self.n - 1
+    fn structure(&self) -> Structure {
+        Structure::new().local_terms(2 * self.n - 1)
     }
     fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
         if k < self.n {

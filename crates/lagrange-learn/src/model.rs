@@ -17,7 +17,7 @@
 use crate::error::LearnError;
 use lagrange::expr::{TextSystem, WithParameters};
 use lagrange::num_dual::DualNum;
-use lagrange::{LagrangianOver, Scalar};
+use lagrange::{LagrangianOver, Scalar, Structure};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -40,14 +40,29 @@ pub trait Model {
         q: &[D],
         q_dot: &[D],
     ) -> D;
-    /// Whether the model has a Rayleigh dissipation function.
-    fn has_dissipation(&self) -> bool {
-        false
+    /// What the model declares (see [`lagrange::Structure`]): dissipation, a mass matrix that does
+    /// not depend on `(t, q, q̇)` (it may depend on the parameters), local terms. Generalized
+    /// forces are not part of a model.
+    fn structure(&self) -> Structure {
+        Structure::new()
     }
     /// Rayleigh dissipation `F(θ; t, q, q̇)` (generalized force `−∂F/∂q̇`).
     fn dissipation_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
         &self,
         _params: &[S],
+        _t: D,
+        _q: &[D],
+        _q_dot: &[D],
+    ) -> D {
+        D::zero()
+    }
+    /// Appends the coordinates of local term `k` (see [`lagrange::Lagrangian::term_coordinates`]).
+    fn term_coordinates(&self, _k: usize, _coordinates: &mut Vec<usize>) {}
+    /// Local term `L_k(θ; t, q, q̇)` on its own coordinates (see [`lagrange::Lagrangian::term`]).
+    fn term_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
+        &self,
+        _params: &[S],
+        _k: usize,
         _t: D,
         _q: &[D],
         _q_dot: &[D],
@@ -106,8 +121,21 @@ macro_rules! forward_model {
         ) -> D {
             $via!(self, m => m.lagrangian_over(params, t, q, q_dot))
         }
-        fn has_dissipation(&self) -> bool {
-            $via!(self, m => m.has_dissipation())
+        fn structure(&self) -> Structure {
+            $via!(self, m => m.structure())
+        }
+        fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+            $via!(self, m => m.term_coordinates(k, coordinates))
+        }
+        fn term_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
+            &self,
+            params: &[S],
+            k: usize,
+            t: D,
+            q: &[D],
+            q_dot: &[D],
+        ) -> D {
+            $via!(self, m => m.term_over(params, k, t, q, q_dot))
         }
         fn dissipation_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
             &self,
@@ -160,8 +188,20 @@ impl<M: Model + ?Sized, S: Scalar> LagrangianOver<S> for Bound<'_, M, S> {
     fn lagrangian_over<D: Scalar + DualNum<InnerDual = S>>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
         self.model.lagrangian_over(self.params, t, q, q_dot)
     }
-    fn has_dissipation(&self) -> bool {
-        self.model.has_dissipation()
+    fn structure(&self) -> Structure {
+        self.model.structure()
+    }
+    fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+        self.model.term_coordinates(k, coordinates)
+    }
+    fn term_over<D: Scalar + DualNum<InnerDual = S>>(
+        &self,
+        k: usize,
+        t: D,
+        q: &[D],
+        q_dot: &[D],
+    ) -> D {
+        self.model.term_over(self.params, k, t, q, q_dot)
     }
     fn dissipation_over<D: Scalar + DualNum<InnerDual = S>>(
         &self,
@@ -304,8 +344,22 @@ impl<M: Model> Model for Restricted<M> {
         self.inner
             .lagrangian_over(&self.full_over(params), t, q, q_dot)
     }
-    fn has_dissipation(&self) -> bool {
-        self.inner.has_dissipation()
+    fn structure(&self) -> Structure {
+        self.inner.structure()
+    }
+    fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+        self.inner.term_coordinates(k, coordinates)
+    }
+    fn term_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
+        &self,
+        params: &[S],
+        k: usize,
+        t: D,
+        q: &[D],
+        q_dot: &[D],
+    ) -> D {
+        self.inner
+            .term_over(&self.full_over(params), k, t, q, q_dot)
     }
     fn dissipation_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
         &self,
@@ -416,8 +470,21 @@ impl Model for TextModel {
     ) -> D {
         self.with(params).lagrangian_over(t, q, q_dot)
     }
-    fn has_dissipation(&self) -> bool {
-        LagrangianOver::<f64>::has_dissipation(&self.with::<f64>(&[]))
+    fn structure(&self) -> Structure {
+        LagrangianOver::<f64>::structure(&self.with::<f64>(&[]))
+    }
+    fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+        LagrangianOver::<f64>::term_coordinates(&self.with::<f64>(&[]), k, coordinates)
+    }
+    fn term_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
+        &self,
+        params: &[S],
+        k: usize,
+        t: D,
+        q: &[D],
+        q_dot: &[D],
+    ) -> D {
+        self.with(params).term_over(k, t, q, q_dot)
     }
     fn dissipation_over<S: Scalar, D: Scalar + DualNum<InnerDual = S>>(
         &self,
@@ -955,7 +1022,7 @@ mod tests {
             assert_eq!(a.coordinates(), b.coordinates());
             assert_eq!(a.parameter_names(), b.parameter_names());
             assert_eq!(a.initial_parameters(), b.initial_parameters());
-            assert_eq!(a.has_dissipation(), b.has_dissipation());
+            assert_eq!(a.structure(), b.structure());
             assert_eq!(a.fixed_parameters(), b.fixed_parameters());
             assert_eq!(a.description(), b.description());
             let p = a.initial_parameters();

@@ -11,7 +11,7 @@ pub mod lagrangian;
 pub mod mechanics;
 pub mod systems;
 
-pub use lagrangian::{Lagrangian, LagrangianOver, Scalar};
+pub use lagrangian::{Lagrangian, LagrangianOver, Scalar, Structure};
 pub use mechanics::{
     EomPath, MechanicsError, accelerations, accelerations_into, accelerations_with, energy,
     hamiltonian, jacobi_integral, lagrangian_value, mass_matrix, momenta, partial_time,

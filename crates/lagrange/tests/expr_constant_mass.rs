@@ -124,8 +124,8 @@ fn builtin_texts_agree_with_the_hand_declarations() {
                 continue;
             }
             let text = text_of(&sys);
-            let detected = Lagrangian::mass_matrix_is_constant(&text);
-            let hand = Lagrangian::mass_matrix_is_constant(&sys);
+            let detected = Lagrangian::structure(&text).constant_mass_matrix;
+            let hand = Lagrangian::structure(&sys).constant_mass_matrix;
             assert_eq!(detected, text.lagrangian_expr().mass_matrix_is_constant());
             let label = format!("{name} (n = {n:?}): {}", sys.lagrangian_text());
             if hand {
@@ -258,7 +258,7 @@ fn declared_constant_means_numerically_constant() {
         let l: Vec<String> = (0..terms).map(|_| random_term(&mut rng)).collect();
         let l = l.join(" + ");
         let sys = xyz(&l, None);
-        if !Lagrangian::mass_matrix_is_constant(&sys) {
+        if !Lagrangian::structure(&sys).constant_mass_matrix {
             not_declared += 1;
             continue;
         }
@@ -275,7 +275,7 @@ fn declared_constant_means_numerically_constant() {
 /// `EquationsOfMotion` (which reuses `M⁻¹` of a declared-constant `M`) against the stateless
 /// `accelerations`, reusing one evaluator over many random states.
 fn check_equations_of_motion(sys: &TextSystem, rng: &mut Rng, label: &str) {
-    assert!(Lagrangian::mass_matrix_is_constant(sys), "{label}");
+    assert!(Lagrangian::structure(sys).constant_mass_matrix, "{label}");
     let n = Lagrangian::dof(sys);
     let mut eom = EquationsOfMotion::new(sys);
     let mut a = vec![0.0; n];
@@ -309,7 +309,7 @@ fn equations_of_motion_match_stateless_accelerations() {
                 continue;
             }
             let text = text_of(&sys);
-            if Lagrangian::mass_matrix_is_constant(&text) {
+            if Lagrangian::structure(&text).constant_mass_matrix {
                 check_equations_of_motion(&text, &mut rng, name);
             }
         }
@@ -339,7 +339,7 @@ fn equations_of_motion_match_stateless_accelerations() {
         l.push("m*(x_dot^2 + y_dot^2 + z_dot^2)".into());
         let l = l.join(" + ");
         let sys = xyz(&l, None);
-        if !Lagrangian::mass_matrix_is_constant(&sys) {
+        if !Lagrangian::structure(&sys).constant_mass_matrix {
             continue;
         }
         let (t, q, q_dot) = state(&mut rng, 3);
@@ -356,12 +356,12 @@ fn with_parameters_forwards_the_declaration() {
     let constant = xyz("0.5*m*x_dot^2 + k*y_dot^2 + z_dot^2 - k*x*y", None);
     let varying = xyz("0.5*m*x^2*x_dot^2 + y_dot^2 + z_dot^2", None);
     let params = [2.0, 0.3];
-    assert!(LagrangianOver::<f64>::mass_matrix_is_constant(
-        &constant.with_parameters(&params)
-    ));
-    assert!(!LagrangianOver::<f64>::mass_matrix_is_constant(
-        &varying.with_parameters(&params)
-    ));
+    assert!(
+        LagrangianOver::<f64>::structure(&constant.with_parameters(&params)).constant_mass_matrix
+    );
+    assert!(
+        !LagrangianOver::<f64>::structure(&varying.with_parameters(&params)).constant_mass_matrix
+    );
     // And the evaluator then agrees with the stateless path with the supplied parameters.
     let lifted = constant.with_parameters(&params);
     let mut eom = EquationsOfMotion::new(&lifted);

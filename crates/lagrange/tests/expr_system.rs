@@ -87,7 +87,7 @@ x = 1
 fn dissipation_gives_damped_oscillator() {
     let sys = TextSystem::from_toml_str(DAMPED).unwrap();
     assert_eq!(sys.title(), "custom system");
-    assert!(sys.has_dissipation());
+    assert!(sys.structure().dissipation);
     assert_eq!(sys.dissipation_text().as_deref(), Some("0.5*c*x_dot^2"));
     assert_eq!(sys.initial_state(), (vec![1.0], vec![0.0]));
     for (x, v) in [(1.0, 0.0), (0.3, -1.7), (-2.0, 4.0)] {

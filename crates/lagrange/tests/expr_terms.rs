@@ -104,7 +104,7 @@ fn text_pairs() -> TextSystem {
 fn sum_of_terms<L: Lagrangian>(l: &L, t: f64, q: &[f64], qd: &[f64]) -> f64 {
     let mut coords = Vec::new();
     let mut sum = 0.0;
-    for k in 0..l.num_terms() {
+    for k in 0..l.structure().local_terms {
         coords.clear();
         l.term_coordinates(k, &mut coords);
         let ql: Vec<f64> = coords.iter().map(|&c| q[c]).collect();
@@ -146,7 +146,7 @@ fn assert_close(a: &[f64], b: &[f64]) {
 
 /// Structured equals dense and the terms add up to `L` at one state.
 fn check<L: Lagrangian>(l: &L, t: f64, q: &[f64], qd: &[f64]) {
-    assert!(l.num_terms() > 0, "no structure declared");
+    assert!(l.structure().local_terms > 0, "no structure declared");
     assert_terms_add_up(l, t, q, qd);
     let (d, s) = both_paths(l, t, q, qd);
     assert_close(&d, &s);
@@ -187,9 +187,9 @@ fn text_chain_groups_one_term_per_spring() {
     for n in [16, 64] {
         let chain = text_chain(n);
         // n − 1 springs; the walls and the kinetic terms fold into the spring groups.
-        assert_eq!(chain.num_terms(), n - 1);
+        assert_eq!(chain.structure().local_terms, n - 1);
         let mut coords = Vec::new();
-        for k in 0..chain.num_terms() {
+        for k in 0..chain.structure().local_terms {
             coords.clear();
             chain.term_coordinates(k, &mut coords);
             assert_eq!(coords, [k, k + 1]);
@@ -200,9 +200,9 @@ fn text_chain_groups_one_term_per_spring() {
 #[test]
 fn text_lattice_and_pairs_declare_small_terms() {
     for system in [text_lattice(), text_pairs()] {
-        assert!(system.num_terms() >= 2);
+        assert!(system.structure().local_terms >= 2);
         let mut coords = Vec::new();
-        for k in 0..system.num_terms() {
+        for k in 0..system.structure().local_terms {
             coords.clear();
             system.term_coordinates(k, &mut coords);
             assert!(!coords.is_empty() && coords.len() <= 4, "{coords:?}");
@@ -221,17 +221,17 @@ fn non_separable_text_lagrangian_declares_no_structure() {
         coordinates.join(" + ")
     );
     let system = TextSystem::from_toml_str(&toml(&coordinates, &l, &[("k", 0.5)])).unwrap();
-    assert_eq!(system.num_terms(), 0);
+    assert_eq!(system.structure().local_terms, 0);
     // A term touching 9 coordinates is too wide as well.
     let nine: Vec<String> = (0..9).map(|i| format!("q{i}")).collect();
     let l = format!("0.5*({}) - cos({})", kinetic.join(" + "), nine.join(" + "));
     let system = TextSystem::from_toml_str(&toml(&coordinates, &l, &[])).unwrap();
-    assert_eq!(system.num_terms(), 0);
+    assert_eq!(system.structure().local_terms, 0);
     // ...while 8 is accepted.
     let eight: Vec<String> = (0..8).map(|i| format!("q{i}")).collect();
     let l = format!("0.5*({}) - cos({})", kinetic.join(" + "), eight.join(" + "));
     let system = TextSystem::from_toml_str(&toml(&coordinates, &l, &[])).unwrap();
-    assert!(system.num_terms() >= 2);
+    assert!(system.structure().local_terms >= 2);
     let q: Vec<f64> = (0..n).map(|i| (0.3 * i as f64).sin()).collect();
     let qd: Vec<f64> = (0..n).map(|i| (0.7 * i as f64).cos()).collect();
     check(&system, 0.2, &q, &qd);
@@ -240,9 +240,9 @@ fn non_separable_text_lagrangian_declares_no_structure() {
 #[test]
 fn small_text_systems_declare_no_structure() {
     for n in [1, 2, 8] {
-        assert_eq!(text_chain(n).num_terms(), 0, "n = {n}");
+        assert_eq!(text_chain(n).structure().local_terms, 0, "n = {n}");
     }
-    assert!(text_chain(9).num_terms() > 0);
+    assert!(text_chain(9).structure().local_terms > 0);
 }
 
 #[test]
@@ -252,7 +252,7 @@ fn single_group_declares_no_structure() {
     let coordinates: Vec<String> = (0..n).map(|i| format!("q{i}")).collect();
     let l = format!("cos({}) + q0^2 + 0.5*q1_dot^2", coordinates[..8].join("+"));
     let system = TextSystem::from_toml_str(&toml(&coordinates, &l, &[])).unwrap();
-    assert_eq!(system.num_terms(), 0);
+    assert_eq!(system.structure().local_terms, 0);
 }
 
 #[test]
@@ -284,8 +284,8 @@ fn parameters_and_explicit_time_in_terms() {
         .collect();
     let with = lattice.with_parameters(&params);
     assert_eq!(
-        lagrange::LagrangianOver::<Dual64>::num_terms(&with),
-        lattice.num_terms()
+        lagrange::LagrangianOver::<Dual64>::structure(&with).local_terms,
+        lattice.structure().local_terms
     );
     let lift = |x: &[f64]| x.iter().map(|&v| Dual64::from_re(v)).collect::<Vec<_>>();
     let (d, s) = both_paths(&with, Dual64::from_re(0.7), &lift(&q), &lift(&qd));
@@ -301,7 +301,7 @@ fn parameters_and_explicit_time_in_terms() {
 fn text_chain_1024_builds_and_evaluates() {
     let n = 1024;
     let chain = text_chain(n);
-    assert_eq!(chain.num_terms(), n - 1);
+    assert_eq!(chain.structure().local_terms, n - 1);
     let q: Vec<f64> = (0..n).map(|i| (0.01 * i as f64).sin()).collect();
     let qd: Vec<f64> = (0..n).map(|i| (0.02 * i as f64).cos()).collect();
     assert_terms_add_up(&chain, 0.0, &q, &qd);

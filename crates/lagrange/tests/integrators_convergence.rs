@@ -49,8 +49,8 @@ impl Lagrangian for Damped {
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         (q_dot[0] * q_dot[0] - q[0] * q[0]) * 0.5
     }
-    fn has_dissipation(&self) -> bool {
-        true
+    fn structure(&self) -> lagrange::Structure {
+        lagrange::Structure::new().dissipation()
     }
     fn dissipation<D: Scalar>(&self, _t: D, _q: &[D], q_dot: &[D]) -> D {
         q_dot[0] * q_dot[0] * (0.5 * self.c)

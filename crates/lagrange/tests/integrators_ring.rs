@@ -27,8 +27,12 @@ impl Lagrangian for Ring {
         }
         l
     }
-    fn has_dissipation(&self) -> bool {
-        self.rayleigh && self.c != 0.0
+    fn structure(&self) -> lagrange::Structure {
+        lagrange::Structure {
+            dissipation: self.rayleigh && self.c != 0.0,
+            generalized_forces: !self.rayleigh && self.c != 0.0,
+            ..lagrange::Structure::new()
+        }
     }
     fn dissipation<D: Scalar>(&self, _t: D, _q: &[D], v: &[D]) -> D {
         v.iter().fold(D::zero(), |acc, &x| acc + x * x) * (0.5 * self.c)

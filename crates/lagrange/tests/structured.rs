@@ -37,8 +37,8 @@ impl Lagrangian for Lattice {
         }
         l
     }
-    fn num_terms(&self) -> usize {
-        2 * self.n - 1
+    fn structure(&self) -> lagrange::Structure {
+        lagrange::Structure::new().local_terms(2 * self.n - 1)
     }
     fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
         if k < self.n {
@@ -82,8 +82,9 @@ impl Lagrangian for Pairs {
         }
         l
     }
-    fn num_terms(&self) -> usize {
-        2 * self.bodies + self.bodies * (self.bodies - 1) / 2
+    fn structure(&self) -> lagrange::Structure {
+        lagrange::Structure::new()
+            .local_terms(2 * self.bodies + self.bodies * (self.bodies - 1) / 2)
     }
     fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
         if k < 2 * self.bodies {

@@ -147,7 +147,7 @@ fn text_uses_only_known_identifiers() {
         texts.extend(s.dissipation_text());
         assert_eq!(
             texts.len() == 2,
-            s.has_dissipation(),
+            s.structure().dissipation,
             "{name}: dissipation text"
         );
         let mut seen = std::collections::HashSet::new();

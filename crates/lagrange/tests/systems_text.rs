@@ -41,8 +41,11 @@ impl Lagrangian for FromText {
     fn lagrangian<D: Scalar>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
         self.lagrangian.eval(t, q, q_dot, &self.lifted::<D>())
     }
-    fn has_dissipation(&self) -> bool {
-        self.dissipation.is_some()
+    fn structure(&self) -> lagrange::Structure {
+        lagrange::Structure {
+            dissipation: self.dissipation.is_some(),
+            ..lagrange::Structure::new()
+        }
     }
     fn dissipation<D: Scalar>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
         match &self.dissipation {

@@ -6,12 +6,10 @@
 //! PyTorch) run right after the Rust methods of each system, on the same states, and the report
 //! adds their rows and the autodiff-over-peer ratios of that one run.
 
-use crate::output::atomic::AtomicFile;
-use anyhow::{Result, bail};
+use anyhow::Result;
+#[cfg(feature = "bench")]
+use anyhow::bail;
 use clap::Args;
-use lagrange_bench::peers::{ALL_PEERS, PeerConfig, default_peer_dir};
-use lagrange_bench::{BenchOptions, all_cases, run_combined};
-use std::io::Write;
 use std::path::PathBuf;
 
 /// Options of `lagrange bench`.
@@ -55,9 +53,36 @@ pub struct BenchArgs {
     /// No per-row progress lines on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Time `lagrange simulate` as a user runs it (a child process, RK4, 10⁴ steps) against
+    /// the library in the same run, per q̈: ho1, dpend, chain64, chain1024 (built-in and text),
+    /// nbody64. Only `--out`, `--repeats` and `--quiet` apply.
+    #[arg(long)]
+    pub cli: bool,
+    /// With `--cli`: runs per measurement (the minimum is reported).
+    #[arg(long, value_name = "N", default_value = "3")]
+    pub repeats: usize,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.cli {
+        return super::bench_cli::run(args.repeats, args.out.as_deref(), args.quiet);
+    }
+    table(args)
+}
+
+#[cfg(not(feature = "bench"))]
+fn table(_args: &BenchArgs) -> Result<()> {
+    anyhow::bail!(
+        "this lagrange was built without the `bench` feature, which makes the benchmark table: rebuild with `--features bench` (or use `lagrange bench --cli`)"
+    )
+}
+
+/// The benchmark table (`lagrange-bench`).
+#[cfg(feature = "bench")]
+fn table(args: &BenchArgs) -> Result<()> {
+    use crate::output::atomic::AtomicFile;
+    use lagrange_bench::{BenchOptions, all_cases, run_combined};
+    use std::io::Write;
     let mut options = BenchOptions {
         filter: args.filter.clone(),
         ..Default::default()
@@ -123,7 +148,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 }
 
 /// The peer set-up of `--peers` (None without it).
-fn peer_config(args: &BenchArgs) -> Result<Option<PeerConfig>> {
+#[cfg(feature = "bench")]
+fn peer_config(args: &BenchArgs) -> Result<Option<lagrange_bench::peers::PeerConfig>> {
+    use lagrange_bench::peers::{ALL_PEERS, PeerConfig, default_peer_dir};
     let Some(python) = &args.peers else {
         if !args.peer_list.is_empty() || args.peer_budget.is_some() || args.peer_dir.is_some() {
             bail!("--peer-list, --peer-budget and --peer-dir need --peers");

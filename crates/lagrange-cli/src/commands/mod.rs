@@ -2,6 +2,7 @@
 //! with `pub fn run(args) -> anyhow::Result<()>`, and one arm in [`dispatch`].
 
 pub mod bench;
+pub mod bench_cli;
 pub mod eom;
 pub mod generate;
 pub mod landscape;

@@ -1,20 +1,36 @@
 //! `lagrange simulate`: integrate from t = 0 to --t-end and write the trajectory and/or a plot.
 //!
-//! Outputs are rendered to temporary files and renamed into place only when every requested
-//! output has been written, so a failure leaves no file behind.
+//! Rows are written as they are computed ([`simulate_streaming`]), so memory stays O(n) however
+//! long the run; the plot keeps a decimated copy of at most [`PLOT_ROWS`] rows. Files are written
+//! to temporary files and renamed into place only when every requested output has been
+//! written, so a failure leaves no file behind.
 
 use crate::app::RunFailure;
 use crate::cli::SimulateArgs;
-use crate::options::{Problem, SimulateOptions};
+use crate::options::{EomChoice, Problem, SimulateOptions};
 use crate::output::atomic::AtomicFile;
+use crate::output::stream::{self, RowWriter};
 use crate::output::{Table, plot, progress};
+use crate::system::AnySystem;
 use anyhow::{Context, Result, anyhow};
-use lagrange::integrators::{IntegrationError, Trajectory, simulate_with};
-use lagrange::mechanics::{Accelerations, EquationsOfMotion};
+use lagrange::integrators::{IntegrationError, Method, RunStats, output_rows, simulate_streaming};
+use lagrange::mechanics::{
+    Accelerations, AssemblyPath, EquationsOfMotion, Evaluator, EvaluatorInfo, MassSolve,
+};
 use lagrange::systems::System;
-use lagrange::{accelerations, jacobi_integral, partial_time};
+use lagrange::{Lagrangian, accelerations, jacobi_integral, partial_time};
 use lagrange_jit::CompiledEquations;
+use serde_json::json;
 use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+/// Rows the plot keeps at most (it draws at most 5 000 points per series).
+const PLOT_ROWS: usize = 10_000;
+
+/// `--eom auto` compiles only when dual numbers would take longer than this in total: below
+/// it, compiling (0.5–20 ms for the built-ins) cannot pay for itself.
+const AUTO_COMPILE_ABOVE: Duration = Duration::from_millis(20);
 
 pub fn run(args: &SimulateArgs) -> Result<()> {
     let options = SimulateOptions::from_args(args)?;
@@ -27,45 +43,108 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
 
     // A degenerate Lagrangian or a bad start is an input error: say so before integrating.
     accelerations(system, 0.0, q, q_dot).context("at the initial state")?;
+    let rows = output_rows(0.0, options.t_end, options.dt, options.every)
+        .ok_or_else(|| anyhow!("--t-end / --dt / --every give no output rows"))?;
 
-    let eom: Box<dyn Accelerations + '_> = if options.compiled {
-        Box::new(CompiledEquations::new(system).map_err(|e| {
-            anyhow!("--eom compiled: {e} (from the command line: leave out --eom compiled)")
-        })?)
-    } else {
-        Box::new(EquationsOfMotion::new(system))
+    let chosen = choose_evaluator(system, &options, q, q_dot)?;
+    let info = chosen.eom.info();
+
+    let mut pending: Vec<AtomicFile> = Vec::new();
+    let mut writer: Option<Box<dyn RowWriter>> = match &options.out {
+        None => None,
+        Some(target) => {
+            let sink: Box<dyn Write> = match &target.path {
+                None => Box::new(std::io::stdout().lock()),
+                Some(path) => {
+                    let file = AtomicFile::new(path)?;
+                    let handle = file.file()?;
+                    pending.push(file);
+                    Box::new(handle)
+                }
+            };
+            Some(
+                stream::writer(target.format, coordinates, rows, sink)
+                    .with_context(|| destination(&options))?,
+            )
+        }
     };
-    let trajectory = {
+
+    let mut plot_rows = options.plot.as_ref().map(|_| PlotRows::new(coordinates));
+    let mut energy = EnergyWatch::new(rows);
+    let mut failure: Option<anyhow::Error> = None;
+    let started = Instant::now();
+    let result = {
         let mut observer = progress::observer(options.quiet);
-        simulate_with(
+        let mut sink = |t: f64, q: &[f64], q_dot: &[f64]| -> ControlFlow<()> {
+            let e = match energy.record(system, t, q, q_dot) {
+                Ok(e) => e,
+                Err(error) => {
+                    failure = Some(error);
+                    return ControlFlow::Break(());
+                }
+            };
+            if let Some(w) = writer.as_mut()
+                && let Err(error) = w.row(t, q, q_dot, e)
+            {
+                failure = Some(anyhow!(error).context(destination(&options)));
+                return ControlFlow::Break(());
+            }
+            if let Some(p) = plot_rows.as_mut() {
+                p.push(t, q, q_dot, e);
+            }
+            ControlFlow::Continue(())
+        };
+        simulate_streaming(
             system,
-            eom,
+            chosen.eom,
             &options.method,
             0.0,
             q,
             q_dot,
             options.t_end,
             options.dt,
+            options.every,
+            &mut sink,
             observer.as_mut(),
         )
-        .map_err(|e| match e {
-            // caught before any step: bad input, not a failed run
-            IntegrationError::InvalidSettings { .. } => anyhow!(e),
-            e => anyhow!(RunFailure(format!("integration failed: {e}"))),
-        })?
     };
-    let energy = energies(system, &trajectory)?;
-    let table = Table {
-        coordinates,
-        t: &trajectory.t,
-        q: &trajectory.q,
-        q_dot: &trajectory.q_dot,
-        energy: &energy,
-    };
+    let run_seconds = started.elapsed().as_secs_f64();
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    let run = result.map_err(|e| match e {
+        // caught before any step: bad input, not a failed run
+        IntegrationError::InvalidSettings { .. } => anyhow!(e),
+        e => anyhow!(RunFailure(format!("integration failed: {e}"))),
+    })?;
 
-    let mut pending: Vec<AtomicFile> = Vec::new();
-    if let Some(target) = &options.plot {
+    let info = run.evaluator.unwrap_or(info);
+    let stats = options.stats.then(|| {
+        stats_json(
+            &info,
+            options.method,
+            &run,
+            chosen.compile_seconds,
+            run_seconds,
+            &chosen.note,
+        )
+    });
+    let json_stats = match &options.out {
+        Some(target) if target.format == crate::output::TrajectoryFormat::Json => stats.as_ref(),
+        _ => None,
+    };
+    if let Some(w) = writer {
+        w.finish(json_stats)
+            .with_context(|| destination(&options))?;
+    }
+    for file in &pending {
+        file.sync().with_context(|| destination(&options))?;
+    }
+
+    if let (Some(target), Some(rows)) = (&options.plot, plot_rows.as_mut()) {
+        rows.finish();
         let file = AtomicFile::new(&target.path)?;
+        let table = rows.table();
         let labels = plot::Labels {
             title: &format!(
                 "{} — {}, dt = {}",
@@ -73,96 +152,339 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
                 options.integrator,
                 options.dt
             ),
-            conservative: conservative(system, &trajectory),
+            conservative: !system.structure().dissipation && energy.conservative,
         };
         plot::render(&table, &labels, file.temp_path(), target.kind)
             .with_context(|| format!("cannot write plot '{}'", target.path.display()))?;
         pending.push(file);
     }
-    if let Some(target) = &options.out {
-        match &target.path {
-            None => {
-                let stdout = std::io::stdout();
-                let mut lock = stdout.lock();
-                target
-                    .format
-                    .write(&table, &mut lock)
-                    .context("writing to stdout")?;
-                lock.flush().context("writing to stdout")?;
-            }
-            Some(path) => {
-                let file = AtomicFile::new(path)?;
-                let mut handle = file.file()?;
-                target
-                    .format
-                    .write(&table, &mut handle)
-                    .and_then(|()| handle.sync_all())
-                    .with_context(|| format!("cannot write '{}'", path.display()))?;
-                pending.push(file);
-            }
-        }
-    }
     for file in pending {
         file.commit()?;
     }
+    if let Some(stats) = &stats {
+        eprint!("{}", stats_text(stats));
+    }
     if !options.quiet && std::io::stderr().is_terminal() {
-        summary(&options, &table);
+        summary(&options, &run, &energy);
     }
     Ok(())
 }
 
-/// The Jacobi integral at every row; a non-finite state or energy is a blow-up, reported with
-/// its time.
-fn energies<S: System>(system: &S, trajectory: &Trajectory) -> Result<Vec<f64>> {
-    let mut energy = Vec::with_capacity(trajectory.t.len());
-    for ((t, q), q_dot) in trajectory
-        .t
-        .iter()
-        .zip(&trajectory.q)
-        .zip(&trajectory.q_dot)
-    {
-        let finite = q.iter().chain(q_dot).all(|v| v.is_finite());
-        let e = if finite {
-            jacobi_integral(system, *t, q, q_dot).ok()
-        } else {
-            None
-        };
-        match e {
-            Some(e) if e.is_finite() => energy.push(e),
-            _ => {
-                return Err(anyhow!(RunFailure(format!(
-                    "the solution blew up: non-finite state or energy at t = {t} (try a smaller --dt or --integrator dopri5)"
-                ))));
+/// Where the trajectory goes, for error messages.
+fn destination(options: &SimulateOptions) -> String {
+    match options.out.as_ref().and_then(|o| o.path.as_ref()) {
+        Some(path) => format!("cannot write '{}'", path.display()),
+        None => "writing to stdout".to_string(),
+    }
+}
+
+/// The q̈ evaluator of a run and how it was chosen.
+struct Chosen<'a> {
+    eom: Box<dyn Accelerations + 'a>,
+    compile_seconds: f64,
+    /// Why `--eom auto` chose what it chose (empty when the user chose).
+    note: String,
+}
+
+/// The evaluator `--eom` asks for; `auto` compiles when L can be traced and dual numbers would
+/// take longer than [`AUTO_COMPILE_ABOVE`] over the whole run.
+fn choose_evaluator<'a>(
+    system: &'a AnySystem,
+    options: &SimulateOptions,
+    q: &[f64],
+    q_dot: &[f64],
+) -> Result<Chosen<'a>> {
+    let autodiff = |note: String| Chosen {
+        eom: Box::new(EquationsOfMotion::new(system)),
+        compile_seconds: 0.0,
+        note,
+    };
+    let compile = || {
+        let start = Instant::now();
+        CompiledEquations::new(system).map(|eom| (eom, start.elapsed().as_secs_f64()))
+    };
+    match options.eom {
+        EomChoice::Autodiff => Ok(autodiff(String::new())),
+        EomChoice::Compiled if options.method == Method::Variational => Ok(autodiff(
+            "the variational integrator differentiates L itself".into(),
+        )),
+        EomChoice::Compiled => {
+            let (eom, seconds) = compile().map_err(|e| {
+                anyhow!("--eom compiled: {e} (from the command line: leave out --eom compiled)")
+            })?;
+            Ok(Chosen {
+                eom: Box::new(eom),
+                compile_seconds: seconds,
+                note: String::new(),
+            })
+        }
+        EomChoice::Auto => {
+            if options.method == Method::Variational {
+                return Ok(autodiff(
+                    "the variational integrator differentiates L itself".into(),
+                ));
+            }
+            let estimate = autodiff_estimate(system, options, q, q_dot);
+            if estimate < AUTO_COMPILE_ABOVE.as_secs_f64() {
+                return Ok(autodiff(format!(
+                    "dual numbers need ≈ {estimate:.1e} s in all, too little to repay compiling"
+                )));
+            }
+            match compile() {
+                Ok((eom, seconds)) => Ok(Chosen {
+                    eom: Box::new(eom),
+                    compile_seconds: seconds,
+                    note: format!("dual numbers would need ≈ {estimate:.1e} s: compiled"),
+                }),
+                Err(e) => Ok(autodiff(format!("cannot compile ({e}): dual numbers"))),
             }
         }
     }
-    Ok(energy)
 }
 
-/// Whether the energy should be conserved: no dissipation and no explicit time dependence
-/// (∂L/∂t = 0 on a sample of the rows). Extra generalized forces are not detected.
-fn conservative<S: System>(system: &S, trajectory: &Trajectory) -> bool {
-    if system.has_dissipation() {
-        return false;
+/// Seconds dual numbers would take over the run: a few timed evaluations at the initial state
+/// times the evaluations the method is expected to make.
+fn autodiff_estimate(
+    system: &AnySystem,
+    options: &SimulateOptions,
+    q: &[f64],
+    q_dot: &[f64],
+) -> f64 {
+    let steps = (options.t_end / options.dt).ceil().max(1.0);
+    let evaluations = match options.method {
+        Method::Euler => steps,
+        Method::Rk4 => 4.0 * steps,
+        // adaptive: at least six stages per output interval, usually more
+        Method::DormandPrince54 { .. } => 6.0 * steps.max(10.0),
+        Method::Variational => 0.0,
+    };
+    let mut eom = EquationsOfMotion::new(system);
+    let mut out = vec![0.0; q.len()];
+    // the first call may factor a constant mass matrix: time the calls after it
+    let _ = eom.accelerations_into(0.0, q, q_dot, &mut out);
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let _ = eom.accelerations_into(0.0, q, q_dot, &mut out);
+        best = best.min(start.elapsed().as_secs_f64());
     }
-    let step = trajectory.t.len().div_ceil(50).max(1);
-    (0..trajectory.t.len()).step_by(step).all(|i| {
-        let (t, q, q_dot) = (trajectory.t[i], &trajectory.q[i], &trajectory.q_dot[i]);
-        partial_time(system, t, q, q_dot).is_ok_and(|d| d == 0.0)
+    best * evaluations
+}
+
+/// The Jacobi integral at every row, its drift, and whether L depends on time explicitly; a
+/// non-finite state or energy is a blow-up, reported with its time.
+struct EnergyWatch {
+    first: Option<f64>,
+    worst_drift: f64,
+    /// ∂L/∂t = 0 at every sampled row.
+    conservative: bool,
+    /// Test ∂L/∂t on every `sample`-th row (about 50 rows in all).
+    sample: u64,
+    seen: u64,
+}
+
+impl EnergyWatch {
+    fn new(rows: u64) -> Self {
+        Self {
+            first: None,
+            worst_drift: 0.0,
+            conservative: true,
+            sample: rows.div_ceil(50).max(1),
+            seen: 0,
+        }
+    }
+
+    fn record(&mut self, system: &AnySystem, t: f64, q: &[f64], q_dot: &[f64]) -> Result<f64> {
+        let finite = q.iter().chain(q_dot).all(|v| v.is_finite());
+        let e = if finite {
+            jacobi_integral(system, t, q, q_dot).ok()
+        } else {
+            None
+        };
+        let Some(e) = e.filter(|e| e.is_finite()) else {
+            return Err(anyhow!(RunFailure(format!(
+                "the solution blew up: non-finite state or energy at t = {t} (try a smaller --dt or --integrator dopri5)"
+            ))));
+        };
+        let e0 = *self.first.get_or_insert(e);
+        self.worst_drift = self.worst_drift.max((e - e0).abs());
+        if self.conservative && self.seen.is_multiple_of(self.sample) {
+            self.conservative = partial_time(system, t, q, q_dot).is_ok_and(|d| d == 0.0);
+        }
+        self.seen += 1;
+        Ok(e)
+    }
+}
+
+/// A decimated copy of the rows for the plot: when full, every other row is dropped and the
+/// stride doubles, so at most [`PLOT_ROWS`] rows are kept, evenly spaced, plus the last one.
+struct PlotRows {
+    coordinates: Vec<String>,
+    t: Vec<f64>,
+    q: Vec<Vec<f64>>,
+    q_dot: Vec<Vec<f64>>,
+    energy: Vec<f64>,
+    stride: u64,
+    seen: u64,
+    last: Option<(f64, Vec<f64>, Vec<f64>, f64)>,
+}
+
+impl PlotRows {
+    fn new(coordinates: &[String]) -> Self {
+        Self {
+            coordinates: coordinates.to_vec(),
+            t: Vec::new(),
+            q: Vec::new(),
+            q_dot: Vec::new(),
+            energy: Vec::new(),
+            stride: 1,
+            seen: 0,
+            last: None,
+        }
+    }
+
+    fn push(&mut self, t: f64, q: &[f64], q_dot: &[f64], e: f64) {
+        let index = self.seen;
+        self.seen += 1;
+        if index.is_multiple_of(self.stride) && self.t.len() == PLOT_ROWS {
+            // kept rows are 0, s, 2s, ...: keeping every other leaves 0, 2s, 4s, ...
+            fn halve<T>(v: &mut Vec<T>) {
+                let mut i = 0;
+                v.retain(|_| {
+                    i += 1;
+                    i % 2 == 1
+                });
+            }
+            halve(&mut self.t);
+            halve(&mut self.q);
+            halve(&mut self.q_dot);
+            halve(&mut self.energy);
+            self.stride *= 2;
+        }
+        if index.is_multiple_of(self.stride) {
+            self.t.push(t);
+            self.q.push(q.to_vec());
+            self.q_dot.push(q_dot.to_vec());
+            self.energy.push(e);
+            self.last = None;
+            return;
+        }
+        match &mut self.last {
+            Some(last) => {
+                last.0 = t;
+                last.1.copy_from_slice(q);
+                last.2.copy_from_slice(q_dot);
+                last.3 = e;
+            }
+            None => self.last = Some((t, q.to_vec(), q_dot.to_vec(), e)),
+        }
+    }
+
+    /// The kept rows, the last row of the run included.
+    fn table(&self) -> Table<'_> {
+        Table {
+            coordinates: &self.coordinates,
+            t: &self.t,
+            q: &self.q,
+            q_dot: &self.q_dot,
+            energy: &self.energy,
+        }
+    }
+
+    /// Appends the last row when decimation skipped it (call once, after the run).
+    fn finish(&mut self) {
+        if let Some((t, q, q_dot, e)) = self.last.take() {
+            self.t.push(t);
+            self.q.push(q);
+            self.q_dot.push(q_dot);
+            self.energy.push(e);
+        }
+    }
+}
+
+/// The `"stats"` object of `--stats`.
+fn stats_json(
+    info: &EvaluatorInfo,
+    method: Method,
+    run: &RunStats,
+    compile_seconds: f64,
+    run_seconds: f64,
+    note: &str,
+) -> serde_json::Value {
+    let evaluator = match info.evaluator {
+        Evaluator::Autodiff => "autodiff",
+        Evaluator::Compiled => "compiled",
+    };
+    let (path, kernels) = match info.path {
+        AssemblyPath::Dense => ("dense", 0),
+        AssemblyPath::Structured => ("structured", 0),
+        AssemblyPath::TermKernels { kernels } => ("term kernels", kernels),
+    };
+    let (solve, bandwidth) = match info.solve {
+        MassSolve::Diagonal => ("diagonal", 0),
+        MassSolve::Banded { bandwidth } => ("banded", bandwidth),
+        MassSolve::Dense => ("dense", 0),
+    };
+    json!({
+        "evaluator": evaluator,
+        "path": path,
+        "kernels": kernels,
+        "mass_matrix": if info.constant_mass_matrix { "constant" } else { "varying" },
+        "solve": solve,
+        "bandwidth": bandwidth,
+        "integrator": method.name(),
+        "steps": run.counts.steps,
+        "rejected_steps": run.counts.rejected_steps,
+        "evaluations": run.counts.evaluations,
+        "rows": run.rows,
+        "compile_seconds": compile_seconds,
+        "run_seconds": run_seconds,
+        "choice": note,
     })
 }
 
-fn summary(options: &SimulateOptions, table: &Table<'_>) {
-    let e0 = table.energy.first().copied().unwrap_or(0.0);
-    let worst = table
-        .energy
-        .iter()
-        .map(|e| (e - e0).abs())
-        .fold(0.0, f64::max);
-    let drift = if e0 != 0.0 {
-        format!("max |E-E0|/|E0| = {:.2e}", worst / e0.abs())
+/// The `--stats` report for stderr.
+fn stats_text(stats: &serde_json::Value) -> String {
+    let s = |key: &str| stats[key].as_str().unwrap_or("").to_string();
+    let u = |key: &str| stats[key].as_u64().unwrap_or(0);
+    let f = |key: &str| stats[key].as_f64().unwrap_or(0.0);
+    let path = match s("path").as_str() {
+        "term kernels" => format!("term kernels ({} kernels)", u("kernels")),
+        other => other.to_string(),
+    };
+    let solve = match s("solve").as_str() {
+        "banded" => format!("banded solve, bandwidth {}", u("bandwidth")),
+        other => format!("{other} solve"),
+    };
+    let evaluations = if s("integrator") == "variational" {
+        "Newton evaluations"
     } else {
-        format!("max |E-E0| = {worst:.2e}")
+        "q̈ evaluations"
+    };
+    let mut text = format!(
+        "stats: evaluator {}, path {path}, mass matrix {} ({solve}), {} steps ({} rejected), {} {evaluations}, compile {:.3} s, run {:.3} s",
+        s("evaluator"),
+        s("mass_matrix"),
+        u("steps"),
+        u("rejected_steps"),
+        u("evaluations"),
+        f("compile_seconds"),
+        f("run_seconds"),
+    );
+    let note = s("choice");
+    if !note.is_empty() {
+        text.push_str(&format!(" [--eom auto: {note}]"));
+    }
+    text.push('\n');
+    text
+}
+
+fn summary(options: &SimulateOptions, run: &RunStats, energy: &EnergyWatch) {
+    let e0 = energy.first.unwrap_or(0.0);
+    let drift = if e0 != 0.0 {
+        format!("max |E-E0|/|E0| = {:.2e}", energy.worst_drift / e0.abs())
+    } else {
+        format!("max |E-E0| = {:.2e}", energy.worst_drift)
     };
     let mut written: Vec<String> = Vec::new();
     if let Some(out) = &options.out {
@@ -177,7 +499,7 @@ fn summary(options: &SimulateOptions, table: &Table<'_>) {
     }
     eprintln!(
         "{} rows, t = 0..{} ({}), {drift} -> {}",
-        table.len(),
+        run.rows,
         options.t_end,
         options.integrator,
         written.join(", ")

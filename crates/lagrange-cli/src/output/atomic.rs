@@ -57,6 +57,14 @@ impl AtomicFile {
             .with_context(|| format!("cannot write '{}'", self.target.display()))
     }
 
+    /// Flushes the written file to disk (before [`commit`](Self::commit)), so that a crash
+    /// after the rename cannot leave an empty file in place of the output.
+    pub fn sync(&self) -> Result<()> {
+        File::open(&self.temp)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("cannot write '{}'", self.target.display()))
+    }
+
     /// Moves the finished file into place.
     pub fn commit(mut self) -> Result<()> {
         fs::rename(&self.temp, &self.target)

@@ -1,53 +1,16 @@
-//! JSON: `{"coordinates":[...],"t":[...],"q":[[...],...],"q_dot":[[...],...],"energy":[...]}`.
+//! JSON: `{"coordinates":[...],"t":[...],"q":[[...],...],"q_dot":[[...],...],"energy":[...]}`,
+//! followed by `"stats":{...}` with `simulate --stats`.
+//!
+//! The layout is column-major: the `"t"` column streams into the output while `q`, `q̇` and the
+//! energy are spilled to anonymous temporary files and copied in after the last row, so memory
+//! stays O(n).
 //!
 //! `q[i]` and `q_dot[i]` are the state vectors at `t[i]`, in the order of `coordinates`.
 //! Numbers are written in the shortest form that parses back exactly.
 
-use super::Table;
-use std::io::{self, Write};
-
-pub fn write(table: &Table<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let mut out = io::BufWriter::new(out);
-    out.write_all(b"{\"coordinates\":[")?;
-    for (i, name) in table.coordinates.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        write!(out, "{}", serde_json::Value::String(name.clone()))?;
-    }
-    out.write_all(b"],\n\"t\":")?;
-    numbers(&mut out, table.t)?;
-    out.write_all(b",\n\"q\":")?;
-    rows(&mut out, table.q)?;
-    out.write_all(b",\n\"q_dot\":")?;
-    rows(&mut out, table.q_dot)?;
-    out.write_all(b",\n\"energy\":")?;
-    numbers(&mut out, table.energy)?;
-    out.write_all(b"}\n")?;
-    out.flush()
-}
-
-fn numbers(out: &mut impl Write, values: &[f64]) -> io::Result<()> {
-    out.write_all(b"[")?;
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        number(out, *v)?;
-    }
-    out.write_all(b"]")
-}
-
-fn rows(out: &mut impl Write, rows: &[Vec<f64>]) -> io::Result<()> {
-    out.write_all(b"[")?;
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        numbers(out, row)?;
-    }
-    out.write_all(b"]")
-}
+use super::stream::RowWriter;
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
 /// A finite `f64` as a JSON number (JSON has no NaN; the simulation never exports one).
 pub fn number(out: &mut impl Write, v: f64) -> io::Result<()> {
@@ -58,30 +21,112 @@ pub fn number(out: &mut impl Write, v: f64) -> io::Result<()> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// One spilled JSON column: `[` row `,` row ... in a temporary file.
+struct Spill {
+    file: BufWriter<File>,
+    rows: u64,
+}
 
-    #[test]
-    fn parses_back() {
-        let coords = vec!["x".to_string()];
-        let t = [0.0, 0.5];
-        let q = [vec![1.0], vec![0.1 + 0.2]];
-        let qd = [vec![-1.0], vec![2.5e-10]];
-        let e = [1.0, 1.0];
-        let table = Table {
-            coordinates: &coords,
-            t: &t,
-            q: &q,
-            q_dot: &qd,
-            energy: &e,
-        };
-        let mut buf = Vec::new();
-        write(&table, &mut buf).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
-        assert_eq!(v["coordinates"][0], "x");
-        assert_eq!(v["q"][1][0].as_f64().unwrap(), 0.1 + 0.2);
-        assert_eq!(v["q_dot"][1][0].as_f64().unwrap(), 2.5e-10);
-        assert_eq!(v["t"].as_array().unwrap().len(), 2);
+impl Spill {
+    fn new() -> io::Result<Self> {
+        Ok(Self {
+            file: BufWriter::with_capacity(1 << 16, tempfile::tempfile()?),
+            rows: 0,
+        })
+    }
+
+    fn vector(&mut self, values: &[f64]) -> io::Result<()> {
+        self.separator()?;
+        self.file.write_all(b"[")?;
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.file.write_all(b",")?;
+            }
+            number(&mut self.file, *v)?;
+        }
+        self.file.write_all(b"]")
+    }
+
+    fn number(&mut self, v: f64) -> io::Result<()> {
+        self.separator()?;
+        number(&mut self.file, v)
+    }
+
+    fn separator(&mut self) -> io::Result<()> {
+        self.rows += 1;
+        if self.rows > 1 {
+            self.file.write_all(b",")?;
+        }
+        Ok(())
+    }
+
+    /// Copies the column, as a JSON array, into `out`.
+    fn copy_into(self, out: &mut impl Write) -> io::Result<()> {
+        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.seek(SeekFrom::Start(0))?;
+        out.write_all(b"[")?;
+        io::copy(&mut file, out)?;
+        out.write_all(b"]")
+    }
+}
+
+pub(super) struct Json<'a> {
+    out: BufWriter<Box<dyn Write + 'a>>,
+    rows: u64,
+    q: Spill,
+    q_dot: Spill,
+    energy: Spill,
+}
+
+impl<'a> Json<'a> {
+    pub(super) fn new(
+        mut out: BufWriter<Box<dyn Write + 'a>>,
+        coordinates: &[String],
+    ) -> io::Result<Self> {
+        out.write_all(b"{\"coordinates\":")?;
+        serde_json::to_writer(&mut out, coordinates)?;
+        out.write_all(b",\n\"t\":[")?;
+        Ok(Self {
+            out,
+            rows: 0,
+            q: Spill::new()?,
+            q_dot: Spill::new()?,
+            energy: Spill::new()?,
+        })
+    }
+}
+
+impl RowWriter for Json<'_> {
+    fn row(&mut self, t: f64, q: &[f64], q_dot: &[f64], energy: f64) -> io::Result<()> {
+        self.rows += 1;
+        if self.rows > 1 {
+            self.out.write_all(b",")?;
+        }
+        number(&mut self.out, t)?;
+        self.q.vector(q)?;
+        self.q_dot.vector(q_dot)?;
+        self.energy.number(energy)
+    }
+
+    fn finish(self: Box<Self>, stats: Option<&serde_json::Value>) -> io::Result<()> {
+        let Json {
+            mut out,
+            q,
+            q_dot,
+            energy,
+            ..
+        } = *self;
+        out.write_all(b"],\n\"q\":")?;
+        q.copy_into(&mut out)?;
+        out.write_all(b",\n\"q_dot\":")?;
+        q_dot.copy_into(&mut out)?;
+        out.write_all(b",\n\"energy\":")?;
+        energy.copy_into(&mut out)?;
+        if let Some(stats) = stats {
+            out.write_all(b",\n\"stats\":")?;
+            serde_json::to_writer(&mut out, stats)?;
+        }
+        out.write_all(b"}\n")?;
+        out.flush()
     }
 }

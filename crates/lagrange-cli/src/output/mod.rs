@@ -1,7 +1,8 @@
 //! Exporters, one file per format, plus atomic file creation and progress reporting.
 //!
-//! Every exporter writes to any `io::Write`; [`atomic`] puts the bytes in place only once they
-//! are all written, so a failed run never leaves a partial file.
+//! Every trajectory exporter streams rows into any `io::Write` ([`stream::RowWriter`]);
+//! [`atomic`] puts the bytes in place only once they are all written, so a failed run never
+//! leaves a partial file.
 
 pub mod atomic;
 pub mod csv;
@@ -10,9 +11,9 @@ pub mod npy;
 pub mod plot;
 pub mod plot_learn;
 pub mod progress;
+pub mod stream;
 
 use anyhow::{Result, bail};
-use std::io::Write;
 use std::path::Path;
 
 /// A computed trajectory with its energy, ready for export. Row `i` is the state at `t[i]`.
@@ -25,26 +26,18 @@ pub struct Table<'a> {
 }
 
 impl Table<'_> {
-    /// The column names shared by CSV and NPY: `t, <q...>, <q>_dot..., energy`.
-    pub fn columns(&self) -> Vec<String> {
-        let mut columns = vec!["t".to_string()];
-        columns.extend(self.coordinates.iter().cloned());
-        columns.extend(self.coordinates.iter().map(|c| format!("{c}_dot")));
-        columns.push("energy".to_string());
-        columns
-    }
-
-    /// Row `i` in column order.
-    pub fn row(&self, i: usize) -> impl Iterator<Item = f64> + '_ {
-        std::iter::once(self.t[i])
-            .chain(self.q[i].iter().copied())
-            .chain(self.q_dot[i].iter().copied())
-            .chain(std::iter::once(self.energy[i]))
-    }
-
     pub fn len(&self) -> usize {
         self.t.len()
     }
+}
+
+/// The column names shared by CSV and NPY: `t, <q...>, <q>_dot..., energy`.
+pub fn columns(coordinates: &[String]) -> Vec<String> {
+    let mut columns = vec!["t".to_string()];
+    columns.extend(coordinates.iter().cloned());
+    columns.extend(coordinates.iter().map(|c| format!("{c}_dot")));
+    columns.push("energy".to_string());
+    columns
 }
 
 /// Trajectory file formats.
@@ -74,14 +67,6 @@ impl TrajectoryFormat {
             Some("json") => Self::Json,
             Some("npy") => Self::Npy,
             _ => Self::Csv,
-        }
-    }
-
-    pub fn write(self, table: &Table<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-        match self {
-            Self::Csv => csv::write(table, out),
-            Self::Json => json::write(table, out),
-            Self::Npy => npy::write(table, out),
         }
     }
 }

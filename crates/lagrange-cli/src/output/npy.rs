@@ -3,8 +3,8 @@
 //!
 //! `numpy.load("out.npy")` reads it; the column names are not stored (see the CSV header).
 
-use super::Table;
-use std::io::{self, Write};
+use super::stream::RowWriter;
+use std::io::{self, BufWriter, Write};
 
 /// The NPY v1.0 header for a `rows × cols` float64 C-order array, padded to 64 bytes.
 pub fn header(rows: usize, cols: usize) -> Vec<u8> {
@@ -22,30 +22,30 @@ pub fn header(rows: usize, cols: usize) -> Vec<u8> {
     out
 }
 
-pub fn write(table: &Table<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let mut out = io::BufWriter::new(out);
-    let cols = 2 * table.coordinates.len() + 2;
-    out.write_all(&header(table.len(), cols))?;
-    for i in 0..table.len() {
-        for value in table.row(i) {
-            out.write_all(&value.to_le_bytes())?;
-        }
-    }
-    out.flush()
+/// Streams rows into an NPY array whose header (with the row count) is already written.
+pub(super) struct Npy<'a> {
+    pub(super) out: BufWriter<Box<dyn Write + 'a>>,
+    pub(super) expected: u64,
+    pub(super) written: u64,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl RowWriter for Npy<'_> {
+    fn row(&mut self, t: f64, q: &[f64], q_dot: &[f64], energy: f64) -> io::Result<()> {
+        self.written += 1;
+        for v in std::iter::once(&t).chain(q).chain(q_dot).chain([&energy]) {
+            self.out.write_all(&v.to_le_bytes())?;
+        }
+        Ok(())
+    }
 
-    #[test]
-    fn header_is_aligned() {
-        let h = header(1001, 6);
-        assert_eq!(h.len() % 64, 0);
-        assert_eq!(&h[..8], b"\x93NUMPY\x01\x00");
-        let len = u16::from_le_bytes([h[8], h[9]]) as usize;
-        assert_eq!(len + 10, h.len());
-        let text = std::str::from_utf8(&h[10..]).unwrap();
-        assert!(text.contains("'shape': (1001, 6)") && text.ends_with('\n'));
+    fn finish(mut self: Box<Self>, _stats: Option<&serde_json::Value>) -> io::Result<()> {
+        if self.written != self.expected {
+            // The header promised another shape: never leave a file numpy misreads.
+            return Err(io::Error::other(format!(
+                "internal error: {} rows written for an NPY header of {}",
+                self.written, self.expected
+            )));
+        }
+        self.out.flush()
     }
 }

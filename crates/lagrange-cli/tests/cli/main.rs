@@ -3,6 +3,7 @@
 mod commands;
 mod errors;
 mod outputs;
+mod paths;
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 
 use super::parser::{ErrorKind, parse_internal};
 use super::{Expr, LocalTerm, Symbols};
-use crate::lagrangian::{Lagrangian, LagrangianOver, Scalar};
+use crate::lagrangian::{Lagrangian, LagrangianOver, Scalar, Structure};
 use crate::systems::{ParameterError, System};
 use num_dual::DualNum;
 use std::path::{Path, PathBuf};
@@ -565,7 +565,7 @@ impl TextSystem {
     }
 
     /// The local terms `L = Σ_k L_k` declared to the engine (empty when none are; see
-    /// [`Lagrangian::num_terms`] and the rule below). Each term's expression has the parameters
+    /// [`Structure::local_terms`] and the rule below). Each term's expression has the parameters
     /// as inputs and the term's coordinates renumbered `0..b`.
     ///
     /// The structure is detected when the file is read: `L` is split into additive terms
@@ -588,7 +588,7 @@ impl TextSystem {
     ///     kinetic.join(" + "),
     ///     springs.join(" + "),
     /// )).unwrap();
-    /// assert_eq!(system.num_terms(), n - 1); // one group per spring, kinetic terms folded in
+    /// assert_eq!(system.structure().local_terms, n - 1); // one group per spring, kinetic terms folded in
     /// assert_eq!(system.local_terms()[0].coordinates, [0, 1]);
     /// ```
     pub fn local_terms(&self) -> &[LocalTerm] {
@@ -700,8 +700,15 @@ impl Lagrangian for TextSystem {
         self.bound_lagrangian.eval(t, q, q_dot, &[])
     }
 
-    fn has_dissipation(&self) -> bool {
-        self.bound_dissipation.is_some()
+    /// The constant mass matrix is detected from the text when the file is read (see
+    /// [`Expr::mass_matrix_is_constant`]); terms come from the top-level sum.
+    fn structure(&self) -> Structure {
+        Structure {
+            constant_mass_matrix: self.constant_mass,
+            dissipation: self.bound_dissipation.is_some(),
+            generalized_forces: false,
+            local_terms: self.bound_terms.len(),
+        }
     }
 
     fn dissipation<D: Scalar>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
@@ -709,15 +716,6 @@ impl Lagrangian for TextSystem {
             Some(f) => f.eval(t, q, q_dot, &[]),
             None => D::zero(),
         }
-    }
-
-    /// Detected from the text when the file is read; see [`Expr::mass_matrix_is_constant`].
-    fn mass_matrix_is_constant(&self) -> bool {
-        self.constant_mass
-    }
-
-    fn num_terms(&self) -> usize {
-        self.bound_terms.len()
     }
 
     fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
@@ -807,8 +805,15 @@ impl<'a, S: Scalar> LagrangianOver<S> for WithParameters<'a, S> {
         with_lifted(self.params, |p| self.system.lagrangian.eval(t, q, q_dot, p))
     }
 
-    fn has_dissipation(&self) -> bool {
-        self.system.dissipation.is_some()
+    /// The system's declarations (its mass matrix may depend on the parameters, never on
+    /// `(t, q, q̇)`).
+    fn structure(&self) -> Structure {
+        Structure {
+            constant_mass_matrix: self.system.constant_mass,
+            dissipation: self.system.dissipation.is_some(),
+            generalized_forces: false,
+            local_terms: self.system.terms.len(),
+        }
     }
 
     fn dissipation_over<D: Scalar + DualNum<InnerDual = S>>(
@@ -821,15 +826,6 @@ impl<'a, S: Scalar> LagrangianOver<S> for WithParameters<'a, S> {
             Some(f) => with_lifted(self.params, |p| f.eval(t, q, q_dot, p)),
             None => D::zero(),
         }
-    }
-
-    /// The system's answer: `M` may depend on the parameters, not on `(t, q, q̇)`.
-    fn mass_matrix_is_constant(&self) -> bool {
-        self.system.constant_mass
-    }
-
-    fn num_terms(&self) -> usize {
-        self.system.terms.len()
     }
 
     fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {

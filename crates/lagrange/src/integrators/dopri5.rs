@@ -16,7 +16,7 @@
 use super::controller::{PiController, error_norm};
 use super::explicit_rk::RkWorkspace;
 use super::tableau::ButcherTableau;
-use super::{IntegrationError, Stepper, all_finite, mechanics_error};
+use super::{IntegrationError, StepCounts, Stepper, all_finite, mechanics_error};
 use crate::mechanics::Accelerations;
 use crate::mechanics::MechanicsError;
 
@@ -142,6 +142,7 @@ pub(crate) struct Dopri5<'a> {
     work: RkWorkspace,
     controller: PiController,
     dense: Option<DenseStep>,
+    counts: StepCounts,
 }
 
 impl<'a> Dopri5<'a> {
@@ -158,12 +159,20 @@ impl<'a> Dopri5<'a> {
         let y: Vec<f64> = q0.iter().chain(q_dot0).copied().collect();
         let dim = y.len();
         let mut work = RkWorkspace::new(&DOPRI5, dim);
-        let mut f = |t, y: &[f64], dy: &mut [f64]| eom.first_order_rhs(t, y, dy);
+        let mut evaluations = 0;
+        let mut f = |t, y: &[f64], dy: &mut [f64]| {
+            evaluations += 1;
+            eom.first_order_rhs(t, y, dy)
+        };
         let mut f0 = vec![0.0; dim];
         f(t0, &y, &mut f0).map_err(|e| mechanics_error(t0, e))?;
         work.set_first_stage(&f0);
         let h = initial_step(&mut f, t0, &y, &f0, t_end - t0, rtol, atol);
         Ok(Dopri5 {
+            counts: StepCounts {
+                evaluations,
+                ..StepCounts::default()
+            },
             eom,
             rtol,
             atol,
@@ -182,8 +191,11 @@ impl<'a> Dopri5<'a> {
 
     /// One accepted step (retrying rejected ones).
     fn step(&mut self) -> Result<(), IntegrationError> {
-        let eom = &mut self.eom;
-        let mut f = |t, y: &[f64], dy: &mut [f64]| eom.first_order_rhs(t, y, dy);
+        let (eom, evaluations) = (&mut self.eom, &mut self.counts.evaluations);
+        let mut f = |t, y: &[f64], dy: &mut [f64]| {
+            *evaluations += 1;
+            eom.first_order_rhs(t, y, dy)
+        };
         loop {
             let t = self.t;
             let mut h = self.h;
@@ -212,6 +224,7 @@ impl<'a> Dopri5<'a> {
                 Err(e) => return Err(mechanics_error(t, e)),
             };
             if self.controller.accepts(err) {
+                self.counts.steps += 1;
                 self.dense = Some(DenseStep::new(t, h, &self.y, &self.y_new, &self.work));
                 std::mem::swap(&mut self.y, &mut self.y_new);
                 self.t = if last { self.t_end } else { t + h };
@@ -219,6 +232,7 @@ impl<'a> Dopri5<'a> {
                 self.h = self.controller.after_accept(h, err);
                 return Ok(());
             }
+            self.counts.rejected_steps += 1;
             self.h = self.controller.after_reject(h, err);
         }
     }
@@ -245,6 +259,14 @@ impl Stepper for Dopri5<'_> {
             q_dot.copy_from_slice(&self.out[n..]);
         }
         Ok(())
+    }
+
+    fn counts(&self) -> StepCounts {
+        self.counts
+    }
+
+    fn evaluator(&self) -> crate::mechanics::EvaluatorInfo {
+        self.eom.info()
     }
 }
 

@@ -17,7 +17,7 @@ pub enum IntegrationError {
     },
     /// The state became NaN or infinite in the step starting at `t` (the last finite state).
     #[error(
-        "the state became non-finite (NaN or infinity) in the step starting at t = {t}: the motion blew up or the step is too large; reduce --dt (or use the adaptive --method dopri5)"
+        "the state became non-finite (NaN or infinity) in the step starting at t = {t}: the motion blew up or the step is too large; reduce the time step dt (or use the adaptive dopri5 method)"
     )]
     NonFinite {
         /// Time of the last finite state.
@@ -25,7 +25,7 @@ pub enum IntegrationError {
     },
     /// The adaptive controller needed a step below what floating point resolves at `t`.
     #[error(
-        "the adaptive step size fell to h = {h:.3e} at t = {t}: the solution is singular or extremely stiff here; check the model near this time or loosen --rtol/--atol"
+        "the adaptive step size fell to h = {h:.3e} at t = {t}: the solution is singular or extremely stiff here; check the model near this time or loosen the tolerances rtol and atol"
     )]
     StepSizeTooSmall {
         /// Time reached.
@@ -35,7 +35,7 @@ pub enum IntegrationError {
     },
     /// The implicit variational step from `t` did not converge.
     #[error(
-        "the variational integrator's Newton iteration did not converge in the step starting at t = {t} after {iterations} iterations (relative residual {residual:.3e}); reduce --dt"
+        "the variational integrator's Newton iteration did not converge in the step starting at t = {t} after {iterations} iterations (relative residual {residual:.3e}); reduce the time step dt"
     )]
     NewtonDidNotConverge {
         /// Start of the failing step.
@@ -71,8 +71,8 @@ fn mechanics_hint(source: &MechanicsError) -> &'static str {
         MechanicsError::SingularMassMatrix { .. } => {
             "make the Lagrangian non-degenerate in the velocities or start away from the singular configuration"
         }
-        MechanicsError::NoConvergence { .. } => "reduce --dt",
-        MechanicsError::NonFinite { .. } => "reduce --dt",
+        MechanicsError::NoConvergence { .. } => "reduce the time step dt",
+        MechanicsError::NonFinite { .. } => "reduce the time step dt",
         MechanicsError::DimensionMismatch { .. } => "check the number of initial values",
         #[allow(unreachable_patterns)]
         _ => "check the model and the initial state",

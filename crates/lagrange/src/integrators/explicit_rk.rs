@@ -5,7 +5,7 @@
 //! on `y = (q, q̇)`. A private fixed-step driver built on them runs `euler` and `rk4`.
 
 use super::tableau::ButcherTableau;
-use super::{IntegrationError, Stepper, all_finite, mechanics_error};
+use super::{IntegrationError, StepCounts, Stepper, all_finite, mechanics_error};
 use crate::lagrangian::Lagrangian;
 use crate::mechanics::{Accelerations, EquationsOfMotion, MechanicsError};
 
@@ -109,6 +109,7 @@ pub(crate) struct FixedStepRk<'a> {
     y_new: Vec<f64>,
     work: RkWorkspace,
     first_stage_ready: bool,
+    counts: StepCounts,
 }
 
 impl<'a> FixedStepRk<'a> {
@@ -134,6 +135,10 @@ impl<'a> FixedStepRk<'a> {
             y,
             work,
             first_stage_ready: true,
+            counts: StepCounts {
+                evaluations: 1,
+                ..StepCounts::default()
+            },
         })
     }
 }
@@ -146,8 +151,11 @@ impl Stepper for FixedStepRk<'_> {
         q_dot: &mut [f64],
     ) -> Result<(), IntegrationError> {
         let (t, h) = (self.t, t_next - self.t);
-        let eom = &mut self.eom;
-        let mut f = |t, y: &[f64], dy: &mut [f64]| eom.first_order_rhs(t, y, dy);
+        let (eom, evaluations) = (&mut self.eom, &mut self.counts.evaluations);
+        let mut f = |t, y: &[f64], dy: &mut [f64]| {
+            *evaluations += 1;
+            eom.first_order_rhs(t, y, dy)
+        };
         self.work
             .step(
                 self.tableau,
@@ -164,6 +172,7 @@ impl Stepper for FixedStepRk<'_> {
             return Err(IntegrationError::NonFinite { t });
         }
         std::mem::swap(&mut self.y, &mut self.y_new);
+        self.counts.steps += 1;
         self.t = t_next;
         self.first_stage_ready = self.tableau.fsal;
         if self.tableau.fsal {
@@ -173,6 +182,14 @@ impl Stepper for FixedStepRk<'_> {
         q.copy_from_slice(&self.y[..n]);
         q_dot.copy_from_slice(&self.y[n..]);
         Ok(())
+    }
+
+    fn counts(&self) -> StepCounts {
+        self.counts
+    }
+
+    fn evaluator(&self) -> crate::mechanics::EvaluatorInfo {
+        self.eom.info()
     }
 }
 

@@ -51,10 +51,12 @@ pub mod tableau;
 pub mod variational;
 
 pub use error::IntegrationError;
+
 pub use tableau::ButcherTableau;
 
 use crate::lagrangian::Lagrangian;
 use crate::mechanics::MechanicsError;
+use std::ops::ControlFlow;
 
 /// Most output rows [`simulate`] will produce (beyond this, increase `dt`).
 pub const MAX_OUTPUTS: usize = 100_000_000;
@@ -164,6 +166,32 @@ impl Trajectory {
     }
 }
 
+/// What a stepper did so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepCounts {
+    /// Accepted steps.
+    pub steps: u64,
+    /// Rejected steps (adaptive methods only).
+    pub rejected_steps: u64,
+    /// q̈ evaluations (explicit methods) or evaluations of the discrete Euler–Lagrange
+    /// equations with their Jacobian (the variational method: one per Newton iteration).
+    pub evaluations: u64,
+}
+
+/// What one run did: the counts of its steps and how many rows it produced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Steps, rejected steps and evaluations.
+    pub counts: StepCounts,
+    /// Output rows passed to the sink (the initial state included).
+    pub rows: u64,
+    /// Whether the sink stopped the run early (see [`simulate_streaming`]).
+    pub stopped: bool,
+    /// How the equations were evaluated, as the stepper reports it at the end of the run (the
+    /// variational method reports its own assembly and solve); `None` when no step was taken.
+    pub evaluator: Option<crate::mechanics::EvaluatorInfo>,
+}
+
 /// A method's state, advanced from one output time to the next.
 pub(crate) trait Stepper {
     /// Advances to `t_next` (> the current output time) and writes the state there.
@@ -173,6 +201,12 @@ pub(crate) trait Stepper {
         q: &mut [f64],
         q_dot: &mut [f64],
     ) -> Result<(), IntegrationError>;
+
+    /// Steps, rejections and evaluations so far.
+    fn counts(&self) -> StepCounts;
+
+    /// How the stepper evaluates its equations (see [`RunStats::evaluator`]).
+    fn evaluator(&self) -> crate::mechanics::EvaluatorInfo;
 }
 
 /// Integrates the Euler–Lagrange equations of `lagrangian` from `(t0, q0, q_dot0)` to `t_end`,
@@ -213,6 +247,68 @@ pub fn simulate_with<'a, L: Lagrangian + ?Sized>(
     dt: f64,
     observer: &mut dyn Observer,
 ) -> Result<Trajectory, IntegrationError> {
+    let rows = output_steps(t0, t_end, dt).map_or(0, |s| s + 1);
+    let mut traj = Trajectory {
+        t: Vec::with_capacity(rows),
+        q: Vec::with_capacity(rows),
+        q_dot: Vec::with_capacity(rows),
+    };
+    let mut collect = |t: f64, q: &[f64], q_dot: &[f64]| {
+        traj.t.push(t);
+        traj.q.push(q.to_vec());
+        traj.q_dot.push(q_dot.to_vec());
+        ControlFlow::Continue(())
+    };
+    simulate_streaming(
+        lagrangian,
+        eom,
+        method,
+        t0,
+        q0,
+        q_dot0,
+        t_end,
+        dt,
+        1,
+        &mut collect,
+        observer,
+    )?;
+    Ok(traj)
+}
+
+/// Number of rows [`simulate_streaming`] passes to its sink for these settings: the initial
+/// state, every `every`-th output time and `t_end` (`None` for settings it rejects).
+pub fn output_rows(t0: f64, t_end: f64, dt: f64, every: usize) -> Option<u64> {
+    if every == 0 || !(dt.is_finite() && dt > 0.0) {
+        return None;
+    }
+    let steps = output_steps(t0, t_end, dt).ok()? as u64;
+    let every = every as u64;
+    Some(1 + steps / every + u64::from(steps % every != 0))
+}
+
+/// The driver behind [`simulate`] and [`simulate_with`], streaming: each output row goes to
+/// `sink` as soon as it is computed, so memory stays O(n) however long the run.
+///
+/// The output times are those of [`simulate`] (every `dt`, and `t_end`); with `every = K` only
+/// the initial state, every K-th output time and `t_end` reach the sink (for the fixed-step
+/// methods one output interval is one step, so this is one row per K steps). The sink returns
+/// [`ControlFlow::Break`] to stop the run early (for example after a write error that it keeps
+/// for its caller); the returned [`RunStats`] then say `stopped`. `observer` is called at every
+/// output time, written or not.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_streaming<'a, L: Lagrangian + ?Sized>(
+    lagrangian: &'a L,
+    eom: Box<dyn crate::mechanics::Accelerations + 'a>,
+    method: &Method,
+    t0: f64,
+    q0: &[f64],
+    q_dot0: &[f64],
+    t_end: f64,
+    dt: f64,
+    every: usize,
+    sink: &mut dyn FnMut(f64, &[f64], &[f64]) -> ControlFlow<()>,
+    observer: &mut dyn Observer,
+) -> Result<RunStats, IntegrationError> {
     if eom.dof() != lagrangian.dof() {
         return Err(IntegrationError::Mechanics {
             t: t0,
@@ -223,6 +319,11 @@ pub fn simulate_with<'a, L: Lagrangian + ?Sized>(
         });
     }
     validate(lagrangian.dof(), method, t0, q0, q_dot0, t_end, dt)?;
+    if every == 0 {
+        return Err(IntegrationError::InvalidSettings {
+            message: "the row interval `every` must be at least 1".to_string(),
+        });
+    }
     let steps = output_steps(t0, t_end, dt)?;
     let time = |k: usize| {
         if k == steps {
@@ -232,17 +333,17 @@ pub fn simulate_with<'a, L: Lagrangian + ?Sized>(
         }
     };
 
-    let mut traj = Trajectory {
-        t: Vec::with_capacity(steps + 1),
-        q: Vec::with_capacity(steps + 1),
-        q_dot: Vec::with_capacity(steps + 1),
+    let mut stats = RunStats::default();
+    let mut emit = |stats: &mut RunStats, t: f64, q: &[f64], q_dot: &[f64]| {
+        stats.rows += 1;
+        if sink(t, q, q_dot).is_break() {
+            stats.stopped = true;
+        }
     };
-    traj.t.push(t0);
-    traj.q.push(q0.to_vec());
-    traj.q_dot.push(q_dot0.to_vec());
-    if steps == 0 {
+    emit(&mut stats, t0, q0, q_dot0);
+    if steps == 0 || stats.stopped {
         observer.on_output(t0, t0, t_end);
-        return Ok(traj);
+        return Ok(stats);
     }
 
     let mut stepper: Box<dyn Stepper + '_> = match *method {
@@ -272,12 +373,17 @@ pub fn simulate_with<'a, L: Lagrangian + ?Sized>(
     for k in 1..=steps {
         let t = time(k);
         stepper.advance_to(t, &mut q, &mut q_dot)?;
-        traj.t.push(t);
-        traj.q.push(q.clone());
-        traj.q_dot.push(q_dot.clone());
+        if k % every == 0 || k == steps {
+            emit(&mut stats, t, &q, &q_dot);
+        }
         observer.on_output(t, t0, t_end);
+        if stats.stopped {
+            break;
+        }
     }
-    Ok(traj)
+    stats.counts = stepper.counts();
+    stats.evaluator = Some(stepper.evaluator());
+    Ok(stats)
 }
 
 /// Number of output intervals: `t_k = t0 + k·dt` for `k < steps`, `t_steps = t_end`.
@@ -296,7 +402,7 @@ fn output_steps(t0: f64, t_end: f64, dt: f64) -> Result<usize, IntegrationError>
     if steps.is_nan() || steps >= MAX_OUTPUTS as f64 {
         return Err(IntegrationError::InvalidSettings {
             message: format!(
-                "(t_end − t0)/dt = {ratio:.3e} output steps is more than the limit {MAX_OUTPUTS}; increase --dt or shorten the run"
+                "(t_end − t0)/dt = {ratio:.3e} output steps is more than the limit {MAX_OUTPUTS}; increase dt or shorten the run"
             ),
         });
     }
@@ -315,7 +421,7 @@ fn validate(
     let invalid = |message: String| Err(IntegrationError::InvalidSettings { message });
     if !(dt.is_finite() && dt > 0.0) {
         return invalid(format!(
-            "the time step dt must be positive and finite (got {dt}); pass a positive --dt"
+            "the time step dt must be positive and finite (got {dt}); pass a positive dt"
         ));
     }
     if !t0.is_finite() || !t_end.is_finite() {
@@ -325,7 +431,7 @@ fn validate(
     }
     if t_end < t0 {
         return invalid(format!(
-            "the end time t_end = {t_end} is before the start time t0 = {t0}; integration runs forward, pass a larger --t-end"
+            "the end time t_end = {t_end} is before the start time t0 = {t0}; integration runs forward, give a later end time"
         ));
     }
     for (what, v) in [("q0", q0), ("q_dot0", q_dot0)] {
@@ -345,12 +451,12 @@ fn validate(
     if let Method::DormandPrince54 { rtol, atol } = *method {
         if !(rtol.is_finite() && rtol >= MIN_RTOL) {
             return invalid(format!(
-                "dopri5 needs a finite relative tolerance rtol >= {MIN_RTOL:.1e} (got {rtol}); pass a valid --rtol"
+                "dopri5 needs a finite relative tolerance rtol >= {MIN_RTOL:.1e} (got {rtol})"
             ));
         }
         if !(atol.is_finite() && atol > 0.0) {
             return invalid(format!(
-                "dopri5 needs a positive finite absolute tolerance atol (got {atol}); pass a valid --atol"
+                "dopri5 needs a positive finite absolute tolerance atol (got {atol})"
             ));
         }
     }

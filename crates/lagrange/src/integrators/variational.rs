@@ -27,15 +27,17 @@
 //! obtained by inverting `p_{k+1} = ∂L/∂q̇(t_{k+1}, q_{k+1}, q̇_{k+1})`, so they are second-order
 //! accurate too. Each output interval is one step (the last one may be shorter).
 //!
-//! **Forces.** Rayleigh dissipation (when [`Lagrangian::has_dissipation`]) and extra generalized
+//! **Forces.** Rayleigh dissipation (when [`Structure::dissipation`](crate::Structure::dissipation) is declared) and extra generalized
 //! forces are supported by the discrete Lagrange–d'Alembert principle with midpoint forces:
 //! `f⁻ = f⁺ = (h/2)·Q(t_k + h/2, q_mid, v_mid)`, `Q = −∂F/∂q̇ + Q_extra`; their derivative with
 //! respect to `q_{k+1}` enters the Newton Jacobian exactly. The map is then no longer symplectic
 //! but remains second order.
 
-use super::{IntegrationError, Stepper, all_finite, mechanics_error};
+use super::{IntegrationError, StepCounts, Stepper, all_finite, mechanics_error};
 use crate::lagrangian::Lagrangian;
-use crate::mechanics::linalg::solve_in_place;
+use crate::mechanics::linalg::{band_index, solve_banded_in_place, solve_in_place};
+use crate::mechanics::structured::MAX_DENSE_FALLBACK;
+use crate::mechanics::{AssemblyPath, Evaluator, EvaluatorInfo, MassSolve};
 use crate::mechanics::{MechanicsError, accelerations, momenta, velocities_from_momenta_near};
 use nalgebra::{Const, SMatrix, U1};
 use num_dual::{Derivative, DualSVec, HyperDualVec};
@@ -70,6 +72,78 @@ pub(crate) struct Variational<'a, L: Lagrangian + ?Sized> {
     p: Vec<f64>,
     q_dot: Vec<f64>,
     eval: Eval,
+    counts: StepCounts,
+    /// Term structure when L is declared as local terms (then `eval.jacobian` is a band).
+    terms: Option<TermBand>,
+}
+
+/// What the structured step keeps: the terms' coordinates, the Jacobian's half-bandwidth, and
+/// scratch for one term (its local `q_k`, `q_{k+1}` and discrete Euler–Lagrange quantities).
+struct TermBand {
+    coords: Vec<usize>,
+    offsets: Vec<usize>,
+    bandwidth: usize,
+    q0: Vec<f64>,
+    q1: Vec<f64>,
+    local: Eval,
+}
+
+impl TermBand {
+    /// The terms of `lagrangian` when the structured step applies: terms declared, `n` beyond
+    /// one block, no dissipation or extra forces (they are not split into terms), every term on
+    /// at most [`BLOCK`] valid coordinates, and a band narrower than `n / 8`.
+    fn new<L: Lagrangian + ?Sized>(lagrangian: &L, n: usize) -> Option<Self> {
+        let structure = lagrangian.structure();
+        if n <= BLOCK
+            || structure.local_terms == 0
+            || structure.dissipation
+            || structure.generalized_forces
+        {
+            return None;
+        }
+        let (mut coords, mut offsets, mut bandwidth) = (Vec::new(), vec![0], 0);
+        for k in 0..structure.local_terms {
+            let start = coords.len();
+            lagrangian.term_coordinates(k, &mut coords);
+            let local = &coords[start..];
+            if local.len() > BLOCK || local.iter().any(|&c| c >= n) {
+                return None;
+            }
+            let lo = local.iter().copied().min().unwrap_or(0);
+            let hi = local.iter().copied().max().unwrap_or(0);
+            bandwidth = bandwidth.max(hi - lo);
+            offsets.push(coords.len());
+        }
+        (bandwidth <= n / 8).then(|| Self {
+            coords,
+            offsets,
+            bandwidth,
+            q0: Vec::new(),
+            q1: Vec::new(),
+            local: Eval {
+                residual: Vec::new(),
+                p_new: Vec::new(),
+                jacobian: Vec::new(),
+                scale: 0.0,
+            },
+        })
+    }
+}
+
+/// Term `k` of a Lagrangian as a Lagrangian of its own coordinates.
+struct TermOf<'a, L: ?Sized> {
+    lagrangian: &'a L,
+    k: usize,
+    dof: usize,
+}
+
+impl<L: Lagrangian + ?Sized> Lagrangian for TermOf<'_, L> {
+    fn dof(&self) -> usize {
+        self.dof
+    }
+    fn lagrangian<D: crate::Scalar>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
+        self.lagrangian.term(self.k, t, q, q_dot)
+    }
 }
 
 impl<'a, L: Lagrangian + ?Sized> Variational<'a, L> {
@@ -84,7 +158,13 @@ impl<'a, L: Lagrangian + ?Sized> Variational<'a, L> {
         accelerations(lagrangian, t0, q0, q_dot0).map_err(|e| mechanics_error(t0, e))?;
         let p = momenta(lagrangian, t0, q0, q_dot0).map_err(|e| mechanics_error(t0, e))?;
         let n = q0.len();
+        let terms = TermBand::new(lagrangian, n);
+        let jacobian = match &terms {
+            Some(band) => vec![0.0; n * (2 * band.bandwidth + 1)],
+            None => vec![0.0; n * n],
+        };
         Ok(Variational {
+            terms,
             lagrangian,
             t: t0,
             q: q0.to_vec(),
@@ -93,14 +173,18 @@ impl<'a, L: Lagrangian + ?Sized> Variational<'a, L> {
             eval: Eval {
                 residual: vec![0.0; n],
                 p_new: vec![0.0; n],
-                jacobian: vec![0.0; n * n],
+                jacobian,
                 scale: 0.0,
             },
+            counts: StepCounts::default(),
         })
     }
 
     /// Fills `self.eval` at `q1` for the step `t → t + h`.
     fn evaluate(&mut self, h: f64, q1: &[f64]) {
+        if self.terms.is_some() {
+            return self.evaluate_terms(h, q1);
+        }
         let n = q1.len();
         let t_mid = self.t + 0.5 * h;
         let ev = &mut self.eval;
@@ -130,31 +214,114 @@ impl<'a, L: Lagrangian + ?Sized> Variational<'a, L> {
             .chain(&ev.residual)
             .chain(&ev.p_new)
             .fold(0.0_f64, |m, x| m.max(x.abs()));
-        if lag.has_dissipation() {
+        if lag.structure().dissipation {
             dispatch!(dissipation_block, 1, 2, 3, 4, 5, 6, 7, 8);
         }
-        // extra generalized forces: one pass per column block (they may be absent; cheap then)
-        match n {
-            1 => forces_block::<L, 1>(lag, t_mid, h, q0, q1, 0, ev),
-            2 => forces_block::<L, 2>(lag, t_mid, h, q0, q1, 0, ev),
-            3 => forces_block::<L, 3>(lag, t_mid, h, q0, q1, 0, ev),
-            4 => forces_block::<L, 4>(lag, t_mid, h, q0, q1, 0, ev),
-            // 5..=8 coordinates: one block of 8; more: one pass per block of columns
-            _ => {
-                for j0 in (0..n).step_by(BLOCK) {
-                    forces_block::<L, BLOCK>(lag, t_mid, h, q0, q1, j0, ev);
-                }
-            }
+        // extra generalized forces, where declared: one pass per column block
+        if lag.structure().generalized_forces {
+            add_forces(lag, ev, t_mid, h, q0, q1);
         }
         for (r, p) in ev.residual.iter_mut().zip(&self.p) {
             *r += p;
         }
     }
 
+    /// [`evaluate`](Self::evaluate) term by term: each term's discrete Euler–Lagrange
+    /// quantities on its own coordinates, scattered into the residual, the new momenta and the
+    /// banded Jacobian. O(#terms) per Newton iteration.
+    fn evaluate_terms(&mut self, h: f64, q1: &[f64]) {
+        let t_mid = self.t + 0.5 * h;
+        let (lag, q0) = (self.lagrangian, &self.q[..]);
+        let ev = &mut self.eval;
+        let Some(terms) = self.terms.as_mut() else {
+            return;
+        };
+        ev.residual.fill(0.0);
+        ev.p_new.fill(0.0);
+        ev.jacobian.fill(0.0);
+        let bw = terms.bandwidth;
+        for k in 0..terms.offsets.len() - 1 {
+            let coords = &terms.coords[terms.offsets[k]..terms.offsets[k + 1]];
+            let b = coords.len();
+            let term = TermOf {
+                lagrangian: lag,
+                k,
+                dof: b,
+            };
+            terms.q0.clear();
+            terms.q0.extend(coords.iter().map(|&c| q0[c]));
+            terms.q1.clear();
+            terms.q1.extend(coords.iter().map(|&c| q1[c]));
+            let local = &mut terms.local;
+            local.residual.clear();
+            local.residual.resize(b, 0.0);
+            local.p_new.clear();
+            local.p_new.resize(b, 0.0);
+            local.jacobian.clear();
+            local.jacobian.resize(b * b, 0.0);
+            let (lq0, lq1) = (&terms.q0[..], &terms.q1[..]);
+            macro_rules! local_block {
+                ($($b:literal),*) => {
+                    match b {
+                        $($b => lagrangian_block::<TermOf<'_, L>, $b>(
+                            &term, t_mid, h, lq0, lq1, 0, 0, local,
+                        ),)*
+                        _ => {}
+                    }
+                };
+            }
+            local_block!(1, 2, 3, 4, 5, 6, 7, 8);
+            for (i, &ci) in coords.iter().enumerate() {
+                ev.residual[ci] += local.residual[i];
+                ev.p_new[ci] += local.p_new[i];
+                for (j, &cj) in coords.iter().enumerate() {
+                    ev.jacobian[band_index(bw, ci, cj)] += local.jacobian[i * b + j];
+                }
+            }
+        }
+        ev.scale = self
+            .p
+            .iter()
+            .chain(&ev.residual)
+            .chain(&ev.p_new)
+            .fold(0.0_f64, |m, x| m.max(x.abs()));
+        for (r, p) in ev.residual.iter_mut().zip(&self.p) {
+            *r += p;
+        }
+    }
+
+    /// Solves `J δ = −residual` with the Jacobian of the last evaluation: banded without
+    /// pivoting for the structured step (a dense pivoted LU of the band's entries where that
+    /// fails and `n` allows), dense pivoted LU otherwise. The Jacobian is consumed.
+    fn newton_update(&mut self, delta: &mut [f64]) -> Result<(), f64> {
+        let n = delta.len();
+        let ev = &mut self.eval;
+        let Some(terms) = &self.terms else {
+            return solve_in_place(&mut ev.jacobian, n, delta);
+        };
+        let bw = terms.bandwidth;
+        let rhs = delta.to_vec();
+        let band = ev.jacobian.clone();
+        match solve_banded_in_place(&mut ev.jacobian, n, bw, delta) {
+            Ok(()) => Ok(()),
+            Err(pivot) if n > MAX_DENSE_FALLBACK => Err(pivot),
+            Err(_) => {
+                let mut dense = vec![0.0; n * n];
+                for i in 0..n {
+                    for j in i.saturating_sub(bw)..(i + bw + 1).min(n) {
+                        dense[i * n + j] = band[band_index(bw, i, j)];
+                    }
+                }
+                delta.copy_from_slice(&rhs);
+                solve_in_place(&mut dense, n, delta)
+            }
+        }
+    }
+
     /// Solves the implicit step `t → t + h` for `q_{k+1}`; leaves `p_{k+1}` in `eval.p_new`.
     fn solve(&mut self, h: f64) -> Result<Vec<f64>, IntegrationError> {
         let t = self.t;
-        let n = self.q.len();
+
         let mut q1: Vec<f64> = self
             .q
             .iter()
@@ -165,6 +332,7 @@ impl<'a, L: Lagrangian + ?Sized> Variational<'a, L> {
         let mut residual = f64::INFINITY;
         for iteration in 0..=MAX_ITERATIONS {
             self.evaluate(h, &q1);
+            self.counts.evaluations += 1;
             let ev = &mut self.eval;
             if !all_finite(&ev.residual) || !all_finite(&ev.jacobian) || !all_finite(&ev.p_new) {
                 return Err(IntegrationError::NonFinite { t });
@@ -189,7 +357,7 @@ impl<'a, L: Lagrangian + ?Sized> Variational<'a, L> {
                 break;
             }
             let mut delta: Vec<f64> = ev.residual.iter().map(|r| -r).collect();
-            solve_in_place(&mut ev.jacobian, n, &mut delta).map_err(|relative_pivot| {
+            self.newton_update(&mut delta).map_err(|relative_pivot| {
                 IntegrationError::Mechanics {
                     t,
                     source: MechanicsError::SingularMassMatrix {
@@ -246,9 +414,35 @@ impl<L: Lagrangian + ?Sized> Stepper for Variational<'_, L> {
         self.p.copy_from_slice(&self.eval.p_new);
         self.q_dot = q_dot1;
         self.t = t_next;
+        self.counts.steps += 1;
         q.copy_from_slice(&self.q);
         q_dot.copy_from_slice(&self.q_dot);
         Ok(())
+    }
+
+    fn counts(&self) -> StepCounts {
+        self.counts
+    }
+
+    /// Dual numbers through L; term by term with a banded Newton solve, or dense.
+    fn evaluator(&self) -> EvaluatorInfo {
+        let (path, solve) = match &self.terms {
+            Some(terms) if terms.bandwidth == 0 => (AssemblyPath::Structured, MassSolve::Diagonal),
+            Some(terms) => (
+                AssemblyPath::Structured,
+                MassSolve::Banded {
+                    bandwidth: terms.bandwidth,
+                },
+            ),
+            None => (AssemblyPath::Dense, MassSolve::Dense),
+        };
+        EvaluatorInfo {
+            evaluator: Evaluator::Autodiff,
+            path,
+            // the Newton Jacobian ∂D₁L_d/∂q_{k+1} is formed and factored at every iteration
+            constant_mass_matrix: false,
+            solve,
+        }
     }
 }
 
@@ -412,6 +606,30 @@ fn forces_block<L: Lagrangian + ?Sized, const B: usize>(
         let d = f.eps.unwrap_generic(Const::<B>, U1);
         for j in 0..B.min(n - j0) {
             ev.jacobian[i * n + j0 + j] += 0.5 * h * d[j];
+        }
+    }
+}
+
+/// Adds the declared generalized forces to the discrete Euler–Lagrange residual.
+fn add_forces<L: Lagrangian + ?Sized>(
+    lag: &L,
+    ev: &mut Eval,
+    t_mid: f64,
+    h: f64,
+    q0: &[f64],
+    q1: &[f64],
+) {
+    let n = q0.len();
+    match n {
+        1 => forces_block::<L, 1>(lag, t_mid, h, q0, q1, 0, ev),
+        2 => forces_block::<L, 2>(lag, t_mid, h, q0, q1, 0, ev),
+        3 => forces_block::<L, 3>(lag, t_mid, h, q0, q1, 0, ev),
+        4 => forces_block::<L, 4>(lag, t_mid, h, q0, q1, 0, ev),
+        // 5..=8 coordinates: one block of 8; more: one pass per block of columns
+        _ => {
+            for j0 in (0..n).step_by(BLOCK) {
+                forces_block::<L, BLOCK>(lag, t_mid, h, q0, q1, j0, ev);
+            }
         }
     }
 }

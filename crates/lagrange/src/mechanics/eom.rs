@@ -55,7 +55,7 @@ pub enum EomPath {
     Auto,
     /// One dense hyper-dual evaluation of the whole L (blocked beyond `MAX_SINGLE_PASS`).
     Dense,
-    /// Term by term with a sparse (banded) solve; requires `num_terms() > 0`.
+    /// Term by term with a sparse (banded) solve; requires declared local terms ([`Structure::local_terms`](crate::Structure::local_terms)).
     Structured,
 }
 
@@ -81,9 +81,9 @@ pub fn accelerations_with<S: Scalar, L: LagrangianOver<S> + ?Sized>(
 ) -> Result<(), MechanicsError> {
     let n = check_inputs(lagrangian, t, q, q_dot, out)?;
     let structured = match path {
-        EomPath::Auto => lagrangian.num_terms() > 0 && n > MAX_SINGLE_PASS,
+        EomPath::Auto => lagrangian.structure().local_terms > 0 && n > MAX_SINGLE_PASS,
         EomPath::Dense => false,
-        EomPath::Structured => lagrangian.num_terms() > 0,
+        EomPath::Structured => lagrangian.structure().local_terms > 0,
     };
     if structured {
         let parts = super::structured::structured_parts(lagrangian, t, q, q_dot);
@@ -205,10 +205,7 @@ pub(crate) fn finish_force<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     q_dot: &[S],
     force: &mut [S],
 ) -> Result<(), MechanicsError> {
-    if lagrangian.has_dissipation() {
-        subtract_dissipation_force(lagrangian, t, q, q_dot, force);
-    }
-    lagrangian.add_generalized_forces_over(t, q, q_dot, force);
+    add_declared_forces(lagrangian, t, q, q_dot, force);
     if force.iter().any(|x| !x.re().is_finite()) {
         return Err(MechanicsError::NonFinite {
             t: t.re(),
@@ -257,10 +254,7 @@ pub(crate) fn euler_lagrange_parts_dense_into<S: Scalar, L: LagrangianOver<S> + 
             }
         }
     }
-    if lagrangian.has_dissipation() {
-        subtract_dissipation_force(lagrangian, t, q, q_dot, force);
-    }
-    lagrangian.add_generalized_forces_over(t, q, q_dot, force);
+    add_declared_forces(lagrangian, t, q, q_dot, force);
 }
 
 /// One [`EomJet`] evaluation of the whole L (`n == N ≤ MAX_SINGLE_PASS`), written into slices.
@@ -373,6 +367,23 @@ fn block_pass<S: Scalar, L: LagrangianOver<S> + ?Sized, const B: usize, const K:
         if j0 == 0 {
             force[i0 + i] += eps2[B + 1 + i] - eps12[(i, B)];
         }
+    }
+}
+
+/// Adds the forces `lagrangian` declares besides L: Rayleigh `−∂F/∂q̇` and extra `Q`.
+pub(crate) fn add_declared_forces<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    force: &mut [S],
+) {
+    let structure = lagrangian.structure();
+    if structure.dissipation {
+        subtract_dissipation_force(lagrangian, t, q, q_dot, force);
+    }
+    if structure.generalized_forces {
+        lagrangian.add_generalized_forces_over(t, q, q_dot, force);
     }
 }
 

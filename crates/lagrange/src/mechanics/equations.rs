@@ -3,7 +3,7 @@
 //! The free functions ([`accelerations_into`](super::accelerations_into) and friends) are
 //! stateless. An integrator calls the equations of motion thousands of times for the same
 //! system, so when the Lagrangian declares a constant mass matrix
-//! ([`Lagrangian::mass_matrix_is_constant`](crate::Lagrangian::mass_matrix_is_constant)) this
+//! ([`Structure::constant_mass_matrix`](crate::Structure::constant_mass_matrix)) this
 //! evaluator inverts `M` once, on the first call, and afterwards differentiates L with the
 //! smaller [`ForceJet`] (no `q̇q̇` block: O(n) per operation of L instead of O(n²)) and applies
 //! the stored inverse.
@@ -26,6 +26,7 @@
 
 use super::eom::{EomPath, accelerations_with, check_inputs, finish_force};
 use super::error::MechanicsError;
+use super::evaluator::{AssemblyPath, Evaluator, EvaluatorInfo, MassSolve};
 use super::jet::{ForceJet, Jet};
 use super::linalg::{factor_banded_in_place, solve_banded_factored, solve_in_place};
 use super::quantities::mass_matrix;
@@ -91,12 +92,15 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
         out: &mut [f64],
     ) -> Result<(), MechanicsError> {
         let n = q.len();
-        if self.path == EomPath::Auto && n > MAX_CACHED && self.lagrangian.num_terms() > 0 {
+        if self.path == EomPath::Auto
+            && n > MAX_CACHED
+            && self.lagrangian.structure().local_terms > 0
+        {
             return self.structured_accelerations(t, q, q_dot, out);
         }
         if self.path != EomPath::Auto
             || n > MAX_CACHED
-            || !self.lagrangian.mass_matrix_is_constant()
+            || !self.lagrangian.structure().constant_mass_matrix
         {
             return accelerations_with(self.path, self.lagrangian, t, q, q_dot, out);
         }
@@ -128,7 +132,7 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
     ) -> Result<(), MechanicsError> {
         let lagrangian = self.lagrangian;
         let n = check_inputs(lagrangian, t, q, q_dot, out)?;
-        let constant = lagrangian.mass_matrix_is_constant();
+        let constant = lagrangian.structure().constant_mass_matrix;
         let cache = self
             .structured
             .get_or_insert_with(|| StructuredCache::new(lagrangian, n, constant));
@@ -181,6 +185,59 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
         Ok(())
     }
 
+    /// Which assembly and solve the calls take (exact after the first call; the planned path
+    /// before it). See [`EvaluatorInfo`].
+    pub fn info(&self) -> EvaluatorInfo {
+        let n = self.lagrangian.dof();
+        let structure = self.lagrangian.structure();
+        let dense = |constant: bool, solve: MassSolve| EvaluatorInfo {
+            evaluator: Evaluator::Autodiff,
+            path: AssemblyPath::Dense,
+            constant_mass_matrix: constant,
+            solve,
+        };
+        let band_solve = |bandwidth: usize| {
+            if bandwidth == 0 {
+                MassSolve::Diagonal
+            } else {
+                MassSolve::Banded { bandwidth }
+            }
+        };
+        let structured = structure.local_terms > 0
+            && match self.path {
+                EomPath::Auto => n > MAX_CACHED,
+                EomPath::Structured => true,
+                EomPath::Dense => false,
+            };
+        if structured {
+            let (unsuitable, bandwidth) = match &self.structured {
+                Some(cache) => (cache.unsuitable, cache.bandwidth),
+                None => (false, StructuredCache::term_bandwidth(self.lagrangian, n)),
+            };
+            if unsuitable {
+                return dense(false, MassSolve::Dense);
+            }
+            return EvaluatorInfo {
+                evaluator: Evaluator::Autodiff,
+                path: AssemblyPath::Structured,
+                constant_mass_matrix: structure.constant_mass_matrix && self.path == EomPath::Auto,
+                solve: band_solve(bandwidth),
+            };
+        }
+        if self.path == EomPath::Auto && n <= MAX_CACHED && structure.constant_mass_matrix {
+            let diagonal = self.inverse_mass.as_ref().is_some_and(|inverse| {
+                (0..n).all(|i| (0..n).all(|j| i == j || inverse[i * n + j] == 0.0))
+            });
+            let solve = if diagonal {
+                MassSolve::Diagonal
+            } else {
+                MassSolve::Dense
+            };
+            return dense(true, solve);
+        }
+        dense(false, MassSolve::Dense)
+    }
+
     /// The first-order system `y = (q, q̇) ↦ (q̇, q̈)` integrators step.
     pub fn first_order_rhs(
         &mut self,
@@ -193,13 +250,27 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
 }
 
 impl StructuredCache {
+    /// Half-bandwidth of `M` implied by the terms' coordinates (before the first call).
+    fn term_bandwidth<L: LagrangianOver<f64> + ?Sized>(lagrangian: &L, n: usize) -> usize {
+        let mut coords = Vec::new();
+        let mut bandwidth = 0;
+        for k in 0..lagrangian.structure().local_terms {
+            coords.clear();
+            lagrangian.term_coordinates(k, &mut coords);
+            let lo = coords.iter().copied().min().unwrap_or(0);
+            let hi = coords.iter().copied().max().unwrap_or(0).min(n);
+            bandwidth = bandwidth.max(hi.saturating_sub(lo));
+        }
+        bandwidth
+    }
+
     /// The term structure; for a non-constant `M` also its band (from the terms' coordinates).
     fn new<L: LagrangianOver<f64> + ?Sized>(lagrangian: &L, n: usize, constant: bool) -> Self {
         let mut coords = Vec::new();
         let mut offsets = vec![0];
         let mut bandwidth = 0;
         let mut unsuitable = false;
-        for k in 0..lagrangian.num_terms() {
+        for k in 0..lagrangian.structure().local_terms {
             let start = coords.len();
             lagrangian.term_coordinates(k, &mut coords);
             let local = &coords[start..];

@@ -6,10 +6,64 @@
 use super::{EquationsOfMotion, MechanicsError};
 use crate::lagrangian::LagrangianOver;
 
+/// Which code computes q̈ (what `lagrange simulate --stats` reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evaluator {
+    /// Dual numbers through the Lagrangian ([`EquationsOfMotion`]).
+    Autodiff,
+    /// Machine code compiled from the traced Lagrangian (`lagrange-jit`).
+    Compiled,
+}
+
+/// How the Euler–Lagrange equations are assembled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssemblyPath {
+    /// The whole L at once (dense in the coordinates).
+    Dense,
+    /// Term by term over the declared local terms, sparse mass matrix.
+    Structured,
+    /// Compiled loop kernels over the declared local terms, one per class of alike terms.
+    TermKernels {
+        /// Number of kernels.
+        kernels: usize,
+    },
+}
+
+/// How the mass matrix `M q̈ = force` is solved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MassSolve {
+    /// `M` is diagonal.
+    Diagonal,
+    /// Banded LU with this half-bandwidth.
+    Banded {
+        /// Half-bandwidth.
+        bandwidth: usize,
+    },
+    /// Dense LU (or a dense inverse of a constant `M`).
+    Dense,
+}
+
+/// What an evaluator does per call: which code, which assembly, which solve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvaluatorInfo {
+    /// Dual numbers or compiled code.
+    pub evaluator: Evaluator,
+    /// Dense, structured or term kernels.
+    pub path: AssemblyPath,
+    /// Whether `M` is constant (factored once) or varies (factored per call).
+    pub constant_mass_matrix: bool,
+    /// How `M` is solved.
+    pub solve: MassSolve,
+}
+
 /// A stateful q̈ evaluator for one system.
 pub trait Accelerations {
     /// Degrees of freedom.
     fn dof(&self) -> usize;
+
+    /// Which code runs and how it assembles and solves; exact once the evaluator has been
+    /// called (some choices are made on the first call), the planned path before.
+    fn info(&self) -> EvaluatorInfo;
 
     /// Writes q̈ at `(t, q, q̇)` into `out`.
     fn accelerations_into(
@@ -31,6 +85,10 @@ pub trait Accelerations {
 impl<L: LagrangianOver<f64> + ?Sized> Accelerations for EquationsOfMotion<'_, L> {
     fn dof(&self) -> usize {
         self.lagrangian().dof()
+    }
+
+    fn info(&self) -> EvaluatorInfo {
+        EquationsOfMotion::info(self)
     }
 
     fn accelerations_into(

@@ -15,7 +15,7 @@ pub use eom::{
 };
 pub use equations::EquationsOfMotion;
 pub use error::MechanicsError;
-pub use evaluator::Accelerations;
+pub use evaluator::{Accelerations, AssemblyPath, Evaluator, EvaluatorInfo, MassSolve};
 pub use quantities::{
     energy, hamiltonian, jacobi_integral, lagrangian_value, mass_matrix, momenta, partial_time,
     velocities_from_momenta, velocities_from_momenta_near,

@@ -74,6 +74,10 @@ pub fn momenta<S: Scalar, L: LagrangianOver<S> + ?Sized>(
 ) -> Result<Vec<S>, MechanicsError> {
     let n = check_dims(lagrangian, q, q_dot)?;
     let mut p = vec![S::zero(); n];
+    if uses_terms(lagrangian, n) {
+        super::structured::add_term_momenta(lagrangian, t, q, q_dot, &mut p);
+        return Ok(p);
+    }
     velocity_gradient(
         t,
         q,
@@ -82,6 +86,12 @@ pub fn momenta<S: Scalar, L: LagrangianOver<S> + ?Sized>(
         |i, d| p[i] = d,
     );
     Ok(p)
+}
+
+/// Whether the derived quantities go term by term: L declares local terms and `n` is past the
+/// single-pass size (the same rule as the equations of motion).
+fn uses_terms<S: Scalar, L: LagrangianOver<S> + ?Sized>(lagrangian: &L, n: usize) -> bool {
+    n > super::eom::MAX_SINGLE_PASS && lagrangian.structure().local_terms > 0
 }
 
 /// The Jacobi integral `h = q̇·∂L/∂q̇ − L` (the energy for natural systems).
@@ -159,6 +169,7 @@ pub fn velocities_from_momenta_near<L: LagrangianOver<f64> + ?Sized>(
     let scale = p.iter().fold(1.0_f64, |a, x| a.max(x.abs()));
     let max_iter = 50;
     let mut residual = f64::INFINITY;
+    let structured = uses_terms(lagrangian, n);
     for _ in 0..max_iter {
         let p_now = momenta(lagrangian, t, q, &q_dot)?;
         let mut delta: Vec<f64> = p.iter().zip(&p_now).map(|(a, b)| a - b).collect();
@@ -166,9 +177,16 @@ pub fn velocities_from_momenta_near<L: LagrangianOver<f64> + ?Sized>(
         if residual <= 1e-14 * scale {
             return Ok(q_dot);
         }
-        let mut m = mass_matrix(lagrangian, t, q, &q_dot)?;
-        solve_in_place(&mut m, n, &mut delta)
-            .map_err(|relative_pivot| MechanicsError::SingularMassMatrix { t, relative_pivot })?;
+        if structured {
+            // M from the terms, solved in its band: O(n) for chains, no n × n matrix
+            let parts = super::structured::structured_parts(lagrangian, t, q, &q_dot);
+            super::structured::solve_mass(t, &parts, &mut delta)?;
+        } else {
+            let mut m = mass_matrix(lagrangian, t, q, &q_dot)?;
+            solve_in_place(&mut m, n, &mut delta).map_err(|relative_pivot| {
+                MechanicsError::SingularMassMatrix { t, relative_pivot }
+            })?;
+        }
         for (v, d) in q_dot.iter_mut().zip(&delta) {
             *v += d;
         }

@@ -54,7 +54,7 @@ pub fn structured_parts<S: Scalar, L: LagrangianOver<S> + ?Sized>(
     let (mut ql, mut qdl) = ([S::zero(); LOCAL], [S::zero(); LOCAL]);
     let (mut ml, mut fl) = ([S::zero(); LOCAL * LOCAL], [S::zero(); LOCAL]);
     let (mut qv, mut qdv, mut mv, mut fv) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for k in 0..lagrangian.num_terms() {
+    for k in 0..lagrangian.structure().local_terms {
         coords.clear();
         lagrangian.term_coordinates(k, &mut coords);
         let b = coords.len();
@@ -89,10 +89,7 @@ pub fn structured_parts<S: Scalar, L: LagrangianOver<S> + ?Sized>(
             }
         }
     }
-    if lagrangian.has_dissipation() {
-        super::eom::subtract_dissipation_force(lagrangian, t, q, q_dot, &mut force);
-    }
-    lagrangian.add_generalized_forces_over(t, q, q_dot, &mut force);
+    super::eom::add_declared_forces(lagrangian, t, q, q_dot, &mut force);
     SparseParts {
         mass_triplets,
         force,
@@ -134,6 +131,10 @@ impl<S: Scalar> SparseParts<S> {
     }
 }
 
+/// Most coordinates for which a sparse mass matrix whose band is too wide (or needs pivoting)
+/// falls back to a dense `n × n` LU; beyond, that would take gigabytes, and it is an error.
+pub const MAX_DENSE_FALLBACK: usize = 4096;
+
 /// Solves `M q̈ = force` for the sparse parts: diagonal, banded (no pivoting) or, when the band
 /// is wide or a pivot is poor, dense LU with pivoting. Writes q̈ into `out`.
 pub(crate) fn solve_sparse<S: Scalar>(
@@ -141,31 +142,80 @@ pub(crate) fn solve_sparse<S: Scalar>(
     parts: SparseParts<S>,
     out: &mut [S],
 ) -> Result<(), MechanicsError> {
+    if parts.force.iter().any(|x| !x.re().is_finite()) {
+        return Err(MechanicsError::NonFinite {
+            t: t.re(),
+            what: "generalized force",
+        });
+    }
+    out.copy_from_slice(&parts.force);
+    solve_mass(t, &parts, out)
+}
+
+/// Solves `M x = b` in place with the mass matrix of `parts` (see [`solve_sparse`]).
+pub(crate) fn solve_mass<S: Scalar>(
+    t: S,
+    parts: &SparseParts<S>,
+    b: &mut [S],
+) -> Result<(), MechanicsError> {
     let n = parts.force.len();
     let singular = |relative_pivot| MechanicsError::SingularMassMatrix {
         t: t.re(),
         relative_pivot,
     };
-    if parts.force.iter().any(|x| !x.re().is_finite())
-        || parts
-            .mass_triplets
-            .iter()
-            .any(|(_, _, v)| !v.re().is_finite())
+    if parts
+        .mass_triplets
+        .iter()
+        .any(|(_, _, v)| !v.re().is_finite())
     {
         return Err(MechanicsError::NonFinite {
             t: t.re(),
-            what: "mass matrix or generalized force",
+            what: "mass matrix",
         });
     }
     let bw = parts.mass_bandwidth();
-    out.copy_from_slice(&parts.force);
-    if bw <= n / 8 {
+    let rhs = b.to_vec();
+    let mut pivot = 0.0;
+    if bw <= n / 8 || n > MAX_DENSE_FALLBACK {
         let mut band = parts.mass_band(bw);
-        if solve_banded_in_place(&mut band, n, bw, out).is_ok() {
-            return Ok(());
+        match solve_banded_in_place(&mut band, n, bw, b) {
+            Ok(()) => return Ok(()),
+            Err(relative_pivot) => pivot = relative_pivot,
         }
-        out.copy_from_slice(&parts.force);
+        b.copy_from_slice(&rhs);
+    }
+    if n > MAX_DENSE_FALLBACK {
+        // the banded LU does not pivot: a pivot of 0 here may be a pivoting need, not a
+        // singular M, but a dense fallback would need n² memory
+        return Err(singular(pivot));
     }
     let mut dense = parts.to_dense();
-    solve_in_place(&mut dense.mass_matrix, n, out).map_err(singular)
+    solve_in_place(&mut dense.mass_matrix, n, b).map_err(singular)
+}
+
+/// Adds every term's momenta `∂L_k/∂q̇` to `p` (scattered to the global coordinates).
+pub(crate) fn add_term_momenta<S: Scalar, L: LagrangianOver<S> + ?Sized>(
+    lagrangian: &L,
+    t: S,
+    q: &[S],
+    q_dot: &[S],
+    p: &mut [S],
+) {
+    let mut coords = Vec::new();
+    let (mut ql, mut qdl) = (Vec::new(), Vec::new());
+    for k in 0..lagrangian.structure().local_terms {
+        coords.clear();
+        lagrangian.term_coordinates(k, &mut coords);
+        ql.clear();
+        qdl.clear();
+        ql.extend(coords.iter().map(|&c| q[c]));
+        qdl.extend(coords.iter().map(|&c| q_dot[c]));
+        super::quantities::velocity_gradient(
+            t,
+            &ql,
+            &qdl,
+            |t, q, v| lagrangian.term_over(k, t, q, v),
+            |i, d| p[coords[i]] += d,
+        );
+    }
 }

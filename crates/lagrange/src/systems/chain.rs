@@ -17,7 +17,7 @@
 //! O(N²) (a discrete sine transform written out).
 
 use super::{ParameterError, Range, System, check, cos_sinc, indexed, named, unknown};
-use crate::lagrangian::{Lagrangian, Scalar};
+use crate::lagrangian::{Lagrangian, Scalar, Structure};
 use std::f64::consts::PI;
 
 /// The fixed-end chain of `n` oscillators (see the [module docs](self)).
@@ -130,8 +130,10 @@ impl Lagrangian for Chain {
         self.n
     }
     /// `M` is diagonal with the constant masses.
-    fn mass_matrix_is_constant(&self) -> bool {
-        true
+    fn structure(&self) -> Structure {
+        Structure::new()
+            .constant_mass_matrix()
+            .local_terms(2 * self.n - 1)
     }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         let n = q.len();
@@ -149,9 +151,6 @@ impl Lagrangian for Chain {
     }
     /// Terms `0..n`: mass `i` (with the wall springs at the ends); terms `n..2n−1`: the spring
     /// between masses `i` and `i+1`.
-    fn num_terms(&self) -> usize {
-        2 * self.n - 1
-    }
     fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
         if k < self.n {
             coordinates.push(k);

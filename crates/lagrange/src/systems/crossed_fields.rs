@@ -14,7 +14,7 @@
 
 use super::cyclotron::gyrate;
 use super::{ParameterError, Range, System, check, half_m_v2, named, unknown};
-use crate::lagrangian::{Lagrangian, Scalar};
+use crate::lagrangian::{Lagrangian, Scalar, Structure};
 
 /// Charged particle in crossed electric (y) and magnetic (z) fields (see the
 /// [module docs](self)).
@@ -113,8 +113,8 @@ impl Lagrangian for CrossedFields {
         3
     }
     /// `M = m·I` in Cartesian coordinates.
-    fn mass_matrix_is_constant(&self) -> bool {
-        true
+    fn structure(&self) -> Structure {
+        Structure::new().constant_mass_matrix()
     }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         half_m_v2(self.m, q_dot)

@@ -12,7 +12,7 @@
 //! potential `L = T − qφ + q A·v`); Landau & Lifshitz, *The Classical Theory of Fields*, §21.
 
 use super::{ParameterError, Range, System, check, cos_sinc, half_m_v2, named, unknown};
-use crate::lagrangian::{Lagrangian, Scalar};
+use crate::lagrangian::{Lagrangian, Scalar, Structure};
 
 /// Charged particle in a uniform magnetic field along z (see the [module docs](self)).
 ///
@@ -112,8 +112,8 @@ impl Lagrangian for Cyclotron {
         3
     }
     /// `M = m·I` in Cartesian coordinates.
-    fn mass_matrix_is_constant(&self) -> bool {
-        true
+    fn structure(&self) -> Structure {
+        Structure::new().constant_mass_matrix()
     }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         half_m_v2(self.m, q_dot) + (q[0] * q_dot[1] - q[1] * q_dot[0]) * (0.5 * self.q * self.b)

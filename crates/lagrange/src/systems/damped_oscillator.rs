@@ -13,7 +13,7 @@
 //! dissipation function); Taylor, *Classical Mechanics*, §5.4 (damped oscillations).
 
 use super::{ParameterError, Range, System, check, cos_sinc, named, unknown};
-use crate::lagrangian::{Lagrangian, Scalar};
+use crate::lagrangian::{Lagrangian, Scalar, Structure};
 
 /// Damped oscillator with Rayleigh dissipation `F = ½ c ẋ²` (see the [module docs](self)).
 ///
@@ -89,14 +89,12 @@ impl Lagrangian for DampedOscillator {
         1
     }
     /// `M` is diagonal with the constant masses.
-    fn mass_matrix_is_constant(&self) -> bool {
-        true
+    fn structure(&self) -> Structure {
+        let s = Structure::new().constant_mass_matrix();
+        if self.c != 0.0 { s.dissipation() } else { s }
     }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         q_dot[0] * q_dot[0] * (0.5 * self.m) - q[0] * q[0] * (0.5 * self.k)
-    }
-    fn has_dissipation(&self) -> bool {
-        self.c != 0.0
     }
     fn dissipation<D: Scalar>(&self, _t: D, _q: &[D], q_dot: &[D]) -> D {
         q_dot[0] * q_dot[0] * (0.5 * self.c)

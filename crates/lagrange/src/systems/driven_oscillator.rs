@@ -14,7 +14,7 @@
 //! and the resonant limit); Taylor, *Classical Mechanics*, §5.5.
 
 use super::{ParameterError, Range, System, check, named, unknown};
-use crate::lagrangian::{Lagrangian, Scalar};
+use crate::lagrangian::{Lagrangian, Scalar, Structure};
 
 /// Driven oscillator `L = ½ m ẋ² − ½ k x² + x F₀ cos Ωt` (see the [module docs](self)).
 ///
@@ -104,8 +104,8 @@ impl Lagrangian for DrivenOscillator {
         1
     }
     /// `M` is diagonal with the constant masses.
-    fn mass_matrix_is_constant(&self) -> bool {
-        true
+    fn structure(&self) -> Structure {
+        Structure::new().constant_mass_matrix()
     }
     fn lagrangian<D: Scalar>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
         q_dot[0] * q_dot[0] * (0.5 * self.m) - q[0] * q[0] * (0.5 * self.k)

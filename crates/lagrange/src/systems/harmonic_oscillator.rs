@@ -14,7 +14,7 @@
 //! and the per-axis parameters are `m_<coordinate>` and `k_<coordinate>`.
 
 use super::{ParameterError, Range, System, check, cos_sinc, unknown};
-use crate::lagrangian::{Lagrangian, Scalar};
+use crate::lagrangian::{Lagrangian, Scalar, Structure};
 
 /// `L = Σ ½ mᵢ q̇ᵢ² − ½ kᵢ qᵢ²` (see the [module docs](self)).
 ///
@@ -113,8 +113,10 @@ impl Lagrangian for HarmonicOscillator {
         self.masses.len()
     }
     /// `M` is diagonal with the constant masses.
-    fn mass_matrix_is_constant(&self) -> bool {
-        true
+    fn structure(&self) -> Structure {
+        Structure::new()
+            .constant_mass_matrix()
+            .local_terms(self.masses.len())
     }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         let mut l = D::zero();
@@ -125,9 +127,6 @@ impl Lagrangian for HarmonicOscillator {
         l
     }
     /// One term per axis (the mass matrix is diagonal).
-    fn num_terms(&self) -> usize {
-        self.masses.len()
-    }
     fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
         coordinates.push(k);
     }

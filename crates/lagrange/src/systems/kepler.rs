@@ -14,7 +14,7 @@
 //! and Methods of Astrodynamics*, ch. 4 (f and g functions).
 
 use super::{ParameterError, Range, System, check, half_m_v2, named, unknown};
-use crate::lagrangian::{Lagrangian, Scalar};
+use crate::lagrangian::{Lagrangian, Scalar, Structure};
 use std::f64::consts::TAU;
 
 /// The planar Kepler problem (see the [module docs](self)).
@@ -145,8 +145,8 @@ impl Lagrangian for Kepler {
         2
     }
     /// `M = m·I` in Cartesian coordinates.
-    fn mass_matrix_is_constant(&self) -> bool {
-        true
+    fn structure(&self) -> Structure {
+        Structure::new().constant_mass_matrix()
     }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         half_m_v2(self.m, q_dot) + (q[0] * q[0] + q[1] * q[1]).sqrt().recip() * (self.m * self.mu)

@@ -341,33 +341,7 @@ impl BuiltinSystem {
 }
 
 impl Lagrangian for BuiltinSystem {
-    fn dof(&self) -> usize {
-        dispatch!(self, s => s.dof())
-    }
-    fn lagrangian<D: Scalar>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
-        dispatch!(self, s => s.lagrangian(t, q, q_dot))
-    }
-    fn has_dissipation(&self) -> bool {
-        dispatch!(self, s => s.has_dissipation())
-    }
-    fn dissipation<D: Scalar>(&self, t: D, q: &[D], q_dot: &[D]) -> D {
-        dispatch!(self, s => s.dissipation(t, q, q_dot))
-    }
-    fn add_generalized_forces<S: Scalar>(&self, t: S, q: &[S], q_dot: &[S], forces: &mut [S]) {
-        dispatch!(self, s => s.add_generalized_forces(t, q, q_dot, forces))
-    }
-    fn mass_matrix_is_constant(&self) -> bool {
-        dispatch!(self, s => s.mass_matrix_is_constant())
-    }
-    fn num_terms(&self) -> usize {
-        dispatch!(self, s => s.num_terms())
-    }
-    fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
-        dispatch!(self, s => s.term_coordinates(k, coordinates))
-    }
-    fn term<D: Scalar>(&self, k: usize, t: D, q: &[D], q_dot: &[D]) -> D {
-        dispatch!(self, s => s.term(k, t, q, q_dot))
-    }
+    crate::forward_lagrangian!(dispatch);
 }
 
 impl System for BuiltinSystem {

@@ -14,7 +14,7 @@
 //! `L` is a sum of pair terms (O(N²) per evaluation); the hand EOM is O(N²) using each pair once.
 
 use super::{ParameterError, Range, System, check, indexed, named, unknown};
-use crate::lagrangian::{Lagrangian, Scalar};
+use crate::lagrangian::{Lagrangian, Scalar, Structure};
 use std::f64::consts::TAU;
 
 /// Softened planar N-body gravity (see the [module docs](self)).
@@ -123,8 +123,11 @@ impl Lagrangian for NBody {
         2 * self.masses.len()
     }
     /// `M = diag(mᵢ, mᵢ)` in Cartesian coordinates.
-    fn mass_matrix_is_constant(&self) -> bool {
-        true
+    fn structure(&self) -> Structure {
+        let n = self.masses.len();
+        Structure::new()
+            .constant_mass_matrix()
+            .local_terms(n + n * (n - 1) / 2)
     }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         let n = self.masses.len();
@@ -145,10 +148,6 @@ impl Lagrangian for NBody {
         kinetic + potential * self.g
     }
     /// Terms `0..n`: kinetic energy of body `i`; then one term per pair `i < j` (row-major).
-    fn num_terms(&self) -> usize {
-        let n = self.masses.len();
-        n + n * (n - 1) / 2
-    }
     fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
         match self.term_bodies(k) {
             (i, None) => coordinates.extend([2 * i, 2 * i + 1]),

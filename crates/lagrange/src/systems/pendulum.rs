@@ -13,7 +13,7 @@
 //! (AGM for sn/cn/dn), Carlson (1995) `R_F` for the incomplete integral `F(φ|m)`.
 
 use super::{ParameterError, Range, System, check, named, unknown};
-use crate::lagrangian::{Lagrangian, Scalar};
+use crate::lagrangian::{Lagrangian, Scalar, Structure};
 use std::f64::consts::PI;
 
 /// `L = ½ m l² θ̇² + m g l cos θ` (see the [module docs](self)).
@@ -127,8 +127,8 @@ impl Lagrangian for Pendulum {
         1
     }
     /// `M = m l²`.
-    fn mass_matrix_is_constant(&self) -> bool {
-        true
+    fn structure(&self) -> Structure {
+        Structure::new().constant_mass_matrix()
     }
     fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], q_dot: &[D]) -> D {
         let ml = self.m * self.l;
