@@ -376,7 +376,7 @@ impl CompiledFunction {
     /// Each array must be at least as long as the layout the function was compiled with needs,
     /// and `temp` at least [`temp_len`](Self::temp_len).
     #[inline]
-    pub unsafe fn call_split_unchecked(
+    pub(crate) unsafe fn call_split_unchecked(
         &self,
         inputs: [&[f64]; 3],
         outputs: [&mut [f64]; 2],

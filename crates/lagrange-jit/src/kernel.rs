@@ -186,7 +186,7 @@ impl TermKernel {
     /// `force`, and every mass column below the length of `mass`.
     #[allow(clippy::too_many_arguments)] // the machine code's arguments, one by one
     #[inline]
-    pub unsafe fn run(
+    pub(crate) unsafe fn run(
         &self,
         t: &f64,
         q: &[f64],
