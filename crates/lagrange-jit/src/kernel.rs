@@ -166,16 +166,6 @@ impl TermKernel {
         self.m + self.mass_columns
     }
 
-    /// Parameters per row.
-    pub fn num_params(&self) -> usize {
-        self.num_params
-    }
-
-    /// Rows per loop iteration (the last odd row runs alone).
-    pub fn lanes(&self) -> usize {
-        self.lanes
-    }
-
     /// Runs the loop over every row of `rows`, adding each row's outputs into `force` and
     /// `mass`.
     ///
