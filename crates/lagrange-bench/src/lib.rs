@@ -18,6 +18,6 @@ pub mod finite_difference;
 pub mod measure;
 pub mod peers;
 
-pub use cases::{Case, Eom, MakeEom, Method, all_cases, reference_states};
+pub use cases::{Case, Eom, MakeEom, Method, all_cases, reference_states, sympy_reference_states};
 pub use measure::{BenchOptions, Row, run, run_case, to_markdown};
 pub use peers::{Combined, PeerConfig, PeerResult, parse_peer_output, run_combined};

@@ -80,6 +80,7 @@ pub struct Layout {
 
 impl Layout {
     /// One input array and one output array, in slot order, no check sum.
+    #[cfg_attr(not(test), allow(dead_code))] // used by the unit tests
     pub fn contiguous(num_inputs: usize, num_outputs: usize) -> Self {
         Self {
             inputs: (0..num_inputs).map(|i| (0, i as u32)).collect(),
@@ -126,6 +127,7 @@ pub struct CompiledFunction {
     /// Values passed from one chunk to a later one.
     temp_len: usize,
     /// Lengths the arrays must have: inputs 0..3, then outputs 0..2.
+    #[cfg_attr(not(test), allow(dead_code))] // read by `call_split` (unit tests)
     lengths: [usize; 5],
 }
 
@@ -149,6 +151,7 @@ impl JitMemory {
 // wrappers below, which are pure Rust `f64` functions with no shared state. So sharing compiled
 // code between threads, or moving it to another one, is sound.
 unsafe impl Send for JitMemory {}
+// SAFETY: as for `Send` above.
 unsafe impl Sync for JitMemory {}
 
 impl Drop for JitMemory {
@@ -176,6 +179,7 @@ impl CompiledFunction {
     /// # Panics
     ///
     /// If an output id is not a node of `graph` (as [`Graph::eval`]).
+    #[cfg_attr(not(test), allow(dead_code))] // used by the unit tests
     pub fn compile(graph: &Graph, outputs: &[Id]) -> Result<Self, CodegenError> {
         let layout = Layout::contiguous(graph.num_inputs(), outputs.len());
         Self::compile_with_layout(graph, outputs, &layout)
@@ -309,11 +313,13 @@ impl CompiledFunction {
     }
 
     /// Number of inputs (the graph's input slots).
+    #[cfg_attr(not(test), allow(dead_code))] // used by the unit tests
     pub fn num_inputs(&self) -> usize {
         self.num_inputs
     }
 
     /// Number of outputs.
+    #[cfg_attr(not(test), allow(dead_code))] // used by the unit tests
     pub fn num_outputs(&self) -> usize {
         self.num_outputs
     }
@@ -324,6 +330,7 @@ impl CompiledFunction {
     ///
     /// If `inputs.len() != self.num_inputs()` or `outputs.len() != self.num_outputs()`.
     #[inline]
+    #[cfg_attr(not(test), allow(dead_code))] // used by the unit tests
     pub fn call(&self, inputs: &[f64], outputs: &mut [f64]) {
         assert_eq!(inputs.len(), self.num_inputs, "wrong number of inputs");
         assert_eq!(outputs.len(), self.num_outputs, "wrong number of outputs");
@@ -353,6 +360,7 @@ impl CompiledFunction {
     ///
     /// If an array is shorter than the layout needs.
     #[inline]
+    #[cfg_attr(not(test), allow(dead_code))] // used by the unit tests
     pub fn call_split(&self, inputs: [&[f64]; 3], outputs: [&mut [f64]; 2]) -> f64 {
         let l = &self.lengths;
         assert!(
@@ -376,7 +384,7 @@ impl CompiledFunction {
     /// Each array must be at least as long as the layout the function was compiled with needs,
     /// and `temp` at least [`temp_len`](Self::temp_len).
     #[inline]
-    pub unsafe fn call_split_unchecked(
+    pub(crate) unsafe fn call_split_unchecked(
         &self,
         inputs: [&[f64]; 3],
         outputs: [&mut [f64]; 2],
@@ -392,10 +400,12 @@ impl CompiledFunction {
         let (i0, i1, i2) = (inputs[0].as_ptr(), inputs[1].as_ptr(), inputs[2].as_ptr());
         if let [f] = self.funcs.as_slice() {
             // one chunk (every small system): one call, no loop
+            // SAFETY: as stated above for every chunk.
             return unsafe { f(i0, i1, i2, o0, o1, t) };
         }
         let mut sum = 0.0;
         for f in &self.funcs {
+            // SAFETY: as stated above; `temp` carries the values between chunks.
             sum += unsafe { f(i0, i1, i2, o0, o1, t) };
         }
         sum

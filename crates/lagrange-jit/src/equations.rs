@@ -7,8 +7,8 @@ use crate::graph::{Graph, Id};
 use crate::terms::{Mass, Terms};
 use crate::trace::{TraceError, Traced, trace};
 use lagrange::mechanics::linalg::{
-    SINGULAR_RELATIVE_PIVOT, band_index, factor_banded_in_place, solve_banded_factored,
-    solve_in_place, solve_small,
+    SINGULAR_RELATIVE_PIVOT, band_index, band_to_dense, factor_banded_in_place, invert,
+    solve_banded_else_dense, solve_banded_factored, solve_dense,
 };
 use lagrange::mechanics::{AssemblyPath, Evaluator, EvaluatorInfo, MassSolve};
 use lagrange::{Lagrangian, MechanicsError};
@@ -674,18 +674,8 @@ fn solve_with_mass_matrix(
                 .map_err(|rel| MechanicsError::failed_solve(t, true, rel))?;
         }
         Solve::Banded { bandwidth } => {
-            let bw = *bandwidth;
-            let band = &*scratch;
-            matrix.clear();
-            matrix.extend_from_slice(band);
-            if factor_banded_in_place(matrix, n, bw).is_ok() {
-                solve_banded_factored(matrix, n, bw, out);
-            } else {
-                // no pivoting in the band: retry dense with pivoting
-                band_into_dense(band, n, bw, matrix);
-                solve_in_place(matrix, n, out)
-                    .map_err(|rel| MechanicsError::failed_solve(t, true, rel))?;
-            }
+            solve_banded_else_dense(scratch, n, *bandwidth, matrix, out)
+                .map_err(|rel| MechanicsError::failed_solve(t, true, rel))?;
         }
     }
     Ok(())
@@ -738,7 +728,7 @@ fn constant_mass_solve(
         }
         // no pivoting in the band: the inverse, with pivoting
         let mut dense = Vec::new();
-        band_into_dense(&band, n, bandwidth, &mut dense);
+        band_to_dense(&band, n, bandwidth, &mut dense);
         return inverse_kept(&dense, n);
     }
     let mut dense = vec![0.0; n * n];
@@ -746,17 +736,6 @@ fn constant_mass_solve(
         dense[i * n + j] += v;
     }
     inverse_kept(&dense, n)
-}
-
-/// M (n × n, row-major) into `dense` from its band (see `band_index`).
-fn band_into_dense(band: &[f64], n: usize, bandwidth: usize, dense: &mut Vec<f64>) {
-    dense.clear();
-    dense.resize(n * n, 0.0);
-    for i in 0..n {
-        for j in i.saturating_sub(bandwidth)..(i + bandwidth + 1).min(n) {
-            dense[i * n + j] = band[band_index(bandwidth, i, j)];
-        }
-    }
 }
 
 #[cold]
@@ -805,86 +784,6 @@ fn diagnose(
         return Err(MechanicsError::failed_solve(t, false, 0.0));
     }
     Ok(())
-}
-
-/// Inverse of a constant matrix, or the relative pivot that made it singular (the core's test:
-/// pivot / largest |entry| ≤ `SINGULAR_RELATIVE_PIVOT`). Diagonal: reciprocals; otherwise
-/// Gauss–Jordan with partial pivoting, O(n³) once.
-fn invert(m: &[f64], n: usize) -> Result<Vec<f64>, f64> {
-    let scale = m.iter().fold(0.0_f64, |a, x| a.max(x.abs()));
-    if !(scale.is_finite() && scale > 0.0) {
-        return Err(0.0);
-    }
-    let singular = |pivot: f64| pivot.is_nan() || pivot.abs() <= SINGULAR_RELATIVE_PIVOT * scale;
-    let diagonal = (0..n).all(|i| (0..n).all(|j| i == j || m[i * n + j] == 0.0));
-    if diagonal {
-        let mut inverse = vec![0.0; n * n];
-        for i in 0..n {
-            let d = m[i * n + i];
-            if singular(d) {
-                return Err(d.abs() / scale);
-            }
-            inverse[i * n + i] = 1.0 / d;
-        }
-        return Ok(inverse);
-    }
-    let mut a = m.to_vec();
-    let mut inverse = vec![0.0; n * n];
-    for i in 0..n {
-        inverse[i * n + i] = 1.0;
-    }
-    for col in 0..n {
-        let pivot_row = (col..n)
-            .max_by(|&r, &s| a[r * n + col].abs().total_cmp(&a[s * n + col].abs()))
-            .unwrap();
-        let pivot = a[pivot_row * n + col];
-        if singular(pivot) {
-            return Err(pivot.abs() / scale);
-        }
-        if pivot_row != col {
-            for k in 0..n {
-                a.swap(col * n + k, pivot_row * n + k);
-                inverse.swap(col * n + k, pivot_row * n + k);
-            }
-        }
-        let inv = 1.0 / pivot;
-        for k in 0..n {
-            a[col * n + k] *= inv;
-            inverse[col * n + k] *= inv;
-        }
-        for row in (0..n).filter(|&r| r != col) {
-            let f = a[row * n + col];
-            if f != 0.0 {
-                for k in 0..n {
-                    a[row * n + k] -= f * a[col * n + k];
-                    inverse[row * n + k] -= f * inverse[col * n + k];
-                }
-            }
-        }
-    }
-    Ok(inverse)
-}
-
-/// Pivoted dense solve, unrolled for n ≤ 8 (the core's `solve_small`).
-fn solve_dense(m: &mut [f64], n: usize, b: &mut [f64]) -> Result<(), f64> {
-    macro_rules! small {
-        ($($k:literal)*) => {
-            match n {
-                $($k => {
-                    let mut a = [[0.0; $k]; $k];
-                    for (i, row) in a.iter_mut().enumerate() {
-                        row.copy_from_slice(&m[i * $k..(i + 1) * $k]);
-                    }
-                    let mut x: [f64; $k] = b.try_into().unwrap();
-                    solve_small(&mut a, &mut x)?;
-                    b.copy_from_slice(&x);
-                    Ok(())
-                })*
-                _ => solve_in_place(m, n, b),
-            }
-        };
-    }
-    small!(1 2 3 4 5 6 7 8)
 }
 
 impl CompiledEquations {

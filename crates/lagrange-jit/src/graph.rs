@@ -42,6 +42,7 @@ pub enum Fun {
 
 impl Fun {
     /// Every function.
+    #[cfg_attr(not(test), allow(dead_code))] // used by the unit tests
     pub const ALL: [Fun; 23] = [
         Fun::Sqrt,
         Fun::Cbrt,
@@ -179,11 +180,6 @@ impl Graph {
     /// Number of nodes.
     pub fn len(&self) -> usize {
         self.ops.len()
-    }
-
-    /// Whether the graph has no nodes.
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
     }
 
     /// The op of node `id`.

@@ -166,16 +166,6 @@ impl TermKernel {
         self.m + self.mass_columns
     }
 
-    /// Parameters per row.
-    pub fn num_params(&self) -> usize {
-        self.num_params
-    }
-
-    /// Rows per loop iteration (the last odd row runs alone).
-    pub fn lanes(&self) -> usize {
-        self.lanes
-    }
-
     /// Runs the loop over every row of `rows`, adding each row's outputs into `force` and
     /// `mass`.
     ///
@@ -186,7 +176,7 @@ impl TermKernel {
     /// `force`, and every mass column below the length of `mass`.
     #[allow(clippy::too_many_arguments)] // the machine code's arguments, one by one
     #[inline]
-    pub unsafe fn run(
+    pub(crate) unsafe fn run(
         &self,
         t: &f64,
         q: &[f64],

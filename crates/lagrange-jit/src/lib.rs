@@ -1,21 +1,26 @@
 //! `lagrange-jit`: equations of motion compiled to machine code.
 //!
-//! [`trace`] runs a [`lagrange::Lagrangian`] once on a recording scalar ([`trace::Traced`]),
-//! which turns L, the Rayleigh function and the generalized forces into an expression
-//! [`graph`]. [`diff`] differentiates that graph symbolically (reverse mode for ∂L/∂q and
-//! p = ∂L/∂q̇, forward mode for ∂p/∂q̇ and dp/dt along the motion), with constant folding and
-//! common-subexpression elimination, and [`codegen`] compiles the result with Cranelift.
+//! [`CompiledEquations`] is the whole public interface. Inside, `trace` runs a
+//! [`lagrange::Lagrangian`] once on a recording scalar (`trace::Traced`), which turns L, the
+//! Rayleigh function and the generalized forces into an expression `graph`. `diff`
+//! differentiates that graph symbolically (reverse mode for ∂L/∂q and p = ∂L/∂q̇, forward mode
+//! for ∂p/∂q̇ and dp/dt along the motion), with constant folding and common-subexpression
+//! elimination, and `codegen` compiles the result with Cranelift.
 //! This is automatic differentiation by source transformation (as JAX's `jit(hessian(...))`),
 //! exact like the dual numbers of the core: no finite differences.
 //!
 //! It is a separate crate so that Cranelift never becomes a dependency of the physics core.
 
-pub mod codegen;
-pub mod diff;
-pub mod equations;
-pub mod graph;
-pub mod kernel;
-mod terms;
-pub mod trace;
+// The stages are internal: their functions take raw pointers and trust layouts (`unsafe`), so
+// only the safe evaluator and its errors and statistics are exported.
+pub(crate) mod codegen;
+pub(crate) mod diff;
+pub(crate) mod equations;
+pub(crate) mod graph;
+pub(crate) mod kernel;
+pub(crate) mod terms;
+pub(crate) mod trace;
 
+pub use codegen::CodegenError;
 pub use equations::{CompileError, CompileStats, CompiledEquations};
+pub use trace::TraceError;

@@ -228,6 +228,47 @@ fn each_way_of_solving_with_the_mass_matrix() {
     );
 }
 
+/// An indefinite M = [[−1, c(q)], [c(q), 1]] with c(q) = 0.3 Σₖ cos(k q₀)/k² and a potential of
+/// `self.0` terms: large enough that both compiled functions (the in-code elimination and its
+/// dense fallback, which runs at every state since the first pivot is −1) are cut into chunks
+/// that pass values through the temp buffer.
+struct LargeIndefinite(usize);
+impl Lagrangian for LargeIndefinite {
+    fn dof(&self) -> usize {
+        2
+    }
+    fn lagrangian<D: Scalar>(&self, _t: D, q: &[D], v: &[D]) -> D {
+        let mut c = D::zero();
+        let mut potential = D::zero();
+        for k in 1..=self.0 {
+            let k = k as f64;
+            c += (q[0] * k).cos() * (0.3 / (k * k));
+            potential += (q[0] * k + q[1] / k).sin() * (1.0 / k) + (q[1] * q[0] * (0.5 / k)).cos();
+        }
+        (v[1] * v[1] - v[0] * v[0]) * 0.5 + v[0] * v[1] * c - potential
+    }
+}
+
+/// Commit 59e8941: the dense fallback of the in-code solve runs with the main function's temp
+/// buffer, which must be sized for both. Here both functions are cut into chunks that pass values
+/// through it, and every call takes the fallback; `call_split_unchecked` checks the length with a
+/// `debug_assert!`, which runs in the ci profile's jit tests. (This system does not fail on the
+/// code before the fix: there the main function, scheduled as the fallback plus the elimination,
+/// needs at least as much temp.)
+#[test]
+fn the_dense_fallback_of_a_large_system_has_its_temp_buffer() {
+    let eom = against_autodiff("large indefinite", &LargeIndefinite(300), 5, 1.5);
+    assert_eq!(
+        eom.stats().mass_matrix,
+        "solved in the code (positive pivots), else dense LU"
+    );
+    // above one chunk of 4096 operations (7207 measured)
+    assert!(
+        eom.stats().compiled_operations > 4096,
+        "chunked code expected"
+    );
+}
+
 /// L = q̇·q (linear in q̇) and L = ½ q² q̇² (singular at q = 0).
 struct Degenerate(bool);
 impl Lagrangian for Degenerate {

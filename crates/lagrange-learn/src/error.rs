@@ -2,6 +2,8 @@
 
 use crate::data::DataError;
 use lagrange::MechanicsError;
+use lagrange::expr::SystemFileError;
+use lagrange::integrators::IntegrationError;
 use thiserror::Error;
 
 /// Why learning (or a step of it) failed. `Display` is one line.
@@ -18,15 +20,90 @@ pub enum LearnError {
         /// Comma-separated list of the model's parameters.
         known: String,
     },
-    /// A parameter both fitted and fixed, or other inconsistent parameter choices.
-    #[error("invalid parameter selection: {0}")]
-    Selection(String),
+    /// A fixed parameter value that is NaN or infinite.
+    #[error(
+        "invalid parameter selection: the fixed value of `{name}` is not finite (fix it to a finite number)"
+    )]
+    FixedNotFinite {
+        /// The parameter.
+        name: String,
+    },
+    /// A parameter both fitted and fixed.
+    #[error(
+        "invalid parameter selection: `{name}` is both fitted and fixed (fit it or fix it, not both)"
+    )]
+    BothFittedAndFixed {
+        /// The parameter.
+        name: String,
+    },
+    /// A parameter listed twice among the fitted ones.
+    #[error("invalid parameter selection: `{name}` is listed twice (list each parameter once)")]
+    ListedTwice {
+        /// The parameter.
+        name: String,
+    },
+    /// Every parameter is fixed.
+    #[error("invalid parameter selection: no parameter left to fit (fit at least one parameter)")]
+    NothingToFit,
     /// The model could not be loaded (e.g. a malformed TOML system file).
-    #[error("{0}")]
-    Model(String),
-    /// Bad option values (grid, schedule, box, ...).
-    #[error("invalid option: {0}")]
-    Option(String),
+    #[error(transparent)]
+    Model(#[from] SystemFileError),
+    /// A model family that does not exist.
+    #[error(
+        "unknown model family `{spec}` (use a TOML file, poly-separable[:K[:V]], poly-product[:K[:V]] or network[:H[:f0[:f1]]])"
+    )]
+    UnknownModel {
+        /// The model as given.
+        spec: String,
+    },
+    /// A bad option value (grid, schedule, box, model size, ...).
+    #[error("invalid {option} `{value}`: {reason}")]
+    InvalidOption {
+        /// Which option (`schedule`, `grid`, `box entry`, ...).
+        option: &'static str,
+        /// The value given, as text.
+        value: String,
+        /// What is wrong and what is expected.
+        reason: &'static str,
+    },
+    /// A phase-space box names something that is not a coordinate or velocity.
+    #[error(
+        "box names `{name}`, which is not a coordinate or velocity of the system (have: {known})"
+    )]
+    UnknownBoxName {
+        /// The name in the box.
+        name: String,
+        /// Comma-separated list of the system's coordinates and velocities.
+        known: String,
+    },
+    /// A parameter vector of the wrong length.
+    #[error("{what}: {given} values given for {expected} parameters (give one per parameter)")]
+    ParameterCount {
+        /// Which vector (`initial values`, `truth`, ...).
+        what: &'static str,
+        /// Its length.
+        given: usize,
+        /// The model's number of parameters.
+        expected: usize,
+    },
+    /// An initial parameter value that is NaN or infinite.
+    #[error("initial value {index} of the parameters is not finite (start from finite values)")]
+    NonFiniteInitial {
+        /// 0-based position in the parameter vector.
+        index: usize,
+    },
+    /// Both landscape axes are the same parameter.
+    #[error("both grid axes are `{name}` (give two different parameters)")]
+    SameGridAxes {
+        /// The parameter.
+        name: String,
+    },
+    /// Every start of a multi-start run failed without an error of its own.
+    #[error("every one of the {starts} starts failed (try other starting values)")]
+    AllStartsFailed {
+        /// Number of starts.
+        starts: usize,
+    },
     /// The model's mass matrix is singular at every sample.
     #[error(
         "the model's mass matrix ∂²L/∂q̇² is singular at all {samples} samples: the Lagrangian is degenerate for these parameters (it must be quadratic/convex in the velocities)"
@@ -48,7 +125,29 @@ pub enum LearnError {
     /// The engine failed in a way that is not a singular mass matrix.
     #[error("equations of motion failed: {0}")]
     Mechanics(#[from] MechanicsError),
-    /// Generating data failed.
-    #[error("data generation failed: {0}")]
-    Generate(String),
+    /// Sampling a box failed at too many states.
+    #[error(
+        "data generation failed: too many failing states in the box (last: {last}); narrow the box"
+    )]
+    TooManyFailingStates {
+        /// The error at the last failing state.
+        #[source]
+        last: MechanicsError,
+    },
+    /// A trajectory for the data could not be integrated.
+    #[error("data generation failed: trajectory {trajectory}: {source}")]
+    Trajectory {
+        /// 1-based trajectory number.
+        trajectory: usize,
+        /// Why the integration stopped.
+        source: IntegrationError,
+    },
+    /// The accelerations at a state of a trajectory could not be evaluated.
+    #[error("data generation failed: trajectory {trajectory}: {source}")]
+    TrajectoryState {
+        /// 1-based trajectory number.
+        trajectory: usize,
+        /// Why the equations of motion failed.
+        source: MechanicsError,
+    },
 }

@@ -42,23 +42,24 @@ impl PhaseBox {
     pub fn parse(spec: &str) -> Result<Self, LearnError> {
         let mut ranges: Vec<(String, f64, f64)> = Vec::new();
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let bad = || {
-                LearnError::Option(format!(
-                    "box entry `{part}` is not NAME=LOW:HIGH (e.g. x=-2:2)"
-                ))
+            let invalid = |reason| LearnError::InvalidOption {
+                option: "box entry",
+                value: part.to_string(),
+                reason,
             };
+            let bad = || invalid("expected NAME=LOW:HIGH (e.g. x=-2:2)");
             let (name, range) = part.split_once('=').ok_or_else(bad)?;
             let (lo, hi) = range.split_once(':').ok_or_else(bad)?;
             let lo: f64 = lo.trim().parse().map_err(|_| bad())?;
             let hi: f64 = hi.trim().parse().map_err(|_| bad())?;
             let name = name.trim().to_string();
             if !(lo.is_finite() && hi.is_finite()) || lo > hi {
-                return Err(LearnError::Option(format!(
-                    "box range of `{name}` must be finite with LOW ≤ HIGH (got {lo}:{hi})"
-                )));
+                return Err(invalid("LOW and HIGH must be finite with LOW ≤ HIGH"));
             }
             if ranges.iter().any(|r| r.0 == name) {
-                return Err(LearnError::Option(format!("box names `{name}` twice")));
+                return Err(invalid(
+                    "the name is already in the box (give each name once)",
+                ));
             }
             ranges.push((name, lo, hi));
         }
@@ -74,16 +75,19 @@ impl PhaseBox {
             let idx = coordinates
                 .iter()
                 .position(|c| c == name)
-                .or_else(|| coordinates.iter().position(|c| format!("{c}_dot") == *name).map(|i| n + i))
-                .ok_or_else(|| {
-                    LearnError::Option(format!(
-                        "box names `{name}`, which is not a coordinate or velocity of the system (have: {})",
-                        coordinates
-                            .iter()
-                            .flat_map(|c| [c.clone(), format!("{c}_dot")])
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
+                .or_else(|| {
+                    coordinates
+                        .iter()
+                        .position(|c| format!("{c}_dot") == *name)
+                        .map(|i| n + i)
+                })
+                .ok_or_else(|| LearnError::UnknownBoxName {
+                    name: name.clone(),
+                    known: coordinates
+                        .iter()
+                        .flat_map(|c| [c.clone(), format!("{c}_dot")])
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 })?;
             out[idx] = (*lo, *hi);
         }
@@ -132,13 +136,18 @@ pub fn generate<S: System + ?Sized>(
     spec: &GenerateSpec,
 ) -> Result<Dataset, LearnError> {
     if spec.samples < 2 {
-        return Err(LearnError::Option("at least 2 samples are needed".into()));
+        return Err(LearnError::InvalidOption {
+            option: "number of samples",
+            value: spec.samples.to_string(),
+            reason: "at least 2 samples are needed",
+        });
     }
     if !(spec.noise.is_finite() && spec.noise >= 0.0) {
-        return Err(LearnError::Option(format!(
-            "the noise level must be ≥ 0 (got {})",
-            spec.noise
-        )));
+        return Err(LearnError::InvalidOption {
+            option: "noise level",
+            value: spec.noise.to_string(),
+            reason: "it must be finite and ≥ 0",
+        });
     }
     let coordinates = system.coordinates();
     let n = coordinates.len();
@@ -160,9 +169,7 @@ pub fn generate<S: System + ?Sized>(
                     Err(e) => {
                         failures += 1;
                         if failures > 100 + spec.samples {
-                            return Err(LearnError::Generate(format!(
-                                "too many failing states in the box: {e}"
-                            )));
+                            return Err(LearnError::TooManyFailingStates { last: e });
                         }
                     }
                 }
@@ -170,14 +177,18 @@ pub fn generate<S: System + ?Sized>(
         }
         Some((k, t_end)) => {
             if k == 0 || k > spec.samples {
-                return Err(LearnError::Option(format!(
-                    "the number of trajectories must be between 1 and the number of samples (got {k})"
-                )));
+                return Err(LearnError::InvalidOption {
+                    option: "number of trajectories",
+                    value: k.to_string(),
+                    reason: "it must be between 1 and the number of samples",
+                });
             }
             if !(t_end.is_finite() && t_end > 0.0) {
-                return Err(LearnError::Option(format!(
-                    "t_end must be positive (got {t_end})"
-                )));
+                return Err(LearnError::InvalidOption {
+                    option: "t_end",
+                    value: t_end.to_string(),
+                    reason: "it must be positive and finite",
+                });
             }
             let method = Method::DormandPrince54 {
                 rtol: 1e-10,
@@ -187,17 +198,28 @@ pub fn generate<S: System + ?Sized>(
                 let m = spec.samples / k + usize::from(j < spec.samples % k);
                 let (q0, qd0) = draw_state(&mut rng);
                 if m == 1 {
-                    let a = accelerations(system, 0.0, &q0, &qd0)
-                        .map_err(|e| LearnError::Generate(e.to_string()))?;
+                    let a = accelerations(system, 0.0, &q0, &qd0).map_err(|source| {
+                        LearnError::TrajectoryState {
+                            trajectory: j + 1,
+                            source,
+                        }
+                    })?;
                     data.push(q0, qd0, a);
                     continue;
                 }
                 let dt = t_end / (m - 1) as f64;
                 let traj = simulate(system, &method, 0.0, &q0, &qd0, t_end, dt, &mut NoObserver)
-                    .map_err(|e| LearnError::Generate(format!("trajectory {}: {e}", j + 1)))?;
+                    .map_err(|source| LearnError::Trajectory {
+                        trajectory: j + 1,
+                        source,
+                    })?;
                 for r in 0..traj.len().min(m) {
-                    let a = accelerations(system, traj.t[r], &traj.q[r], &traj.q_dot[r])
-                        .map_err(|e| LearnError::Generate(format!("trajectory {}: {e}", j + 1)))?;
+                    let a = accelerations(system, traj.t[r], &traj.q[r], &traj.q_dot[r]).map_err(
+                        |source| LearnError::TrajectoryState {
+                            trajectory: j + 1,
+                            source,
+                        },
+                    )?;
                     data.push(traj.q[r].clone(), traj.q_dot[r].clone(), a);
                 }
             }

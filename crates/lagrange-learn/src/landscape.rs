@@ -20,11 +20,12 @@ pub struct GridAxis {
 impl GridAxis {
     /// Parses `NAME=LOW:HIGH:COUNT` (COUNT ≥ 2, LOW < HIGH), e.g. `m=0.1:3:101`.
     pub fn parse(spec: &str) -> Result<Self, LearnError> {
-        let bad = || {
-            LearnError::Option(format!(
-                "grid `{spec}` is not NAME=LOW:HIGH:COUNT (e.g. m=0.1:3:101)"
-            ))
+        let invalid = |reason| LearnError::InvalidOption {
+            option: "grid",
+            value: spec.to_string(),
+            reason,
         };
+        let bad = || invalid("expected NAME=LOW:HIGH:COUNT (e.g. m=0.1:3:101)");
         let (name, rest) = spec.split_once('=').ok_or_else(bad)?;
         let parts: Vec<&str> = rest.split(':').map(str::trim).collect();
         if parts.len() != 3 || name.trim().is_empty() {
@@ -34,14 +35,10 @@ impl GridAxis {
         let hi: f64 = parts[1].parse().map_err(|_| bad())?;
         let count: usize = parts[2].parse().map_err(|_| bad())?;
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-            return Err(LearnError::Option(format!(
-                "grid `{spec}`: need finite LOW < HIGH"
-            )));
+            return Err(invalid("LOW and HIGH must be finite with LOW < HIGH"));
         }
         if !(2..=10_000).contains(&count) {
-            return Err(LearnError::Option(format!(
-                "grid `{spec}`: COUNT must be between 2 and 10000"
-            )));
+            return Err(invalid("COUNT must be between 2 and 10000"));
         }
         let values = (0..count)
             .map(|i| lo + (hi - lo) * i as f64 / (count - 1) as f64)
@@ -116,14 +113,16 @@ pub fn landscape<M: Model + Sync + ?Sized>(
     };
     let (ix, iy) = (index(&x.name)?, index(&y.name)?);
     if ix == iy {
-        return Err(LearnError::Option(
-            "the two grid axes must be different parameters".into(),
-        ));
+        return Err(LearnError::SameGridAxes {
+            name: x.name.clone(),
+        });
     }
     if base.len() != names.len() {
-        return Err(LearnError::Option(
-            "base parameter vector has the wrong length".into(),
-        ));
+        return Err(LearnError::ParameterCount {
+            what: "base parameters",
+            given: base.len(),
+            expected: names.len(),
+        });
     }
     let (nx, ny) = (x.values.len(), y.values.len());
     let flat: Vec<f64> = (0..nx * ny)

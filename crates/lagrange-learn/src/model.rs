@@ -246,9 +246,7 @@ impl<M: Model> Restricted<M> {
                 .position(|n| n == name)
                 .ok_or_else(|| unknown(name, &names))?;
             if !value.is_finite() {
-                return Err(LearnError::Selection(format!(
-                    "fixed value of `{name}` is not finite"
-                )));
+                return Err(LearnError::FixedNotFinite { name: name.clone() });
             }
             values[i] = *value;
             is_fixed[i] = true;
@@ -263,12 +261,10 @@ impl<M: Model> Restricted<M> {
                         .position(|n| n == name)
                         .ok_or_else(|| unknown(name, &names))?;
                     if is_fixed[i] {
-                        return Err(LearnError::Selection(format!(
-                            "`{name}` is both fitted and fixed"
-                        )));
+                        return Err(LearnError::BothFittedAndFixed { name: name.clone() });
                     }
                     if out.contains(&i) {
-                        return Err(LearnError::Selection(format!("`{name}` is listed twice")));
+                        return Err(LearnError::ListedTwice { name: name.clone() });
                     }
                     out.push(i);
                 }
@@ -276,9 +272,7 @@ impl<M: Model> Restricted<M> {
             }
         };
         if fit.is_empty() {
-            return Err(LearnError::Selection(
-                "no parameter left to fit".to_string(),
-            ));
+            return Err(LearnError::NothingToFit);
         }
         Ok(Self { inner, fit, values })
     }
@@ -424,14 +418,14 @@ impl TextModel {
     pub fn from_toml_str(source: &str) -> Result<Self, LearnError> {
         TextSystem::from_toml_str(source)
             .map(Self::new)
-            .map_err(|e| LearnError::Model(e.to_string()))
+            .map_err(LearnError::Model)
     }
 
     /// Reads a TOML system file.
     pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self, LearnError> {
         TextSystem::from_path(path.as_ref())
             .map(Self::new)
-            .map_err(|e| LearnError::Model(e.to_string()))
+            .map_err(LearnError::Model)
     }
 
     /// The text system.
@@ -547,14 +541,18 @@ impl Polynomial {
         v_degree: usize,
     ) -> Result<Self, LearnError> {
         if v_degree < 2 {
-            return Err(LearnError::Option(
-                "the velocity degree must be at least 2".into(),
-            ));
+            return Err(LearnError::InvalidOption {
+                option: "velocity degree",
+                value: v_degree.to_string(),
+                reason: "it must be at least 2",
+            });
         }
         if q_degree > 16 || v_degree > 16 {
-            return Err(LearnError::Option(
-                "polynomial degrees above 16 are not supported".into(),
-            ));
+            return Err(LearnError::InvalidOption {
+                option: "polynomial degree",
+                value: q_degree.max(v_degree).to_string(),
+                reason: "degrees above 16 are not supported",
+            });
         }
         let mut terms = Vec::new();
         for c in 0..coordinates.len() {
@@ -670,9 +668,11 @@ impl Activation {
             "softplus" => Self::Softplus,
             "square" => Self::Square,
             _ => {
-                return Err(LearnError::Option(format!(
-                    "unknown activation `{s}` (use identity, tanh, softplus or square)"
-                )));
+                return Err(LearnError::InvalidOption {
+                    option: "activation",
+                    value: s.to_string(),
+                    reason: "use identity, tanh, softplus or square",
+                });
             }
         })
     }
@@ -739,9 +739,11 @@ impl Network {
         seed: u64,
     ) -> Result<Self, LearnError> {
         if hidden == 0 || hidden > 256 {
-            return Err(LearnError::Option(
-                "the number of hidden units must be in 1..=256".into(),
-            ));
+            return Err(LearnError::InvalidOption {
+                option: "number of hidden units",
+                value: hidden.to_string(),
+                reason: "it must be in 1..=256",
+            });
         }
         let mut net = Self {
             coordinates,
@@ -945,20 +947,25 @@ impl AnyModel {
         let mut parts = spec.split(':');
         let name = parts.next().unwrap_or_default();
         let rest: Vec<&str> = parts.collect();
+        let invalid = |reason| LearnError::InvalidOption {
+            option: "model",
+            value: spec.to_string(),
+            reason,
+        };
         let num = |i: usize, default: usize| -> Result<usize, LearnError> {
             match rest.get(i) {
                 None => Ok(default),
-                Some(s) => s.parse().map_err(|_| {
-                    LearnError::Option(format!("`{s}` in model `{spec}` is not a whole number"))
-                }),
+                Some(s) => s
+                    .parse()
+                    .map_err(|_| invalid("the sizes K, V and H must be whole numbers")),
             }
         };
         match name {
             "poly" | "poly-separable" | "poly-product" => {
                 if rest.len() > 2 {
-                    return Err(LearnError::Option(format!(
-                        "model `{spec}`: expected {name}[:K[:V]]"
-                    )));
+                    return Err(invalid(
+                        "expected poly-separable[:K[:V]] or poly-product[:K[:V]]",
+                    ));
                 }
                 let form = if name == "poly-product" {
                     PolynomialForm::Product
@@ -974,9 +981,7 @@ impl AnyModel {
             }
             "network" | "network-nokinetic" => {
                 if rest.len() > 3 {
-                    return Err(LearnError::Option(format!(
-                        "model `{spec}`: expected {name}[:H[:f0[:f1]]]"
-                    )));
+                    return Err(invalid("expected network[:H[:f0[:f1]]]"));
                 }
                 let f0 = Activation::parse(rest.get(1).copied().unwrap_or("softplus"))?;
                 let f1 = Activation::parse(rest.get(2).copied().unwrap_or("identity"))?;
@@ -989,9 +994,9 @@ impl AnyModel {
                     seed,
                 )?))
             }
-            _ => Err(LearnError::Option(format!(
-                "unknown model family `{spec}` (use a TOML file, poly-separable[:K[:V]], poly-product[:K[:V]] or network[:H[:f0[:f1]]])"
-            ))),
+            _ => Err(LearnError::UnknownModel {
+                spec: spec.to_string(),
+            }),
         }
     }
 }

@@ -52,9 +52,11 @@ pub fn multistart<M: Model + Sync + ?Sized>(
     ms: &MultiStartOptions,
 ) -> Result<LearnResult, LearnError> {
     if ms.starts == 0 {
-        return Err(LearnError::Option(
-            "the number of starts must be at least 1".into(),
-        ));
+        return Err(LearnError::InvalidOption {
+            option: "number of starts",
+            value: "0".into(),
+            reason: "it must be at least 1",
+        });
     }
     let prepared = prepare(model, data)?;
     let names = model.parameter_names();
@@ -85,7 +87,7 @@ pub fn multistart<M: Model + Sync + ?Sized>(
         .collect();
     let failed = ms.starts - ok.len();
     if ok.is_empty() {
-        return Err(first_error.unwrap_or(LearnError::Option("every start failed".into())));
+        return Err(first_error.unwrap_or(LearnError::AllStartsFailed { starts: ms.starts }));
     }
     ok.sort_by(|a, b| {
         a.1.evaluation

@@ -54,9 +54,11 @@ impl NoiseModel {
         match self {
             NoiseModel::Relative(level) => {
                 if !(level.is_finite() && *level >= 0.0) {
-                    return Err(LearnError::Option(format!(
-                        "noise level must be ≥ 0 (got {level})"
-                    )));
+                    return Err(LearnError::InvalidOption {
+                        option: "noise level",
+                        value: level.to_string(),
+                        reason: "it must be finite and ≥ 0",
+                    });
                 }
                 let rms = data.column_rms();
                 Ok(rms[..2 * n]
@@ -66,10 +68,11 @@ impl NoiseModel {
             }
             NoiseModel::Absolute(s) => {
                 if s.len() != 2 * n || s.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
-                    return Err(LearnError::Option(format!(
-                        "need {} finite non-negative noise levels (positions then velocities)",
-                        2 * n
-                    )));
+                    return Err(LearnError::InvalidOption {
+                        option: "noise levels",
+                        value: format!("{s:?}"),
+                        reason: "give one finite level ≥ 0 per position, then one per velocity",
+                    });
                 }
                 Ok(s.clone())
             }
@@ -126,9 +129,11 @@ pub fn learn_bias_corrected<M: Model + Sync + ?Sized>(
         || simex.lambdas.is_empty()
         || simex.lambdas.iter().any(|l| !(l.is_finite() && *l > 0.0))
     {
-        return Err(LearnError::Option(
-            "SIMEX needs positive λ values and at least one repeat".into(),
-        ));
+        return Err(LearnError::InvalidOption {
+            option: "SIMEX setting",
+            value: format!("λ = {:?}, {} repeats", simex.lambdas, simex.repeats),
+            reason: "give positive finite λ values and at least one repeat",
+        });
     }
     let data = prepare(model, data)?;
     let mut result = learn(model, &data, options)?;
@@ -308,14 +313,18 @@ where
 {
     let names = model.parameter_names();
     if truth.len() != names.len() {
-        return Err(LearnError::Option(
-            "truth has the wrong number of parameters".into(),
-        ));
+        return Err(LearnError::ParameterCount {
+            what: "true parameters",
+            given: truth.len(),
+            expected: names.len(),
+        });
     }
     if sweep.repeats == 0 || sweep.levels.is_empty() {
-        return Err(LearnError::Option(
-            "need at least one level and one repeat".into(),
-        ));
+        return Err(LearnError::InvalidOption {
+            option: "noise sweep",
+            value: format!("{} levels, {} repeats", sweep.levels.len(), sweep.repeats),
+            reason: "give at least one level and one repeat",
+        });
     }
     let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
     let tnorm = norm(truth).max(f64::MIN_POSITIVE);

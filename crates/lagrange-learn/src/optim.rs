@@ -52,7 +52,11 @@ impl Schedule {
                     .parse::<f64>()
                     .ok()
                     .filter(|x| x.is_finite() && *x >= 0.0)
-                    .ok_or_else(|| LearnError::Option(format!("bad schedule argument `{a}`"))),
+                    .ok_or_else(|| LearnError::InvalidOption {
+                        option: "schedule",
+                        value: s.to_string(),
+                        reason: "the number after `:` must be finite and ≥ 0",
+                    }),
             }
         };
         match name {
@@ -60,16 +64,20 @@ impl Schedule {
             "exponential" => {
                 let gamma = num(0.999)?;
                 if !(gamma > 0.0 && gamma <= 1.0) {
-                    return Err(LearnError::Option(
-                        "the exponential decay factor must be in (0, 1]".into(),
-                    ));
+                    return Err(LearnError::InvalidOption {
+                        option: "schedule",
+                        value: s.to_string(),
+                        reason: "the exponential decay factor must be in (0, 1]",
+                    });
                 }
                 Ok(Schedule::Exponential { gamma })
             }
             "cosine" => Ok(Schedule::Cosine { min_lr: num(0.0)? }),
-            _ => Err(LearnError::Option(format!(
-                "unknown schedule `{s}` (use constant, exponential[:GAMMA] or cosine[:MIN_LR])"
-            ))),
+            _ => Err(LearnError::InvalidOption {
+                option: "schedule",
+                value: s.to_string(),
+                reason: "unknown schedule (use constant, exponential[:GAMMA] or cosine[:MIN_LR])",
+            }),
         }
     }
 }
@@ -202,8 +210,8 @@ pub fn optimize<M: Model + Sync + ?Sized>(
     optimizer: &Optimizer,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome, LearnError> {
-    if init.iter().any(|x| !x.is_finite()) {
-        return Err(LearnError::Option("non-finite initial parameter".into()));
+    if let Some(index) = init.iter().position(|x| !x.is_finite()) {
+        return Err(LearnError::NonFiniteInitial { index });
     }
     match optimizer {
         Optimizer::Adam(o) => adam(model, data, init, o, progress),
@@ -219,9 +227,11 @@ fn adam<M: Model + Sync + ?Sized>(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome, LearnError> {
     if !(o.learning_rate > 0.0 && o.learning_rate.is_finite()) {
-        return Err(LearnError::Option(
-            "the learning rate must be positive".into(),
-        ));
+        return Err(LearnError::InvalidOption {
+            option: "learning rate",
+            value: o.learning_rate.to_string(),
+            reason: "it must be positive and finite",
+        });
     }
     let np = init.len();
     let stride = (o.iterations / 2000).max(1);

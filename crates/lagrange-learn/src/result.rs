@@ -173,11 +173,11 @@ pub fn learn_with_progress<M: Model + Sync + ?Sized>(
         .clone()
         .unwrap_or_else(|| model.initial_parameters());
     if init.len() != names.len() {
-        return Err(LearnError::Option(format!(
-            "{} initial values given for {} parameters",
-            init.len(),
-            names.len()
-        )));
+        return Err(LearnError::ParameterCount {
+            what: "initial values",
+            given: init.len(),
+            expected: names.len(),
+        });
     }
     let out = optimize(model, &data, &init, &options.optimizer, progress)?;
     Ok(build_result(model, &data, &init, out, options))

@@ -2,7 +2,9 @@
 mod common;
 use common::*;
 use lagrange_learn::noise::{NoiseModel, SimexOptions, learn_bias_corrected};
-use lagrange_learn::{Dataset, LearnOptions, LearnResult, Restricted, TextModel, learn};
+use lagrange_learn::{
+    Dataset, LearnError, LearnOptions, LearnResult, Restricted, TextModel, learn,
+};
 
 fn model(src: &str, fixed: &[(&str, f64)]) -> Restricted<TextModel> {
     let fixed: Vec<(String, f64)> = fixed.iter().map(|(n, v)| (n.to_string(), *v)).collect();
@@ -217,14 +219,31 @@ fn bad_inputs_give_clear_errors() {
         e.contains("unknown parameter `q`") && e.contains("m, k"),
         "{e}"
     );
-    let e = Restricted::new(base(), Some(&["m".to_string()]), &[("m".into(), 1.0)])
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("both fitted and fixed"), "{e}");
-    let e = Restricted::new(base(), None, &[("m".into(), 1.0), ("k".into(), 1.0)])
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("no parameter left"), "{e}");
+    let e = Restricted::new(base(), Some(&["m".to_string()]), &[("m".into(), 1.0)]).unwrap_err();
+    assert_eq!(e, LearnError::BothFittedAndFixed { name: "m".into() });
+    assert!(e.to_string().contains("both fitted and fixed"), "{e}");
+    let e = Restricted::new(base(), Some(&["k".into(), "k".into()]), &[]).unwrap_err();
+    assert_eq!(e, LearnError::ListedTwice { name: "k".into() });
+    let e = Restricted::new(base(), None, &[("m".into(), f64::NAN)]).unwrap_err();
+    assert_eq!(e, LearnError::FixedNotFinite { name: "m".into() });
+    let e = Restricted::new(base(), None, &[("m".into(), 1.0), ("k".into(), 1.0)]).unwrap_err();
+    assert_eq!(e, LearnError::NothingToFit);
+    assert!(e.to_string().contains("no parameter left"), "{e}");
+    // malformed options name the option and the value given
+    let e = lagrange_learn::optim::Schedule::parse("exponential:2").unwrap_err();
+    assert!(
+        matches!(&e, LearnError::InvalidOption { option: "schedule", value, .. } if value == "exponential:2"),
+        "{e:?}"
+    );
+    let e = lagrange_learn::landscape::GridAxis::parse("m=3:1:10").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid grid `m=3:1:10`: LOW and HIGH must be finite with LOW < HIGH"
+    );
+    assert!(matches!(
+        TextModel::from_toml_str("coordinates = 1"),
+        Err(LearnError::Model(_))
+    ));
     // malformed CSVs, one line each
     for (csv, needle) in [
         ("x,x_dot\n1,2\n3,4\n", "missing column `x_ddot`"),

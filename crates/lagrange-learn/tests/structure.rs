@@ -4,7 +4,7 @@
 //! takes the structured path, and its q̈ is the hand-derived one.
 
 use lagrange::expr::TextSystem;
-use lagrange::mechanics::{Accelerations, AssemblyPath, EquationsOfMotion, MassSolve};
+use lagrange::mechanics::{AssemblyPath, EquationsOfMotion, MassSolve};
 use lagrange::{Lagrangian, LagrangianOver, Structure};
 use lagrange_learn::model::{Bound, Model, Restricted, TextModel};
 

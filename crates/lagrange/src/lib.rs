@@ -6,6 +6,8 @@
 //! hand-derived oracles).
 
 pub mod expr;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod integrators;
 pub mod lagrangian;
 pub mod mechanics;

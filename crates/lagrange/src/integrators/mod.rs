@@ -275,6 +275,10 @@ pub fn simulate_with<'a, L: Lagrangian + ?Sized>(
     Ok(traj)
 }
 
+/// What [`simulate_streaming`] hands each row to: `(t, q, q̇)`; [`ControlFlow::Break`] stops
+/// the run.
+pub type RowSink<'a> = dyn FnMut(f64, &[f64], &[f64]) -> ControlFlow<()> + 'a;
+
 /// Number of rows [`simulate_streaming`] passes to its sink for these settings: the initial
 /// state, every `every`-th output time and `t_end` (`None` for settings it rejects).
 pub fn output_rows(t0: f64, t_end: f64, dt: f64, every: usize) -> Option<u64> {
@@ -283,7 +287,7 @@ pub fn output_rows(t0: f64, t_end: f64, dt: f64, every: usize) -> Option<u64> {
     }
     let steps = output_steps(t0, t_end, dt).ok()? as u64;
     let every = every as u64;
-    Some(1 + steps / every + u64::from(steps % every != 0))
+    Some(1 + steps / every + u64::from(!steps.is_multiple_of(every)))
 }
 
 /// The driver behind [`simulate`] and [`simulate_with`], streaming: each output row goes to
@@ -306,7 +310,7 @@ pub fn simulate_streaming<'a, L: Lagrangian + ?Sized>(
     t_end: f64,
     dt: f64,
     every: usize,
-    sink: &mut dyn FnMut(f64, &[f64], &[f64]) -> ControlFlow<()>,
+    sink: &mut RowSink<'_>,
     observer: &mut dyn Observer,
 ) -> Result<RunStats, IntegrationError> {
     if eom.dof() != lagrangian.dof() {

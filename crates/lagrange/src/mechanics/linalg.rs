@@ -187,6 +187,120 @@ pub fn solve_banded_factored<S: Scalar>(band: &[S], n: usize, bw: usize, b: &mut
     }
 }
 
+/// [`solve_in_place`] dispatching to the unrolled [`solve_small`] for `n ≤ 8` (same pivoting,
+/// test and errors); `m` is only read when `n ≤ 8`, overwritten otherwise.
+pub fn solve_dense<S: Scalar>(m: &mut [S], n: usize, b: &mut [S]) -> Result<(), f64> {
+    macro_rules! small {
+        ($($k:literal)*) => {
+            match n {
+                $($k => {
+                    let mut a = [[S::zero(); $k]; $k];
+                    for (i, row) in a.iter_mut().enumerate() {
+                        row.copy_from_slice(&m[i * $k..(i + 1) * $k]);
+                    }
+                    let mut x: [S; $k] = b.try_into().expect("b has n entries");
+                    solve_small(&mut a, &mut x)?;
+                    b.copy_from_slice(&x);
+                    Ok(())
+                })*
+                _ => solve_in_place(m, n, b),
+            }
+        };
+    }
+    small!(1 2 3 4 5 6 7 8)
+}
+
+/// The `n × n` row-major matrix of a band (layout of [`band_index`]) into `dense`.
+pub fn band_to_dense<S: Scalar>(band: &[S], n: usize, bw: usize, dense: &mut Vec<S>) {
+    dense.clear();
+    dense.resize(n * n, S::zero());
+    for i in 0..n {
+        for j in i.saturating_sub(bw)..(i + bw + 1).min(n) {
+            dense[i * n + j] = band[band_index(bw, i, j)];
+        }
+    }
+}
+
+/// Solves `m x = b` for a banded `m` (read from `band`, kept) with the banded LU; where a pivot
+/// fails the relative test (no pivoting in the band), retries dense with pivoting. `work` is
+/// scratch (n · (2 bw + 1), or n² on the fallback). `Err(relative_pivot)` from the dense solve.
+pub fn solve_banded_else_dense<S: Scalar>(
+    band: &[S],
+    n: usize,
+    bw: usize,
+    work: &mut Vec<S>,
+    b: &mut [S],
+) -> Result<(), f64> {
+    work.clear();
+    work.extend_from_slice(band);
+    if factor_banded_in_place(work, n, bw).is_ok() {
+        solve_banded_factored(work, n, bw, b);
+        return Ok(());
+    }
+    band_to_dense(band, n, bw, work);
+    solve_in_place(work, n, b)
+}
+
+/// Inverse of an `n × n` row-major matrix, or `Err(relative_pivot)` where it is singular by
+/// the test of [`solve_in_place`] (pivot / largest |entry| ≤ [`SINGULAR_RELATIVE_PIVOT`], or
+/// non-finite). A diagonal matrix: reciprocals; otherwise Gauss–Jordan with partial pivoting,
+/// O(n³) (for matrices inverted once and applied many times).
+pub fn invert(m: &[f64], n: usize) -> Result<Vec<f64>, f64> {
+    debug_assert_eq!(m.len(), n * n);
+    let scale = m.iter().fold(0.0_f64, |a, x| a.max(x.abs()));
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(0.0);
+    }
+    let singular = |pivot: f64| pivot.is_nan() || pivot.abs() <= SINGULAR_RELATIVE_PIVOT * scale;
+    let diagonal = (0..n).all(|i| (0..n).all(|j| i == j || m[i * n + j] == 0.0));
+    if diagonal {
+        let mut inverse = vec![0.0; n * n];
+        for i in 0..n {
+            let d = m[i * n + i];
+            if singular(d) {
+                return Err(d.abs() / scale);
+            }
+            inverse[i * n + i] = 1.0 / d;
+        }
+        return Ok(inverse);
+    }
+    let mut a = m.to_vec();
+    let mut inverse = vec![0.0; n * n];
+    for i in 0..n {
+        inverse[i * n + i] = 1.0;
+    }
+    for col in 0..n {
+        let pivot_row = (col..n)
+            .max_by(|&r, &s| a[r * n + col].abs().total_cmp(&a[s * n + col].abs()))
+            .expect("col < n");
+        let pivot = a[pivot_row * n + col];
+        if singular(pivot) {
+            return Err(pivot.abs() / scale);
+        }
+        if pivot_row != col {
+            for k in 0..n {
+                a.swap(col * n + k, pivot_row * n + k);
+                inverse.swap(col * n + k, pivot_row * n + k);
+            }
+        }
+        let inv = 1.0 / pivot;
+        for k in 0..n {
+            a[col * n + k] *= inv;
+            inverse[col * n + k] *= inv;
+        }
+        for row in (0..n).filter(|&r| r != col) {
+            let f = a[row * n + col];
+            if f != 0.0 {
+                for k in 0..n {
+                    a[row * n + k] -= f * a[col * n + k];
+                    inverse[row * n + k] -= f * inverse[col * n + k];
+                }
+            }
+        }
+    }
+    Ok(inverse)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +344,49 @@ mod tests {
         solve_banded_in_place(&mut band, n, 1, &mut x2).unwrap();
         for (a, b) in x1.iter().zip(&x2) {
             assert!((a - b).abs() < 1e-14, "{a} vs {b}"); // both are backward stable at κ ≈ 3
+        }
+    }
+
+    #[test]
+    fn inverse_of_a_small_matrix() {
+        // [[2,1],[1,3]]⁻¹ = [[3,-1],[-1,2]] / 5 (adjugate over the determinant)
+        let inv = invert(&[2.0, 1.0, 1.0, 3.0], 2).unwrap();
+        let exact = [0.6, -0.2, -0.2, 0.4];
+        for (a, b) in inv.iter().zip(exact) {
+            assert!((a - b).abs() < 1e-15, "{inv:?}");
+        }
+        assert_eq!(
+            invert(&[4.0, 0.0, 0.0, 0.5], 2).unwrap(),
+            [0.25, 0.0, 0.0, 2.0]
+        );
+        assert!(invert(&[1.0, 2.0, 2.0, 4.0], 2).is_err());
+        assert_eq!(invert(&[0.0; 4], 2), Err(0.0));
+    }
+
+    #[test]
+    fn banded_else_dense_falls_back_to_pivoting() {
+        // [[0,1],[1,0]] (half-bandwidth 1) has a zero first pivot without pivoting: x = [3, 2]
+        let band = [0.0, 0.0, 1.0, 1.0, 0.0, 0.0];
+        let mut b = [2.0, 3.0];
+        solve_banded_else_dense(&band, 2, 1, &mut Vec::new(), &mut b).unwrap();
+        assert_eq!(b, [3.0, 2.0]);
+        // the dense dispatch solves m x = 1 for n = 3 (unrolled) and 9 (loop): residual check
+        for n in [3, 9] {
+            let m: Vec<f64> = (0..n * n)
+                .map(|e| {
+                    if e / n == e % n {
+                        4.0
+                    } else {
+                        1.0 / (1 + e) as f64
+                    }
+                })
+                .collect();
+            let mut x = vec![1.0; n];
+            solve_dense(&mut m.clone(), n, &mut x).unwrap();
+            for i in 0..n {
+                let r: f64 = (0..n).map(|j| m[i * n + j] * x[j]).sum();
+                assert!((r - 1.0).abs() < 1e-14, "row {i}: {r}");
+            }
         }
     }
 
