@@ -3,15 +3,15 @@
 //! Every check that can fail before any work starts is here, so a bad invocation never
 //! computes anything nor creates a file.
 
-use crate::cli::{SamplingArgs, SimulateArgs, SystemArgs};
 use crate::app::warn;
+use crate::cli::{SamplingArgs, SimulateArgs, SystemArgs};
 use crate::output::atomic::{self, TargetKind};
 use crate::output::{PlotKind, TrajectoryFormat};
 use crate::system::{self, AnySystem};
 use anyhow::{Context, Result, bail};
 use lagrange::integrators::{MIN_RTOL, Method};
-use lagrange::{accelerations, jacobi_integral, momenta};
 use lagrange::systems::System;
+use lagrange::{accelerations, jacobi_integral, momenta};
 use lagrange_learn::generate::PhaseBox;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -375,7 +375,10 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// `name = value` for every coordinate and velocity, for messages.
 pub fn describe_state(coordinates: &[String], q: &[f64], q_dot: &[f64]) -> String {
     // `{:?}`: 1e200 as `1e200`, not 201 digits
-    let q = coordinates.iter().zip(q).map(|(c, v)| format!("{c} = {v:?}"));
+    let q = coordinates
+        .iter()
+        .zip(q)
+        .map(|(c, v)| format!("{c} = {v:?}"));
     let q_dot = coordinates
         .iter()
         .zip(q_dot)
@@ -400,8 +403,7 @@ pub fn state_values(
     q_dot: &[f64],
 ) -> Result<StateValues> {
     let at = || format!("at {} (t = {t})", describe_state(coordinates, q, q_dot));
-    let q_ddot =
-        accelerations(system, t, q, q_dot).with_context(|| format!("q_ddot {}", at()))?;
+    let q_ddot = accelerations(system, t, q, q_dot).with_context(|| format!("q_ddot {}", at()))?;
     if let Some(i) = q_ddot.iter().position(|v| !v.is_finite()) {
         bail!(
             "{}_ddot is not finite ({}) {}",

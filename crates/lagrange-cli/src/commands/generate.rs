@@ -8,8 +8,8 @@
 //! reproduces the file exactly.
 
 use crate::cli::SamplingArgs;
-use crate::options;
 use crate::limits;
+use crate::options;
 use crate::output::atomic::{AtomicFile, check_target};
 use anyhow::{Context, Result, bail};
 use clap::Args;

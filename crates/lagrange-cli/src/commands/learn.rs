@@ -8,8 +8,8 @@
 //! `--starts N` runs seeded multi-start and lists the distinct minima; `--noise LEVEL` applies the
 //! errors-in-variables (SIMEX) bias correction for noise σ = LEVEL × RMS on the data.
 
-use crate::options::assignments;
 use crate::limits;
+use crate::options::assignments;
 use crate::output::atomic::{AtomicFile, check_target};
 use crate::output::{PlotKind, plot_learn};
 use anyhow::{Context, Result, bail};

@@ -13,8 +13,8 @@
 
 use super::learn::{pending_text, plot_kind};
 use crate::cli::SamplingArgs;
-use crate::options::{self, assignments};
 use crate::limits;
+use crate::options::{self, assignments};
 use crate::output::atomic::{AtomicFile, check_target};
 use crate::output::plot_learn;
 use anyhow::{Context, Result, bail};

@@ -129,10 +129,7 @@ pub fn check_target(path: &Path, flag: &str) -> Result<TargetKind> {
             };
             match fs::metadata(parent) {
                 Ok(meta) if meta.is_dir() => Ok(TargetKind::Missing),
-                Ok(_) => bail!(
-                    "{flag} '{shown}': '{}' is not a folder",
-                    parent.display()
-                ),
+                Ok(_) => bail!("{flag} '{shown}': '{}' is not a folder", parent.display()),
                 Err(_) => bail!(
                     "{flag} '{shown}': folder '{}' does not exist",
                     parent.display()
@@ -239,8 +236,8 @@ impl AtomicFile {
             Destination::Copy(dest) => {
                 // Not under the lock: writing into a FIFO can block, and a signal must still
                 // be able to remove the temporary file meanwhile.
-                let mut source = File::open(&self.temp)
-                    .with_context(|| format!("cannot write '{shown}'"))?;
+                let mut source =
+                    File::open(&self.temp).with_context(|| format!("cannot write '{shown}'"))?;
                 match dest {
                     None => {
                         let stdout = io::stdout();
@@ -322,7 +319,12 @@ mod tests {
         let f = AtomicFile::new(&link).unwrap();
         f.file().unwrap().write_all(b"new").unwrap();
         f.commit().unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read_to_string(&real).unwrap(), "new");
         let mode = fs::metadata(&real).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
@@ -351,6 +353,9 @@ mod tests {
         fs::write(&file, "").unwrap();
         let e = check_target(&file.join("x.csv"), "--out").unwrap_err();
         assert!(format!("{e:#}").contains("--out"), "{e:#}");
-        assert_eq!(check_target(Path::new("-"), "--out").unwrap(), TargetKind::Stdout);
+        assert_eq!(
+            check_target(Path::new("-"), "--out").unwrap(),
+            TargetKind::Stdout
+        );
     }
 }

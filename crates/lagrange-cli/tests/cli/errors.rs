@@ -189,7 +189,11 @@ fn eom_refuses_non_finite_results() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let line = fails(lagrange().args(["eom", &log, "--state", "x=-1"]));
     assert!(
         line.contains("energy") && line.contains("x = -1") && line.contains("x_dot = 0"),
@@ -210,7 +214,10 @@ fn eom_refuses_non_finite_results() {
         "coordinates = [\"x\"]\nlagrangian = \"0.5*x_dot^2 - 0.5*x^2\"",
     );
     let line = fails(lagrange().args(["eom", &oscillator, "--state", "x_dot=1e200"]));
-    assert!(line.contains("energy") && line.contains("x_dot = 1e200"), "{line}");
+    assert!(
+        line.contains("energy") && line.contains("x_dot = 1e200"),
+        "{line}"
+    );
     // a finite state still works
     ok(lagrange().args(["eom", &log, "--state", "x=2"]));
 }
@@ -229,9 +236,11 @@ fn non_finite_start_is_an_input_error_naming_the_quantity() {
         let dir = TempDir::new().unwrap();
         let path = write(dir.path(), "s.toml", &toml);
         let mut cmd = lagrange();
-        cmd.args(["simulate", &path, "--t-end", "1", "--dt", "0.1", "--state", state])
-            .arg("--out")
-            .arg(dir.path().join("out.csv"));
+        cmd.args([
+            "simulate", &path, "--t-end", "1", "--dt", "0.1", "--state", state,
+        ])
+        .arg("--out")
+        .arg(dir.path().join("out.csv"));
         let out = cmd.output().unwrap();
         let line = fails(&mut cmd);
         assert_eq!(out.status.code(), Some(2), "{line}");
@@ -265,20 +274,32 @@ fn negative_numbers_after_options_name_the_option() {
         "m.toml",
         "coordinates = [\"theta\"]\nlagrangian = \"0.5*m*theta_dot^2 + g*cos(theta)\"\n[parameters]\nm = 1.0\ng = 1.0\n",
     );
-    let sim = ["simulate", "pendulum", "--t-end", "1", "--dt", "0.1", "--out", "x.csv"];
-    let learn = ["learn", "--data", &data, "--model", &model, "--out", "r.json"];
+    let sim = [
+        "simulate", "pendulum", "--t-end", "1", "--dt", "0.1", "--out", "x.csv",
+    ];
+    let learn = [
+        "learn", "--data", &data, "--model", &model, "--out", "r.json",
+    ];
     let cases: Vec<(Vec<&str>, &str, &str)> = vec![
         ([&sim[..], &["--rtol", "-1e-6"]].concat(), "--rtol", "-1e-6"),
-        ([&sim[..], &["--atol", "-1e-12"]].concat(), "--atol", "-1e-12"),
+        (
+            [&sim[..], &["--atol", "-1e-12"]].concat(),
+            "--atol",
+            "-1e-12",
+        ),
         ([&sim[..], &["--rtol", "-.5"]].concat(), "--rtol", "-.5"),
         ([&sim[..], &["--atol", "-inf"]].concat(), "--atol", "-inf"),
         (
-            vec!["simulate", "pendulum", "--t-end", "1", "--dt", "-1e-3", "--out", "x.csv"],
+            vec![
+                "simulate", "pendulum", "--t-end", "1", "--dt", "-1e-3", "--out", "x.csv",
+            ],
             "--dt",
             "-1e-3",
         ),
         (
-            vec!["simulate", "pendulum", "--t-end", "-1e3", "--dt", "0.1", "--out", "x.csv"],
+            vec![
+                "simulate", "pendulum", "--t-end", "-1e3", "--dt", "0.1", "--out", "x.csv",
+            ],
             "--t-end",
             "-1e3",
         ),
@@ -288,37 +309,95 @@ fn negative_numbers_after_options_name_the_option() {
             "-5",
         ),
         (
-            vec!["generate", "pendulum", "--samples", "9", "--noise", "-1e-2", "--out", "d2.csv"],
+            vec![
+                "generate",
+                "pendulum",
+                "--samples",
+                "9",
+                "--noise",
+                "-1e-2",
+                "--out",
+                "d2.csv",
+            ],
             "--noise",
             "-0.01",
         ),
         (
             vec![
-                "generate", "pendulum", "--samples", "9", "--trajectories", "3", "--t-end",
-                "-1e1", "--out", "d2.csv",
+                "generate",
+                "pendulum",
+                "--samples",
+                "9",
+                "--trajectories",
+                "3",
+                "--t-end",
+                "-1e1",
+                "--out",
+                "d2.csv",
             ],
             "--t-end",
             "-10",
         ),
-        ([&learn[..], &["--optimizer", "adam", "--lr", "-1e-3"]].concat(), "--lr", "-0.001"),
-        ([&learn[..], &["--tolerance", "-1e-9"]].concat(), "--tolerance", "-0.000000001"),
-        ([&learn[..], &["--noise", "-1e-2"]].concat(), "--noise", "-0.01"),
-        ([&learn[..], &["--iterations", "-5"]].concat(), "--iterations", "-5"),
+        (
+            [&learn[..], &["--optimizer", "adam", "--lr", "-1e-3"]].concat(),
+            "--lr",
+            "-0.001",
+        ),
+        (
+            [&learn[..], &["--tolerance", "-1e-9"]].concat(),
+            "--tolerance",
+            "-0.000000001",
+        ),
+        (
+            [&learn[..], &["--noise", "-1e-2"]].concat(),
+            "--noise",
+            "-0.01",
+        ),
+        (
+            [&learn[..], &["--iterations", "-5"]].concat(),
+            "--iterations",
+            "-5",
+        ),
         ([&learn[..], &["--starts", "-5"]].concat(), "--starts", "-5"),
         (
-            vec!["noise-sweep", "pendulum", "--levels", "-1e-1", "--out", "s.csv"],
+            vec![
+                "noise-sweep",
+                "pendulum",
+                "--levels",
+                "-1e-1",
+                "--out",
+                "s.csv",
+            ],
             "--levels",
             "-1e-1",
         ),
         (
-            vec!["noise-sweep", "pendulum", "--repeats", "-2", "--out", "s.csv"],
+            vec![
+                "noise-sweep",
+                "pendulum",
+                "--repeats",
+                "-2",
+                "--out",
+                "s.csv",
+            ],
             "--repeats",
             "-2",
         ),
         (
             vec![
-                "landscape", "--data", &data, "--model", &model, "--grid", "m=0.1:2:5",
-                "--grid", "g=1:2:5", "--seed", "-1", "--out", "l.csv",
+                "landscape",
+                "--data",
+                &data,
+                "--model",
+                &model,
+                "--grid",
+                "m=0.1:2:5",
+                "--grid",
+                "g=1:2:5",
+                "--seed",
+                "-1",
+                "--out",
+                "l.csv",
             ],
             "--seed",
             "-1",
@@ -394,7 +473,9 @@ fn tolerances_that_do_nothing_or_cannot_be_met_warn() {
     for extra in [&[][..], &["--rtol", "1e-12", "--atol", "1e-14"][..]] {
         let lines = stderr_lines(
             lagrange()
-                .args(["simulate", "pendulum", "--t-end", "1", "--dt", "0.1", "--out"])
+                .args([
+                    "simulate", "pendulum", "--t-end", "1", "--dt", "0.1", "--out",
+                ])
                 .arg(&out)
                 .args(extra),
         );
@@ -536,7 +617,10 @@ fn read_only_folder() {
     fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
     // Root ignores the permission bits; /proc refuses new files to root too.
     let target = if fs::write(ro.join("probe"), b"").is_ok() {
-        assert!(Path::new("/proc/self").exists(), "no read-only folder for root");
+        assert!(
+            Path::new("/proc/self").exists(),
+            "no read-only folder for root"
+        );
         Path::new("/proc/lagrange-out.csv").to_path_buf()
     } else {
         ro.join("out.csv")

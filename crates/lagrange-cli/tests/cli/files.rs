@@ -58,24 +58,23 @@ fn wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     }
 }
 
-/// `cat FIFO` in the background: what the command writes into the FIFO.
+/// `cat FIFO` in the background: what the command writes into the FIFO. Its output is read
+/// as it comes (a full pipe would block `cat`, then the writer).
 #[cfg(unix)]
-fn read_fifo(fifo: &Path) -> Child {
-    std::process::Command::new("cat")
-        .arg(fifo)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("cat runs")
+fn read_fifo(fifo: &Path) -> std::thread::JoinHandle<Vec<u8>> {
+    let fifo = fifo.to_path_buf();
+    std::thread::spawn(move || {
+        std::process::Command::new("cat")
+            .arg(&fifo)
+            .output()
+            .expect("cat runs")
+            .stdout
+    })
 }
 
 #[cfg(unix)]
-fn fifo_bytes(mut reader: Child) -> Vec<u8> {
-    use std::io::Read;
-    // read first: `cat` blocks once its output fills the pipe
-    let mut bytes = Vec::new();
-    reader.stdout.take().unwrap().read_to_end(&mut bytes).unwrap();
-    wait(&mut reader, Duration::from_secs(60));
-    bytes
+fn fifo_bytes(reader: std::thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
+    reader.join().expect("reader thread")
 }
 
 #[cfg(unix)]
@@ -127,7 +126,11 @@ fn fifos_are_written_through_and_stay_fifos() {
     let reader = read_fifo(&png);
     ok(lagrange().arg("simulate").args(RUN).arg("--plot").arg(&png));
     let bytes = fifo_bytes(reader);
-    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{} bytes", bytes.len());
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "{} bytes",
+        bytes.len()
+    );
     assert!(is_fifo(&png));
     assert_eq!(names(dir.path()), ["plot.png", "traj.csv"]);
 }
@@ -170,7 +173,13 @@ fn symbolic_links() {
     // a link to a folder
     let folder = dir.path().join("folder.csv");
     symlink(dir.path(), &folder).unwrap();
-    let line = fails(lagrange().arg("simulate").args(RUN).arg("--out").arg(&folder));
+    let line = fails(
+        lagrange()
+            .arg("simulate")
+            .args(RUN)
+            .arg("--out")
+            .arg(&folder),
+    );
     assert!(line.contains("directory"), "{line}");
 }
 
