@@ -2,8 +2,10 @@
 
 use crate::cli::Cli;
 use crate::commands;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
+use std::ffi::OsString;
 use std::fmt;
+use std::io::Write;
 
 /// Exit status for a failure while running or writing (integration blew up, disk full, ...).
 pub const EXIT_FAILURE: u8 = 1;
@@ -26,11 +28,79 @@ impl std::error::Error for RunFailure {}
 
 /// Parses the command line and runs the command.
 pub fn run() -> anyhow::Result<()> {
-    let cli = match Cli::try_parse() {
+    let mut command = Cli::command();
+    command.build();
+    let args = attach_negative_values(&command, std::env::args_os().collect());
+    let cli = match command
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(error) => return clap_error(error),
     };
     commands::dispatch(cli.command)
+}
+
+/// One `warning: ...` line on stderr (a closed stderr is not an error).
+pub fn warn(message: &str) {
+    let _ = writeln!(std::io::stderr(), "warning: {}", one_line(message));
+}
+
+/// Rewrites `--opt -1e-6` as `--opt=-1e-6` for every option of the command that takes a value.
+///
+/// clap reads a token after an option as a value only if it does not look like a flag, and its
+/// idea of a negative number leaves out `-1e-6`, `-.5` and `-inf`; such a value was reported as
+/// "unexpected argument '-1e-6'" without naming the option. Attached, it reaches the option's
+/// own check, whose message names the option ("--rtol must be positive, got -1e-6").
+fn attach_negative_values(command: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut subcommand: Option<&clap::Command> = None;
+    let mut args = args.into_iter().enumerate().peekable();
+    while let Some((i, arg)) = args.next() {
+        let text = arg.to_str().unwrap_or_default();
+        if text == "--" {
+            out.push(arg);
+            out.extend(args.map(|(_, a)| a));
+            break;
+        }
+        if i > 0 && subcommand.is_none() && !text.starts_with('-') {
+            subcommand = command.find_subcommand(text);
+        }
+        let takes_value = text
+            .strip_prefix("--")
+            .filter(|name| !name.contains('='))
+            .zip(subcommand)
+            .is_some_and(|(name, sub)| option_takes_value(sub, name));
+        let negative = args
+            .peek()
+            .and_then(|(_, next)| next.to_str())
+            .filter(|next| is_negative_number(next))
+            .map(str::to_string);
+        match negative {
+            Some(value) if takes_value => {
+                args.next();
+                out.push(format!("{text}={value}").into());
+            }
+            _ => out.push(arg),
+        }
+    }
+    out
+}
+
+fn option_takes_value(command: &clap::Command, name: &str) -> bool {
+    command.get_arguments().any(|arg| {
+        let named = arg.get_long() == Some(name)
+            || arg
+                .get_all_aliases()
+                .is_some_and(|aliases| aliases.contains(&name));
+        named && !arg.is_positional() && arg.get_action().takes_values()
+    })
+}
+
+/// `-` followed by anything Rust reads as a number: `-1`, `-1e-6`, `-.5`, `-inf`, `-nan`.
+fn is_negative_number(text: &str) -> bool {
+    text.strip_prefix('-')
+        .is_some_and(|rest| !rest.starts_with('-') && rest.parse::<f64>().is_ok())
 }
 
 /// Help and version go to stdout as clap renders them; usage errors become one `error:` line.
@@ -74,13 +144,43 @@ pub fn one_line(message: &str) -> String {
 pub fn error_line(error: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in error.chain() {
-        let text = one_line(&cause.to_string());
+        let text = one_line(&cause_text(cause));
         if text.is_empty() || parts.last().is_some_and(|prev| prev.contains(&text)) {
             continue;
         }
         parts.push(text);
     }
     parts.join(": ")
+}
+
+/// The text of one cause of an error.
+///
+/// `w_dot` in a system file where `w` is not a coordinate: the core's message names only `w`;
+/// this one also names what was written. (Drop this once `SystemFileError::UnknownVelocity`'s
+/// own text does.)
+fn cause_text(cause: &(dyn std::error::Error + 'static)) -> String {
+    use lagrange::expr::SystemFileError as E;
+    if let Some(e) = cause.downcast_ref::<E>() {
+        let (path, inner) = match e {
+            E::InFile { path, error } => (Some(path), error.as_ref()),
+            other => (None, other),
+        };
+        if let E::UnknownVelocity {
+            field,
+            coordinate,
+            column,
+        } = inner
+        {
+            let text = format!(
+                "in `{field}` at column {column}: unknown velocity `{coordinate}_dot`: `{coordinate}` is not a coordinate"
+            );
+            return match path {
+                Some(path) => format!("{}: {text}", path.display()),
+                None => text,
+            };
+        }
+    }
+    cause.to_string()
 }
 
 /// Whether the error is a closed stdout (`lagrange systems | head`), which is not a failure.

@@ -7,6 +7,7 @@
 mod app;
 mod cli;
 mod commands;
+mod limits;
 mod options;
 mod output;
 mod system;
@@ -24,6 +25,9 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| "unknown cause".to_string());
         eprintln!("error: internal error: {}", app::one_line(&message));
     }));
+    // Ctrl-C or a kill must not leave a temporary output file behind; without the handler the
+    // default action (exit) still leaves no partial *target*, so a failure here is not fatal.
+    let _ = output::atomic::remove_temp_files_on_signal();
     match std::panic::catch_unwind(app::run) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(error)) => {

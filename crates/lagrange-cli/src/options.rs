@@ -3,12 +3,15 @@
 //! Every check that can fail before any work starts is here, so a bad invocation never
 //! computes anything nor creates a file.
 
+use crate::app::warn;
 use crate::cli::{SamplingArgs, SimulateArgs, SystemArgs};
+use crate::output::atomic::{self, TargetKind};
 use crate::output::{PlotKind, TrajectoryFormat};
 use crate::system::{self, AnySystem};
 use anyhow::{Context, Result, bail};
-use lagrange::integrators::Method;
+use lagrange::integrators::{MIN_RTOL, Method};
 use lagrange::systems::System;
+use lagrange::{accelerations, jacobi_integral, momenta};
 use lagrange_learn::generate::PhaseBox;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -197,8 +200,11 @@ fn initial_state(
         }
     }
     for (i, name) in coordinates.iter().enumerate() {
-        if !q[i].is_finite() || !q_dot[i].is_finite() {
-            bail!("initial state of '{name}' is not finite");
+        if !q[i].is_finite() {
+            bail!("initial state: {name} = {} is not finite", q[i]);
+        }
+        if !q_dot[i].is_finite() {
+            bail!("initial state: {name}_dot = {} is not finite", q_dot[i]);
         }
     }
     Ok((q, q_dot))
@@ -251,11 +257,14 @@ impl SimulateOptions {
         // Cheap checks on the options first, then the system.
         let t_end = finite(&args.t_end, "--t-end")?;
         if t_end < 0.0 {
-            bail!("--t-end must not be negative (the run starts at t = 0), got {t_end}");
+            bail!(
+                "--t-end must not be negative (the run starts at t = 0), got {}",
+                args.t_end.trim()
+            );
         }
         let dt = finite(&args.dt, "--dt")?;
         if dt <= 0.0 {
-            bail!("--dt must be positive, got {dt}");
+            bail!("--dt must be positive, got {}", args.dt.trim());
         }
         if t_end / dt > MAX_ROWS {
             bail!(
@@ -267,12 +276,14 @@ impl SimulateOptions {
             let Some(text) = text else { return Ok(default) };
             let value = finite(text, flag)?;
             if value <= 0.0 {
-                bail!("{flag} must be positive, got {value}");
+                bail!("{flag} must be positive, got {}", text.trim());
             }
             Ok(value)
         };
         let rtol = tolerance(&args.rtol, "--rtol", DEFAULT_RTOL)?;
         let atol = tolerance(&args.atol, "--atol", DEFAULT_ATOL)?;
+        let (_, integrator) = method(&args.integrator, rtol, atol)?;
+        let rtol = tolerance_warnings(args, integrator, rtol);
         let (method, integrator) = method(&args.integrator, rtol, atol)?;
         let eom = match args.eom.trim().to_ascii_lowercase().as_str() {
             "auto" => EomChoice::Auto,
@@ -325,13 +336,22 @@ impl SimulateOptions {
                     path: Some(out), ..
                 }),
                 Some(plot),
-            ) => out == &plot.path,
+            ) => out == &plot.path || same_file(out, &plot.path),
             _ => false,
         };
         if same {
             bail!("--out and --plot name the same file");
         }
         let problem = problem(&args.system)?;
+        // A start at which q̈, the energy or the momenta are not finite is bad input, not a run
+        // that "blew up at t = 0".
+        let Problem {
+            system,
+            coordinates,
+            q,
+            q_dot,
+        } = &problem;
+        state_values(system, coordinates, 0.0, q, q_dot)?;
         Ok(Self {
             problem,
             method,
@@ -346,6 +366,99 @@ impl SimulateOptions {
             quiet: args.quiet,
         })
     }
+}
+
+/// `warning:` lines for tolerances that have no effect or cannot be met; returns the relative
+/// tolerance to use. Below [`MIN_RTOL`] the error estimate of `dopri5` is rounding noise, so,
+/// as SciPy's `solve_ivp` does, the tolerance is raised to it (rather than failing the run).
+fn tolerance_warnings(args: &SimulateArgs, integrator: &str, rtol: f64) -> f64 {
+    if integrator != "dopri5" {
+        for (flag, given) in [("--rtol", &args.rtol), ("--atol", &args.atol)] {
+            if given.is_some() {
+                warn(&format!(
+                    "{flag} is ignored: --integrator {integrator} takes fixed steps of --dt (only dopri5 uses tolerances)"
+                ));
+            }
+        }
+        return rtol;
+    }
+    if rtol < MIN_RTOL {
+        warn(&format!(
+            "--rtol {} cannot be met in double precision; using the smallest that can, 100 × machine epsilon = {MIN_RTOL:.1e}",
+            args.rtol.as_deref().unwrap_or_default().trim()
+        ));
+        return MIN_RTOL;
+    }
+    rtol
+}
+
+/// Whether two paths name the same existing file (through links or `..`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `name = value` for every coordinate and velocity, for messages.
+pub fn describe_state(coordinates: &[String], q: &[f64], q_dot: &[f64]) -> String {
+    // `{:?}`: 1e200 as `1e200`, not 201 digits
+    let q = coordinates
+        .iter()
+        .zip(q)
+        .map(|(c, v)| format!("{c} = {v:?}"));
+    let q_dot = coordinates
+        .iter()
+        .zip(q_dot)
+        .map(|(c, v)| format!("{c}_dot = {v:?}"));
+    q.chain(q_dot).collect::<Vec<_>>().join(", ")
+}
+
+/// q̈, energy (Jacobi integral) and momenta at one state.
+pub struct StateValues {
+    pub q_ddot: Vec<f64>,
+    pub energy: f64,
+    pub momenta: Vec<f64>,
+}
+
+/// q̈, energy and momenta at a state, or an error naming the quantity that is not finite and
+/// the state: a state at which they are not finite is bad input (exit 2).
+pub fn state_values(
+    system: &AnySystem,
+    coordinates: &[String],
+    t: f64,
+    q: &[f64],
+    q_dot: &[f64],
+) -> Result<StateValues> {
+    let at = || format!("at {} (t = {t})", describe_state(coordinates, q, q_dot));
+    let q_ddot = accelerations(system, t, q, q_dot).with_context(|| format!("q_ddot {}", at()))?;
+    if let Some(i) = q_ddot.iter().position(|v| !v.is_finite()) {
+        bail!(
+            "{}_ddot is not finite ({}) {}",
+            coordinates[i],
+            q_ddot[i],
+            at()
+        );
+    }
+    let energy =
+        jacobi_integral(system, t, q, q_dot).with_context(|| format!("energy {}", at()))?;
+    if !energy.is_finite() {
+        bail!("the energy is not finite ({energy}) {}", at());
+    }
+    let momenta = momenta(system, t, q, q_dot).with_context(|| format!("momenta {}", at()))?;
+    if let Some(i) = momenta.iter().position(|v| !v.is_finite()) {
+        bail!(
+            "the momentum of '{}' is not finite ({}) {}",
+            coordinates[i],
+            momenta[i],
+            at()
+        );
+    }
+    Ok(StateValues {
+        q_ddot,
+        energy,
+        momenta,
+    })
 }
 
 /// The integrator called `name`, and its canonical name.
@@ -378,26 +491,9 @@ fn trajectory_target(path: &Path, format: Option<&str>) -> Result<TrajectoryTarg
     })
 }
 
-/// Fails early when `path` cannot be created: its folder is missing, or it is a folder.
-fn check_writable_parent(path: &Path, flag: &str) -> Result<()> {
-    if path.as_os_str().is_empty() {
-        bail!("{flag} needs a file name");
-    }
-    if path.is_dir() {
-        bail!("{flag} '{}' is a directory", path.display());
-    }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !parent.is_dir() {
-        bail!(
-            "{flag} '{}': folder '{}' does not exist",
-            path.display(),
-            parent.display()
-        );
-    }
-    Ok(())
+/// Fails early when `path` cannot be written (see [`atomic::check_target`]).
+fn check_writable_parent(path: &Path, flag: &str) -> Result<TargetKind> {
+    atomic::check_target(path, flag)
 }
 
 #[cfg(test)]

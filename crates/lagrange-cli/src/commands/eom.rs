@@ -1,10 +1,9 @@
 //! `lagrange eom`: q̈, energy (Jacobi integral) and momenta at one state.
 
 use crate::cli::EomArgs;
-use crate::options::{self, Problem};
+use crate::options::{self, Problem, StateValues};
 use anyhow::{Context, Result, bail};
 use lagrange::systems::System;
-use lagrange::{accelerations, jacobi_integral, momenta};
 use serde_json::json;
 use std::io::Write;
 
@@ -23,13 +22,13 @@ pub fn run(args: &EomArgs) -> Result<()> {
         q,
         q_dot,
     } = options::problem(&args.system)?;
-    let q_ddot = accelerations(&system, t, &q, &q_dot)
+    // Nothing is printed unless q̈, the energy and the momenta are all finite.
+    let StateValues {
+        q_ddot,
+        energy,
+        momenta: p,
+    } = options::state_values(&system, &coordinates, t, &q, &q_dot)
         .with_context(|| format!("equations of motion of '{}'", args.system.system))?;
-    let energy = jacobi_integral(&system, t, &q, &q_dot).context("energy")?;
-    let p = momenta(&system, t, &q, &q_dot).context("momenta")?;
-    if let Some(i) = q_ddot.iter().position(|a| !a.is_finite()) {
-        bail!("q_ddot of '{}' is not finite at this state", coordinates[i]);
-    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if format == "json" {

@@ -8,10 +8,12 @@
 //! reproduces the file exactly.
 
 use crate::cli::SamplingArgs;
+use crate::limits;
 use crate::options;
-use crate::output::atomic::AtomicFile;
+use crate::output::atomic::{AtomicFile, check_target};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use lagrange::systems::System;
 use lagrange_learn::generate::{GenerateSpec, generate};
 use std::io::Write;
 use std::path::PathBuf;
@@ -51,7 +53,7 @@ pub struct GenerateArgs {
     )]
     pub params: Vec<String>,
 
-    /// Output CSV file.
+    /// Output CSV file (`-` for stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -75,7 +77,9 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         }
         Ok(())
     })?;
+    check_target(&args.out, "--out")?;
     let sys = options::system_with_params(&args.system, &args.params)?;
+    limits::generate(args.samples, sys.coordinates().len())?;
     let phase_box = options::phase_box(&args.sampling)?;
     let spec = GenerateSpec {
         samples: args.samples,

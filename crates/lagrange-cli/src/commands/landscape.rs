@@ -3,7 +3,8 @@
 //! colour scale; `--path` overlays the Levenberg–Marquardt path over the two parameters.
 
 use super::learn::{load_model, pending_text, plot_kind, read_data};
-use crate::output::atomic::AtomicFile;
+use crate::limits;
+use crate::output::atomic::{AtomicFile, check_target};
 use crate::output::plot_learn;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -38,7 +39,7 @@ pub struct LandscapeArgs {
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
 
-    /// Output CSV `<p1>,<p2>,loss`.
+    /// Output CSV `<p1>,<p2>,loss` (`-` for stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -69,6 +70,10 @@ pub fn run(args: &LandscapeArgs) -> Result<()> {
     let y = GridAxis::parse(&args.grid[1]).context("--grid")?;
     if x.name == y.name {
         bail!("the two --grid axes name the same parameter '{}'", x.name);
+    }
+    limits::landscape(x.values.len(), y.values.len())?;
+    if let Some(out) = &args.out {
+        check_target(out, "--out")?;
     }
     let data = read_data(&args.data)?;
     let model = load_model(&args.model, &data, None, &args.fix, &args.init, args.seed)?;

@@ -8,8 +8,9 @@
 //! `--starts N` runs seeded multi-start and lists the distinct minima; `--noise LEVEL` applies the
 //! errors-in-variables (SIMEX) bias correction for noise σ = LEVEL × RMS on the data.
 
+use crate::limits;
 use crate::options::assignments;
-use crate::output::atomic::AtomicFile;
+use crate::output::atomic::{AtomicFile, check_target};
 use crate::output::{PlotKind, plot_learn};
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -77,7 +78,7 @@ pub struct LearnArgs {
     #[arg(long, value_name = "LEVEL")]
     pub noise: Option<f64>,
 
-    /// Result file (JSON).
+    /// Result file (JSON; `-` for stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: PathBuf,
 
@@ -141,11 +142,15 @@ pub fn load_model(
     Ok(model)
 }
 
-/// The plot kind of an optional `--plot` target, checked before any work.
+/// The plot kind of an optional `--plot` target, checked (with its path) before any work.
 pub fn plot_kind(plot: &Option<PathBuf>) -> Result<Option<(PathBuf, PlotKind)>> {
     match plot {
         None => Ok(None),
-        Some(p) => Ok(Some((p.clone(), PlotKind::from_path(p)?))),
+        Some(p) => {
+            let kind = PlotKind::from_path(p)?;
+            check_target(p, "--plot")?;
+            Ok(Some((p.clone(), kind)))
+        }
     }
 }
 
@@ -250,6 +255,7 @@ pub fn run(args: &LearnArgs) -> Result<()> {
     if args.starts == Some(0) {
         bail!("--starts must be at least 1");
     }
+    check_target(&args.out, "--out")?;
     let data = read_data(&args.data)?;
     let model = load_model(
         &args.model,
@@ -267,6 +273,15 @@ pub fn run(args: &LearnArgs) -> Result<()> {
         Optimizer::Adam(o) => o.iterations,
         Optimizer::LevenbergMarquardt(o) => o.iterations,
     };
+    if let Some(starts) = args.starts {
+        limits::starts(
+            starts,
+            data.len(),
+            data.dof(),
+            model.parameter_names().len(),
+            max,
+        )?;
+    }
     let result = if let Some(starts) = args.starts {
         let progress = bar(args.quiet, None);
         if let Some(b) = &progress {

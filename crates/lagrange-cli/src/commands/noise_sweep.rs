@@ -13,8 +13,9 @@
 
 use super::learn::{pending_text, plot_kind};
 use crate::cli::SamplingArgs;
+use crate::limits;
 use crate::options::{self, assignments};
-use crate::output::atomic::AtomicFile;
+use crate::output::atomic::{AtomicFile, check_target};
 use crate::output::plot_learn;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -87,7 +88,7 @@ pub struct NoiseSweepArgs {
     #[arg(long, value_name = "B", default_value_t = 8)]
     pub simex_repeats: usize,
 
-    /// Output table (CSV).
+    /// Output table (CSV; `-` for stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: PathBuf,
 
@@ -129,6 +130,7 @@ pub fn run(args: &NoiseSweepArgs) -> Result<()> {
         }
         Ok(())
     })?;
+    check_target(&args.out, "--out")?;
     let sys = options::system_with_params(&args.system, &args.params)?;
     let truth_of: BTreeMap<String, f64> = sys.parameters().into_iter().collect();
     let phase_box = options::phase_box(&args.sampling)?;
@@ -181,6 +183,14 @@ pub fn run(args: &NoiseSweepArgs) -> Result<()> {
             .collect()
     };
     let mut model = Restricted::new(base.clone(), fit.as_deref(), &fixed)?;
+    limits::noise_sweep(
+        levels.len(),
+        args.repeats,
+        args.simex_repeats,
+        args.samples,
+        sys.coordinates().len(),
+        model.parameter_names().len(),
+    )?;
     if fit.is_none() && fixed.is_empty() {
         // fix what cannot be learned separately, at the true values
         let clean = make(0.0, args.seed)?;

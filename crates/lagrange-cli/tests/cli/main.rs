@@ -2,6 +2,7 @@
 
 mod commands;
 mod errors;
+mod files;
 mod outputs;
 mod paths;
 
