@@ -144,43 +144,13 @@ pub fn one_line(message: &str) -> String {
 pub fn error_line(error: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in error.chain() {
-        let text = one_line(&cause_text(cause));
+        let text = one_line(&cause.to_string());
         if text.is_empty() || parts.last().is_some_and(|prev| prev.contains(&text)) {
             continue;
         }
         parts.push(text);
     }
     parts.join(": ")
-}
-
-/// The text of one cause of an error.
-///
-/// `w_dot` in a system file where `w` is not a coordinate: the core's message names only `w`;
-/// this one also names what was written. (Drop this once `SystemFileError::UnknownVelocity`'s
-/// own text does.)
-fn cause_text(cause: &(dyn std::error::Error + 'static)) -> String {
-    use lagrange::expr::SystemFileError as E;
-    if let Some(e) = cause.downcast_ref::<E>() {
-        let (path, inner) = match e {
-            E::InFile { path, error } => (Some(path), error.as_ref()),
-            other => (None, other),
-        };
-        if let E::UnknownVelocity {
-            field,
-            coordinate,
-            column,
-        } = inner
-        {
-            let text = format!(
-                "in `{field}` at column {column}: unknown velocity `{coordinate}_dot`: `{coordinate}` is not a coordinate"
-            );
-            return match path {
-                Some(path) => format!("{}: {text}", path.display()),
-                None => text,
-            };
-        }
-    }
-    cause.to_string()
 }
 
 /// Whether the error is a closed stdout (`lagrange systems | head`), which is not a failure.

@@ -341,7 +341,8 @@ fn validation_errors() {
         }
     );
     assert!(
-        e.to_string().contains("velocity of unknown coordinate `w`"),
+        e.to_string()
+            .contains("unknown velocity `w_dot`: `w` is not a coordinate"),
         "{e}"
     );
     let e = error(&format!(

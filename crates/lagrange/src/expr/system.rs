@@ -120,7 +120,9 @@ pub enum SystemFileError {
         column: usize,
     },
     /// `w_dot` where `w` is not a coordinate.
-    #[error("in `{field}` at column {column}: velocity of unknown coordinate `{coordinate}`")]
+    #[error(
+        "in `{field}` at column {column}: unknown velocity `{coordinate}_dot`: `{coordinate}` is not a coordinate"
+    )]
     UnknownVelocity {
         /// `lagrangian` or `dissipation`.
         field: &'static str,
