@@ -444,3 +444,14 @@ fn from_path_names_the_file() {
     assert!(e.to_string().contains("missing.toml"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn an_overflowing_number_names_its_key() {
+    let toml = "coordinates = [\"x\"]\nlagrangian = \"0.5*x_dot^2\"\n[initial]\nx_dot = 1e999\n";
+    let e = TextSystem::from_toml_str(toml).unwrap_err().to_string();
+    assert!(e.contains("line 4"), "{e}");
+    assert!(e.contains("the value of `initial.x_dot`"), "{e}");
+    let toml = "coordinates = [\"x\"]\nlagrangian = \"0.5*x_dot^2\"\n[parameters]\nk = 1e999\n";
+    let e = TextSystem::from_toml_str(toml).unwrap_err().to_string();
+    assert!(e.contains("the value of `parameters.k`"), "{e}");
+}

@@ -383,6 +383,10 @@ impl TextSystem {
                     message = format!("{message} (at `{snippet}`)");
                 }
             }
+            // Name the key whose value is bad (`1e999` overflows: which quantity?).
+            if let Some(key) = e.span().and_then(|s| key_before(source, s.start)) {
+                message = format!("{message} (the value of `{key}`)");
+            }
             SystemFileError::Toml {
                 line,
                 column,
@@ -844,4 +848,30 @@ impl<'a, S: Scalar> LagrangianOver<S> for WithParameters<'a, S> {
         let term = &self.system.terms[k].expr;
         with_lifted(self.params, |p| term.eval(t, q, q_dot, p))
     }
+}
+
+/// The dotted key (`initial.x`) whose value starts before `offset` on its line, when the text
+/// before `offset` is `key =` (or `key = ` plus part of a value); `None` elsewhere.
+fn key_before(source: &str, offset: usize) -> Option<String> {
+    let start = source.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let (key, _) = source[start..offset].split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    let simple = |k: &str| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    };
+    if !simple(key) {
+        return None;
+    }
+    let section = source[..start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match section {
+        Some(section) if simple(&section) => format!("{section}.{key}"),
+        _ => key.to_string(),
+    })
 }
