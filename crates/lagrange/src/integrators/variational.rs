@@ -35,8 +35,8 @@
 
 use super::{IntegrationError, StepCounts, Stepper, all_finite, mechanics_error};
 use crate::lagrangian::Lagrangian;
-use crate::mechanics::linalg::{band_index, solve_banded_in_place, solve_in_place};
-use crate::mechanics::structured::MAX_DENSE_FALLBACK;
+use crate::mechanics::linalg::{band_index, band_to_dense, solve_banded_in_place, solve_in_place};
+use crate::mechanics::structured::{MAX_DENSE_FALLBACK, TermLayout};
 use crate::mechanics::{AssemblyPath, Evaluator, EvaluatorInfo, MassSolve};
 use crate::mechanics::{MechanicsError, accelerations, momenta, velocities_from_momenta_near};
 use nalgebra::{Const, SMatrix, U1};
@@ -80,8 +80,7 @@ pub(crate) struct Variational<'a, L: Lagrangian + ?Sized> {
 /// What the structured step keeps: the terms' coordinates, the Jacobian's half-bandwidth, and
 /// scratch for one term (its local `q_k`, `q_{k+1}` and discrete Euler–Lagrange quantities).
 struct TermBand {
-    coords: Vec<usize>,
-    offsets: Vec<usize>,
+    layout: TermLayout,
     bandwidth: usize,
     q0: Vec<f64>,
     q1: Vec<f64>,
@@ -101,22 +100,13 @@ impl TermBand {
         {
             return None;
         }
-        let (mut coords, mut offsets, mut bandwidth) = (Vec::new(), vec![0], 0);
-        for k in 0..structure.local_terms {
-            let start = coords.len();
-            lagrangian.term_coordinates(k, &mut coords);
-            let local = &coords[start..];
-            if local.len() > BLOCK || local.iter().any(|&c| c >= n) {
-                return None;
-            }
-            let lo = local.iter().copied().min().unwrap_or(0);
-            let hi = local.iter().copied().max().unwrap_or(0);
-            bandwidth = bandwidth.max(hi - lo);
-            offsets.push(coords.len());
+        let layout = TermLayout::new::<f64, L>(lagrangian, n);
+        let bandwidth = layout.bandwidth;
+        if layout.widest > BLOCK || !layout.in_range {
+            return None;
         }
         (bandwidth <= n / 8).then(|| Self {
-            coords,
-            offsets,
+            layout,
             bandwidth,
             q0: Vec::new(),
             q1: Vec::new(),
@@ -240,8 +230,8 @@ impl<'a, L: Lagrangian + ?Sized> Variational<'a, L> {
         ev.p_new.fill(0.0);
         ev.jacobian.fill(0.0);
         let bw = terms.bandwidth;
-        for k in 0..terms.offsets.len() - 1 {
-            let coords = &terms.coords[terms.offsets[k]..terms.offsets[k + 1]];
+        for k in 0..terms.layout.len() {
+            let coords = terms.layout.term(k);
             let b = coords.len();
             let term = TermOf {
                 lagrangian: lag,
@@ -290,29 +280,25 @@ impl<'a, L: Lagrangian + ?Sized> Variational<'a, L> {
         }
     }
 
-    /// Solves `J δ = −residual` with the Jacobian of the last evaluation: banded without
-    /// pivoting for the structured step (a dense pivoted LU of the band's entries where that
-    /// fails and `n` allows), dense pivoted LU otherwise. The Jacobian is consumed.
-    fn newton_update(&mut self, delta: &mut [f64]) -> Result<(), f64> {
+    /// Solves `J δ = −residual` with the Jacobian of the last evaluation (at `q1`, step `h`):
+    /// banded without pivoting for the structured step, dense pivoted LU otherwise. Where the
+    /// banded LU fails and `n` allows, the Jacobian is evaluated again and solved densely with
+    /// pivoting (rare: for L = T − V it is ≈ −M/h, definite). The Jacobian is consumed.
+    fn newton_update(&mut self, h: f64, q1: &[f64], delta: &mut [f64]) -> Result<(), f64> {
         let n = delta.len();
-        let ev = &mut self.eval;
-        let Some(terms) = &self.terms else {
-            return solve_in_place(&mut ev.jacobian, n, delta);
+        let Some(bw) = self.terms.as_ref().map(|terms| terms.bandwidth) else {
+            return solve_in_place(&mut self.eval.jacobian, n, delta);
         };
-        let bw = terms.bandwidth;
-        let rhs = delta.to_vec();
-        let band = ev.jacobian.clone();
-        match solve_banded_in_place(&mut ev.jacobian, n, bw, delta) {
+        match solve_banded_in_place(&mut self.eval.jacobian, n, bw, delta) {
             Ok(()) => Ok(()),
             Err(pivot) if n > MAX_DENSE_FALLBACK => Err(pivot),
             Err(_) => {
-                let mut dense = vec![0.0; n * n];
-                for i in 0..n {
-                    for j in i.saturating_sub(bw)..(i + bw + 1).min(n) {
-                        dense[i * n + j] = band[band_index(bw, i, j)];
-                    }
+                self.evaluate_terms(h, q1);
+                let mut dense = Vec::new();
+                band_to_dense(&self.eval.jacobian, n, bw, &mut dense);
+                for (d, r) in delta.iter_mut().zip(&self.eval.residual) {
+                    *d = -r;
                 }
-                delta.copy_from_slice(&rhs);
                 solve_in_place(&mut dense, n, delta)
             }
         }
@@ -357,15 +343,14 @@ impl<'a, L: Lagrangian + ?Sized> Variational<'a, L> {
                 break;
             }
             let mut delta: Vec<f64> = ev.residual.iter().map(|r| -r).collect();
-            self.newton_update(&mut delta).map_err(|relative_pivot| {
-                IntegrationError::Mechanics {
+            self.newton_update(h, &q1, &mut delta)
+                .map_err(|relative_pivot| IntegrationError::Mechanics {
                     t,
                     source: MechanicsError::SingularMassMatrix {
                         t: t + 0.5 * h,
                         relative_pivot,
                     },
-                }
-            })?;
+                })?;
             let size = q1.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
             let step = delta.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
             for (x, d) in q1.iter_mut().zip(&delta) {

@@ -30,7 +30,7 @@ use super::evaluator::{AssemblyPath, Evaluator, EvaluatorInfo, MassSolve};
 use super::jet::{ForceJet, Jet};
 use super::linalg::{factor_banded_in_place, solve_banded_factored, solve_in_place};
 use super::quantities::mass_matrix;
-use super::structured::{Term, structured_parts};
+use super::structured::{Term, TermLayout, structured_parts};
 use crate::lagrangian::LagrangianOver;
 
 /// Largest `n` for which a constant mass matrix is inverted once and reused.
@@ -48,10 +48,9 @@ pub struct EquationsOfMotion<'a, L: ?Sized> {
 
 /// What the structured path keeps between calls.
 struct StructuredCache {
-    /// Coordinates of term `k`: `coords[offsets[k]..offsets[k + 1]]`.
-    coords: Vec<usize>,
-    offsets: Vec<usize>,
-    /// Half-bandwidth of `M` implied by the terms.
+    /// The terms' coordinates and the band they imply.
+    layout: TermLayout,
+    /// Half-bandwidth of `M` (from the terms; for a constant `M`, from its entries once known).
     bandwidth: usize,
     /// `n × (2 bw + 1)` band of `M` (its LU factors once factorized).
     band: Vec<f64>,
@@ -210,9 +209,16 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
                 EomPath::Dense => false,
             };
         if structured {
+            let constant = structure.constant_mass_matrix && self.path == EomPath::Auto;
             let (unsuitable, bandwidth) = match &self.structured {
                 Some(cache) => (cache.unsuitable, cache.bandwidth),
-                None => (false, StructuredCache::term_bandwidth(self.lagrangian, n)),
+                None => {
+                    let layout = TermLayout::new(self.lagrangian, n);
+                    (
+                        StructuredCache::unsuitable(&layout, n, constant),
+                        layout.bandwidth,
+                    )
+                }
             };
             if unsuitable {
                 return dense(false, MassSolve::Dense);
@@ -220,7 +226,7 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
             return EvaluatorInfo {
                 evaluator: Evaluator::Autodiff,
                 path: AssemblyPath::Structured,
-                constant_mass_matrix: structure.constant_mass_matrix && self.path == EomPath::Auto,
+                constant_mass_matrix: constant,
                 solve: band_solve(bandwidth),
             };
         }
@@ -250,50 +256,25 @@ impl<'a, L: LagrangianOver<f64> + ?Sized> EquationsOfMotion<'a, L> {
 }
 
 impl StructuredCache {
-    /// Half-bandwidth of `M` implied by the terms' coordinates (before the first call).
-    fn term_bandwidth<L: LagrangianOver<f64> + ?Sized>(lagrangian: &L, n: usize) -> usize {
-        let mut coords = Vec::new();
-        let mut bandwidth = 0;
-        for k in 0..lagrangian.structure().local_terms {
-            coords.clear();
-            lagrangian.term_coordinates(k, &mut coords);
-            let lo = coords.iter().copied().min().unwrap_or(0);
-            let hi = coords.iter().copied().max().unwrap_or(0).min(n);
-            bandwidth = bandwidth.max(hi.saturating_sub(lo));
-        }
-        bandwidth
+    /// Whether the term path cannot serve: a term too large for the stack kernels, a coordinate
+    /// out of range, or (for a varying `M`) a band so wide that dense LU with pivoting is no
+    /// more expensive. (A constant M gets its band from its entries on the first call instead.)
+    fn unsuitable(layout: &TermLayout, n: usize, constant: bool) -> bool {
+        layout.widest > MAX_CACHED || !layout.in_range || (!constant && layout.bandwidth > n / 8)
     }
 
     /// The term structure; for a non-constant `M` also its band (from the terms' coordinates).
     fn new<L: LagrangianOver<f64> + ?Sized>(lagrangian: &L, n: usize, constant: bool) -> Self {
-        let mut coords = Vec::new();
-        let mut offsets = vec![0];
-        let mut bandwidth = 0;
-        let mut unsuitable = false;
-        for k in 0..lagrangian.structure().local_terms {
-            let start = coords.len();
-            lagrangian.term_coordinates(k, &mut coords);
-            let local = &coords[start..];
-            unsuitable |= local.len() > MAX_CACHED || local.iter().any(|&c| c >= n);
-            let (lo, hi) = local
-                .iter()
-                .fold((usize::MAX, 0), |(lo, hi), &c| (lo.min(c), hi.max(c)));
-            if !local.is_empty() {
-                bandwidth = bandwidth.max(hi - lo);
-            }
-            offsets.push(coords.len());
-        }
-        // A wide band is no cheaper than dense LU with pivoting: leave it to the general path.
-        // (A constant M gets its band from its entries on the first call instead.)
-        unsuitable |= !constant && bandwidth > n / 8;
+        let layout = TermLayout::new(lagrangian, n);
+        let unsuitable = Self::unsuitable(&layout, n, constant);
+        let bandwidth = layout.bandwidth;
         let band = if unsuitable || constant {
             Vec::new()
         } else {
             vec![0.0; n * (2 * bandwidth + 1)]
         };
         Self {
-            coords,
-            offsets,
+            layout,
             bandwidth,
             band,
             factored_constant: false,
@@ -310,8 +291,8 @@ impl StructuredCache {
         q_dot: &[f64],
         force: &mut [f64],
     ) {
-        for k in 0..self.offsets.len() - 1 {
-            let coords = &self.coords[self.offsets[k]..self.offsets[k + 1]];
+        for k in 0..self.layout.len() {
+            let coords = self.layout.term(k);
             let term = Term {
                 lagrangian,
                 k,

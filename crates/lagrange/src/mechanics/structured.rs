@@ -27,6 +27,53 @@ impl<S: Scalar, L: LagrangianOver<S> + ?Sized> LagrangianOver<S> for Term<'_, L>
     }
 }
 
+/// The declared terms' coordinates, gathered once by the evaluators that keep the structure
+/// between calls: term `k` touches `coords[offsets[k]..offsets[k + 1]]`.
+pub(crate) struct TermLayout {
+    pub(crate) coords: Vec<usize>,
+    pub(crate) offsets: Vec<usize>,
+    /// Half-bandwidth the terms imply: the widest coordinate span of one term.
+    pub(crate) bandwidth: usize,
+    /// Most coordinates of one term.
+    pub(crate) widest: usize,
+    /// Every coordinate is below `n`.
+    pub(crate) in_range: bool,
+}
+
+impl TermLayout {
+    pub(crate) fn new<S: Scalar, L: LagrangianOver<S> + ?Sized>(lagrangian: &L, n: usize) -> Self {
+        let mut layout = TermLayout {
+            coords: Vec::new(),
+            offsets: vec![0],
+            bandwidth: 0,
+            widest: 0,
+            in_range: true,
+        };
+        for k in 0..lagrangian.structure().local_terms {
+            let start = layout.coords.len();
+            lagrangian.term_coordinates(k, &mut layout.coords);
+            let local = &layout.coords[start..];
+            layout.widest = layout.widest.max(local.len());
+            layout.in_range &= local.iter().all(|&c| c < n);
+            if let (Some(lo), Some(hi)) = (local.iter().min(), local.iter().max()) {
+                layout.bandwidth = layout.bandwidth.max(hi - lo);
+            }
+            layout.offsets.push(layout.coords.len());
+        }
+        layout
+    }
+
+    /// Coordinates of term `k`.
+    pub(crate) fn term(&self, k: usize) -> &[usize] {
+        &self.coords[self.offsets[k]..self.offsets[k + 1]]
+    }
+
+    /// Number of terms.
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+}
+
 /// The sparse mass matrix as `(row, col, value)` triplets (structural zeros dropped; duplicates
 /// summed) and the dense generalized force.
 #[derive(Debug, Clone)]
