@@ -57,6 +57,14 @@ pub enum LearnError {
         spec: String,
     },
     /// A bad option value (grid, schedule, box, model size, ...).
+    #[error("model file {path}: {reason}")]
+    /// A neural model file that cannot be read or is inconsistent.
+    ModelFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     #[error("invalid {option} `{value}`: {reason}")]
     InvalidOption {
         /// Which option (`schedule`, `grid`, `box entry`, ...).

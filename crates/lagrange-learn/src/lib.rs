@@ -17,7 +17,9 @@
 //!    Gauss–Newton uncertainties.
 //! 5. **Identifiability** ([`identify`]): flat directions of the loss (e.g. `m` and `k` of an
 //!    oscillator entering only through `k/m`).
-//! 6. **Landscapes** ([`landscape`]), **noise tolerance** and bias correction ([`noise`]),
+//! 6. **Neural Lagrangians** ([`neural`]): `lnn`, `structured` and `baseline` networks with a
+//!    batched forward-Taylor pass and exact weight gradients, trained with minibatch Adam.
+//! 7. **Landscapes** ([`landscape`]), **noise tolerance** and bias correction ([`noise`]),
 //!    **multi-start** ([`multistart`]), and a JSON-serializable [`LearnResult`] ([`result`]).
 
 pub mod data;
@@ -28,6 +30,7 @@ pub mod landscape;
 pub mod loss;
 pub mod model;
 pub mod multistart;
+pub mod neural;
 pub mod noise;
 pub mod optim;
 pub mod result;

@@ -413,6 +413,7 @@ fn stats_json(
     let evaluator = match info.evaluator {
         Evaluator::Autodiff => "autodiff",
         Evaluator::Compiled => "compiled",
+        Evaluator::Network => "network",
     };
     let (path, kernels) = match info.path {
         AssemblyPath::Dense => ("dense", 0),

@@ -13,6 +13,8 @@ pub enum Evaluator {
     Autodiff,
     /// Machine code compiled from the traced Lagrangian (`lagrange-jit`).
     Compiled,
+    /// A neural model's batched forward-Taylor pass (`lagrange-learn`'s `neural`).
+    Network,
 }
 
 /// How the Euler–Lagrange equations are assembled.

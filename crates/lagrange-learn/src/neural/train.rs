@@ -1,0 +1,504 @@
+//! Training a [`NeuralModel`]: minibatch Adam with a learning-rate schedule, a seeded
+//! train/validation split, early stopping on the validation loss, and threads over the batch.
+
+use super::model::{BatchLoss, BatchScratch, NeuralModel, Samples};
+use super::taylor::Real;
+use crate::error::LearnError;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Learning-rate schedule over the training steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// `lr` throughout.
+    Constant,
+    /// `lr · (1 + cos(π t/T))/2`, down to `lr/1000`.
+    Cosine,
+    /// Linear warm-up from `lr/25` to `lr` over the first 30 %, then cosine down to `lr/10⁴`.
+    OneCycle,
+}
+
+impl LrSchedule {
+    /// Parses `constant`, `cosine`, `onecycle`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "constant" => Some(Self::Constant),
+            "cosine" => Some(Self::Cosine),
+            "onecycle" => Some(Self::OneCycle),
+            _ => None,
+        }
+    }
+
+    /// The learning rate at step `t` of `total`.
+    pub fn rate(self, lr: f64, t: usize, total: usize) -> f64 {
+        let x = t as f64 / total.max(1) as f64;
+        let cosine =
+            |x: f64, lo: f64| lo + (lr - lo) * 0.5 * (1.0 + (std::f64::consts::PI * x).cos());
+        match self {
+            Self::Constant => lr,
+            Self::Cosine => cosine(x, lr * 1e-3),
+            Self::OneCycle => {
+                let warm = 0.3;
+                if x < warm {
+                    lr / 25.0 + (lr - lr / 25.0) * x / warm
+                } else {
+                    cosine((x - warm) / (1.0 - warm), lr * 1e-4)
+                }
+            }
+        }
+    }
+}
+
+/// Floating-point precision of the training passes (the optimizer state is always `f64`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Single precision: about twice the GEMM throughput.
+    F32,
+    /// Double precision.
+    F64,
+}
+
+/// Options of [`train`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Adam steps (upper bound: early stopping may end sooner).
+    pub steps: usize,
+    /// Samples per minibatch.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Learning-rate schedule.
+    pub schedule: LrSchedule,
+    /// Fraction of the samples held out for validation (0 disables early stopping).
+    pub validation: f64,
+    /// Validation evaluations without improvement before stopping (0: never stop early).
+    pub patience: usize,
+    /// Steps between validation evaluations (0: about 200 evaluations per run).
+    pub eval_every: usize,
+    /// Seed of the split and of the minibatches.
+    pub seed: u64,
+    /// Threads (0: all cores).
+    pub threads: usize,
+    /// Precision of the passes.
+    pub precision: Precision,
+    /// Stop after this many seconds of training (`None`: no limit).
+    pub time_limit: Option<f64>,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            steps: 2000,
+            batch: 256,
+            lr: 1e-3,
+            schedule: LrSchedule::Cosine,
+            validation: 0.1,
+            patience: 20,
+            eval_every: 0,
+            seed: 0,
+            threads: 0,
+            precision: Precision::F32,
+            time_limit: None,
+        }
+    }
+}
+
+/// One point of the loss history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// Step.
+    pub step: usize,
+    /// Mean squared q̈ error per residual over the minibatches since the previous point.
+    pub train: f64,
+    /// Mean squared q̈ error per residual on the validation set (`NaN` without one).
+    pub validation: f64,
+}
+
+/// What a training run did (saved in the model file as `"training"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Steps taken.
+    pub steps: usize,
+    /// Wall-clock seconds of training.
+    pub seconds: f64,
+    /// Mean squared q̈ error on the training samples with the returned weights.
+    pub final_train_loss: f64,
+    /// The same on the validation samples (`null` without any).
+    pub final_validation_loss: Option<f64>,
+    /// The step whose weights are returned (the best validation loss).
+    pub best_step: usize,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+    /// Whether the time limit ended the run.
+    pub stopped_by_time: bool,
+    /// Samples whose learned mass matrix is singular, with the returned weights (train + validation).
+    pub singular_samples: usize,
+    /// Samples used for training and for validation.
+    pub train_samples: usize,
+    /// Validation samples.
+    pub validation_samples: usize,
+    /// The options.
+    pub options: TrainOptions,
+    /// Loss history.
+    pub history: Vec<HistoryPoint>,
+}
+
+/// Progress of a run, handed to the observer after every validation evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainProgress {
+    /// Steps done.
+    pub step: usize,
+    /// Steps planned.
+    pub steps: usize,
+    /// Latest history point.
+    pub point: HistoryPoint,
+    /// Singular samples met in the minibatches since the previous point.
+    pub singular: usize,
+}
+
+/// Trains `model` (its `parameters` are the starting point and receive the result) on `data`,
+/// which must have the model's coordinates in order.
+pub fn train(
+    model: &mut NeuralModel,
+    data: &crate::Dataset,
+    options: &TrainOptions,
+    observer: &mut dyn FnMut(&TrainProgress),
+) -> Result<TrainReport, LearnError> {
+    let invalid = |option, value: String, reason| {
+        Err(LearnError::InvalidOption {
+            option,
+            value,
+            reason,
+        })
+    };
+    if data.coordinates != model.coordinates {
+        return Err(crate::DataError::CoordinateMismatch {
+            data: data.coordinates.join(", "),
+            model: model.coordinates.join(", "),
+        }
+        .into());
+    }
+    if options.steps == 0 {
+        return invalid("steps", "0".into(), "it must be at least 1");
+    }
+    if options.batch == 0 {
+        return invalid("batch", "0".into(), "it must be at least 1");
+    }
+    if !(options.lr.is_finite() && options.lr > 0.0) {
+        return invalid("lr", options.lr.to_string(), "it must be a positive number");
+    }
+    if !(0.0..0.9).contains(&options.validation) {
+        return invalid(
+            "validation",
+            options.validation.to_string(),
+            "it must be a fraction in [0, 0.9)",
+        );
+    }
+    let samples = Samples::from_dataset(data);
+    let mut order: Vec<usize> = (0..samples.len()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    order.shuffle(&mut rng);
+    let held = ((samples.len() as f64) * options.validation).round() as usize;
+    let held = if options.validation > 0.0 {
+        held.clamp(1, samples.len().saturating_sub(1))
+    } else {
+        0
+    };
+    let (validation, training) = order.split_at(held);
+    if training.is_empty() {
+        return invalid(
+            "data",
+            samples.len().to_string(),
+            "too few samples to train on",
+        );
+    }
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        options.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| LearnError::InvalidOption {
+            option: "threads",
+            value: threads.to_string(),
+            reason: {
+                drop(e);
+                "the thread pool could not start"
+            },
+        })?;
+    let run = Run {
+        samples: &samples,
+        training: training.to_vec(),
+        validation: validation.to_vec(),
+        threads,
+        options,
+        pool,
+    };
+    match options.precision {
+        Precision::F32 => run.go::<f32>(model, &mut rng, observer),
+        Precision::F64 => run.go::<f64>(model, &mut rng, observer),
+    }
+}
+
+struct Run<'a> {
+    samples: &'a Samples,
+    training: Vec<usize>,
+    validation: Vec<usize>,
+    threads: usize,
+    options: &'a TrainOptions,
+    pool: rayon::ThreadPool,
+}
+
+/// Per-thread buffers and gradient.
+struct Lane<T> {
+    scratch: BatchScratch<T>,
+    grad: Vec<T>,
+}
+
+impl Run<'_> {
+    fn go<T: Real>(
+        &self,
+        model: &mut NeuralModel,
+        rng: &mut ChaCha8Rng,
+        observer: &mut dyn FnMut(&TrainProgress),
+    ) -> Result<TrainReport, LearnError> {
+        let o = self.options;
+        let start = Instant::now();
+        let n = model.dof();
+        let count = model.parameters.len();
+        let mut lanes: Vec<Lane<T>> = (0..self.threads)
+            .map(|_| Lane {
+                scratch: BatchScratch::default(),
+                grad: vec![T::zero(); count],
+            })
+            .collect();
+        let (mut m1, mut m2) = (vec![0.0; count], vec![0.0; count]);
+        let (beta1, beta2, eps) = (0.9, 0.999, 1e-8);
+        let eval_every = if o.eval_every == 0 {
+            (o.steps / 200).max(1)
+        } else {
+            o.eval_every
+        };
+        let batch = o.batch.min(self.training.len());
+        let mut pool = self.training.clone();
+        let mut cursor = pool.len();
+        let mut best = (f64::INFINITY, 0usize, model.parameters.clone());
+        let mut since_best = 0usize;
+        let mut history = Vec::new();
+        let (mut window_se, mut window_res, mut window_singular) = (0.0, 0usize, 0usize);
+        let mut params_t: Vec<T> = Vec::with_capacity(count);
+        let (mut stopped_early, mut stopped_by_time) = (false, false);
+        let mut step = 0;
+        while step < o.steps {
+            // next minibatch: epochs over a reshuffled training set
+            if cursor + batch > pool.len() {
+                pool.shuffle(rng);
+                cursor = 0;
+            }
+            let indices = &pool[cursor..cursor + batch];
+            cursor += batch;
+            params_t.clear();
+            params_t.extend(model.parameters.iter().map(|&p| T::of(p)));
+            let loss = self.batch_gradient(model, &params_t, indices, &mut lanes);
+            window_se += loss.squared_error;
+            window_res += loss.regular * n;
+            window_singular += loss.singular;
+            // Adam, in f64
+            let lr = o.schedule.rate(o.lr, step, o.steps);
+            let t = (step + 1) as i32;
+            let (c1, c2) = (1.0 - f64::powi(beta1, t), 1.0 - f64::powi(beta2, t));
+            for (i, p) in model.parameters.iter_mut().enumerate() {
+                let g: f64 = lanes
+                    .iter()
+                    .map(|l| l.grad[i].to_f64().unwrap_or(f64::NAN))
+                    .sum();
+                if !g.is_finite() {
+                    continue;
+                }
+                m1[i] = beta1 * m1[i] + (1.0 - beta1) * g;
+                m2[i] = beta2 * m2[i] + (1.0 - beta2) * g * g;
+                *p -= lr * (m1[i] / c1) / ((m2[i] / c2).sqrt() + eps);
+            }
+            step += 1;
+            let out_of_time = o
+                .time_limit
+                .is_some_and(|s| start.elapsed().as_secs_f64() >= s);
+            if step % eval_every == 0 || step == o.steps || out_of_time {
+                let validation = if self.validation.is_empty() {
+                    f64::NAN
+                } else {
+                    self.loss::<T>(model, &self.validation, &mut lanes).mse(n)
+                };
+                let point = HistoryPoint {
+                    step,
+                    train: if window_res > 0 {
+                        window_se / window_res as f64
+                    } else {
+                        f64::NAN
+                    },
+                    validation,
+                };
+                history.push(point);
+                observer(&TrainProgress {
+                    step,
+                    steps: o.steps,
+                    point,
+                    singular: window_singular,
+                });
+                (window_se, window_res, window_singular) = (0.0, 0, 0);
+                let score = if self.validation.is_empty() {
+                    point.train
+                } else {
+                    validation
+                };
+                if score < best.0 {
+                    best = (score, step, model.parameters.clone());
+                    since_best = 0;
+                } else {
+                    since_best += 1;
+                    if o.patience > 0 && !self.validation.is_empty() && since_best >= o.patience {
+                        stopped_early = true;
+                        break;
+                    }
+                }
+                if out_of_time {
+                    stopped_by_time = true;
+                    break;
+                }
+            }
+        }
+        if best.0.is_finite() {
+            model.parameters = best.2;
+        }
+        let train_loss = self.loss::<T>(model, &self.training, &mut lanes);
+        let validation_loss = if self.validation.is_empty() {
+            None
+        } else {
+            Some(self.loss::<T>(model, &self.validation, &mut lanes))
+        };
+        if train_loss.regular == 0 {
+            return Err(LearnError::AllSingular {
+                samples: self.training.len(),
+            });
+        }
+        Ok(TrainReport {
+            steps: step,
+            seconds: start.elapsed().as_secs_f64(),
+            final_train_loss: train_loss.mse(n),
+            final_validation_loss: validation_loss.map(|l| l.mse(n)),
+            best_step: best.1,
+            stopped_early,
+            stopped_by_time,
+            singular_samples: train_loss.singular + validation_loss.map_or(0, |l| l.singular),
+            train_samples: self.training.len(),
+            validation_samples: self.validation.len(),
+            options: o.clone(),
+            history,
+        })
+    }
+
+    /// Loss and gradient of one minibatch, split over the lanes (threads).
+    fn batch_gradient<T: Real>(
+        &self,
+        model: &NeuralModel,
+        params: &[T],
+        indices: &[usize],
+        lanes: &mut [Lane<T>],
+    ) -> BatchLoss {
+        let per = indices.len().div_ceil(lanes.len());
+        let parts: Vec<BatchLoss> = self.pool.install(|| {
+            lanes
+                .par_iter_mut()
+                .enumerate()
+                .map(|(i, lane)| {
+                    lane.grad.iter_mut().for_each(|g| *g = T::zero());
+                    let lo = (i * per).min(indices.len());
+                    let hi = ((i + 1) * per).min(indices.len());
+                    model.batch_loss(
+                        params,
+                        self.samples,
+                        &indices[lo..hi],
+                        indices.len(),
+                        &mut lane.scratch,
+                        Some(&mut lane.grad),
+                    )
+                })
+                .collect()
+        });
+        let mut total = BatchLoss::default();
+        parts.iter().for_each(|p| total.merge(p));
+        total
+    }
+
+    /// Loss over a whole index set, in chunks, without gradient.
+    fn loss<T: Real>(
+        &self,
+        model: &NeuralModel,
+        indices: &[usize],
+        lanes: &mut [Lane<T>],
+    ) -> BatchLoss {
+        let params: Vec<T> = model.parameters.iter().map(|&p| T::of(p)).collect();
+        self.pool.install(|| {
+            evaluate_chunked(
+                model,
+                &params,
+                self.samples,
+                indices,
+                lanes.iter_mut().map(|l| &mut l.scratch),
+            )
+        })
+    }
+}
+
+fn evaluate_chunked<'a, T: Real>(
+    model: &NeuralModel,
+    params: &[T],
+    samples: &Samples,
+    indices: &[usize],
+    scratches: impl Iterator<Item = &'a mut BatchScratch<T>>,
+) -> BatchLoss {
+    let mut scratches: Vec<&mut BatchScratch<T>> = scratches.collect();
+    let lanes = scratches.len().max(1);
+    let per = indices.len().div_ceil(lanes).max(1);
+    let parts: Vec<BatchLoss> = scratches
+        .par_iter_mut()
+        .enumerate()
+        .map(|(i, scratch)| {
+            let lo = (i * per).min(indices.len());
+            let hi = ((i + 1) * per).min(indices.len());
+            let mut total = BatchLoss::default();
+            for chunk in indices[lo..hi].chunks(1024) {
+                let part = model.batch_loss(params, samples, chunk, indices.len(), scratch, None);
+                total.merge(&part);
+            }
+            total
+        })
+        .collect();
+    let mut total = BatchLoss::default();
+    parts.iter().for_each(|p| total.merge(p));
+    total
+}
+
+/// Mean squared q̈ error of `model` on every sample of `data` (f64), with the singular count.
+pub fn evaluate_mse(model: &NeuralModel, data: &crate::Dataset) -> BatchLoss {
+    let samples = Samples::from_dataset(data);
+    let indices: Vec<usize> = (0..samples.len()).collect();
+    let threads = rayon::current_num_threads().max(1);
+    let mut scratches: Vec<BatchScratch<f64>> =
+        (0..threads).map(|_| BatchScratch::default()).collect();
+    evaluate_chunked(
+        model,
+        &model.parameters,
+        &samples,
+        &indices,
+        scratches.iter_mut(),
+    )
+}
