@@ -39,6 +39,12 @@ pub enum Command {
     Landscape(crate::commands::landscape::LandscapeArgs),
     /// Parameter error of naive and bias-aware fits against the noise level (table and plot).
     NoiseSweep(crate::commands::noise_sweep::NoiseSweepArgs),
+    /// Train a neural model (lnn, structured or baseline) on a dataset; writes model.json, a SYSTEM for every command
+    Train(crate::commands::train::TrainArgs),
+    /// Judge a trained model against the true system: rollouts from random initial conditions, energy and trajectory errors
+    Evaluate(crate::commands::evaluate::EvaluateArgs),
+    /// Map a trained model's relative q̈ error on a 2-D slice of phase space, beyond the training range
+    Extrapolate(crate::commands::extrapolate::ExtrapolateArgs),
     /// Autodiff vs hand-derived vs finite-difference EOM: latency, throughput, RK4, error.
     Bench(crate::commands::bench::BenchArgs),
 }

@@ -1,9 +1,11 @@
-//! Resolving the SYSTEM argument: a TOML file or a built-in name, behind one type.
+//! Resolving the SYSTEM argument: a TOML file, a trained model file (`.json`, from `lagrange
+//! train`) or a built-in name, behind one type.
 
 use anyhow::{Result, bail};
 use lagrange::Lagrangian;
 use lagrange::expr::TextSystem;
 use lagrange::systems::{BuiltinSystem, ParameterError, System};
+use lagrange_learn::neural::{ModelFile, NeuralKind, NeuralModel};
 use std::path::Path;
 
 /// A system from either source. Implements [`Lagrangian`] (with the core's one forwarding
@@ -12,11 +14,84 @@ use std::path::Path;
 pub enum AnySystem {
     Builtin(BuiltinSystem),
     Text(Box<TextSystem>),
+    Neural(Box<NeuralSystem>),
+}
+
+/// A trained neural model as a system. Its Lagrangian is the network's (`lnn`, `structured`);
+/// a `baseline` has none (its `lagrangian` is zero and every command checks
+/// [`AnySystem::has_lagrangian`] before using it).
+pub struct NeuralSystem {
+    pub model: NeuralModel,
+    pub file: ModelFile,
+    pub path: String,
+}
+
+impl NeuralSystem {
+    pub fn read(path: &Path) -> Result<Self> {
+        let (file, model) = ModelFile::read(path)?;
+        Ok(Self {
+            model,
+            file,
+            path: path.display().to_string(),
+        })
+    }
+}
+
+macro_rules! via_model {
+    ($self:expr, $s:ident => $body:expr) => {{
+        let $s = &$self.model;
+        $body
+    }};
+}
+
+impl Lagrangian for NeuralSystem {
+    lagrange::forward_lagrangian!(via_model);
+}
+
+impl System for NeuralSystem {
+    fn title(&self) -> String {
+        match &self.file.name {
+            Some(name) => format!("{name} ({})", self.model.kind.name()),
+            None => format!("{} model", self.model.kind.name()),
+        }
+    }
+    fn coordinates(&self) -> Vec<String> {
+        self.model.coordinates.clone()
+    }
+    fn parameters(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+    fn set_parameter(&mut self, name: &str, _value: f64) -> Result<(), ParameterError> {
+        Err(ParameterError::Unknown {
+            name: name.to_string(),
+            known: "none: a trained model has weights, not parameters".into(),
+        })
+    }
+    fn initial_state(&self) -> (Vec<f64>, Vec<f64>) {
+        // the centre of the training data (angles at 0)
+        let s = &self.model.scaling;
+        let q = (0..s.dof())
+            .map(|i| if s.angles[i] { 0.0 } else { s.q_mean[i] })
+            .collect();
+        (q, s.q_dot_mean.clone())
+    }
+    fn lagrangian_text(&self) -> String {
+        format!("neural network ({})", self.model.describe())
+    }
 }
 
 /// Reads SYSTEM: an existing file or anything ending in `.toml` is a file; otherwise a built-in.
 pub fn load(spec: &str) -> Result<AnySystem> {
     let path = Path::new(spec);
+    if path
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
+    {
+        if path.is_dir() {
+            bail!("system '{spec}' is a directory, not a model file");
+        }
+        return Ok(AnySystem::Neural(Box::new(NeuralSystem::read(path)?)));
+    }
     let is_toml = path
         .extension()
         .is_some_and(|ext| ext.eq_ignore_ascii_case("toml"));
@@ -39,6 +114,7 @@ macro_rules! delegate {
         match $self {
             AnySystem::Builtin($s) => $body,
             AnySystem::Text($s) => $body,
+            AnySystem::Neural($s) => $body,
         }
     };
 }
@@ -68,5 +144,22 @@ impl System for AnySystem {
     }
     fn dissipation_text(&self) -> Option<String> {
         delegate!(self, s => s.dissipation_text())
+    }
+}
+
+impl AnySystem {
+    /// The trained model, when SYSTEM is a model file.
+    pub fn neural(&self) -> Option<&NeuralSystem> {
+        match self {
+            AnySystem::Neural(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether there is a Lagrangian (everything but a `baseline` model): energy, momenta and
+    /// the variational integrator need one.
+    pub fn has_lagrangian(&self) -> bool {
+        self.neural()
+            .is_none_or(|s| s.model.kind != NeuralKind::Baseline)
     }
 }

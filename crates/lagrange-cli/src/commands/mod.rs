@@ -4,12 +4,15 @@
 pub mod bench;
 pub mod bench_cli;
 pub mod eom;
+pub mod evaluate;
+pub mod extrapolate;
 pub mod generate;
 pub mod landscape;
 pub mod learn;
 pub mod noise_sweep;
 pub mod simulate;
 pub mod systems;
+pub mod train;
 
 use crate::cli::Command;
 
@@ -22,6 +25,9 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Learn(args) => learn::run(&args),
         Command::Landscape(args) => landscape::run(&args),
         Command::NoiseSweep(args) => noise_sweep::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Evaluate(args) => evaluate::run(&args),
+        Command::Extrapolate(args) => extrapolate::run(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }

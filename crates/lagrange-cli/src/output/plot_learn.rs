@@ -436,3 +436,288 @@ pub fn minima(
         }))?;
     })
 }
+
+/// Neural training: train and validation mean squared q̈ error per step, log scale.
+pub fn train_curve(
+    history: &[lagrange_learn::neural::train::HistoryPoint],
+    title: &str,
+    path: &Path,
+    kind: PlotKind,
+) -> Result<()> {
+    let values: Vec<f64> = history
+        .iter()
+        .flat_map(|h| [h.train, h.validation])
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(0.0_f64, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi > 0.0 {
+        (lo / 2.0, hi * 2.0)
+    } else {
+        (1e-6, 1.0)
+    };
+    let last = history.last().map_or(1, |h| h.step.max(1));
+    let series = |f: fn(&lagrange_learn::neural::train::HistoryPoint) -> f64| -> Vec<(f64, f64)> {
+        history
+            .iter()
+            .map(|h| (h.step as f64, f(h)))
+            .filter(|p| p.1.is_finite() && p.1 > 0.0)
+            .collect()
+    };
+    let train = series(|h| h.train);
+    let validation = series(|h| h.validation);
+    render!(path, kind, (1000, 650), |root| {
+        let mut chart = chart(
+            root,
+            (title, 24),
+            90,
+            0.0..last as f64,
+            (lo..hi).log_scale(),
+        )?;
+        axes(&mut chart, "step", "mean squared error of q\u{308}")
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .x_label_formatter(&|v| tick(*v))
+            .draw()?;
+        chart
+            .draw_series(LineSeries::new(train.iter().copied(), BLUE.stroke_width(2)))?
+            .label("train (minibatches)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        if !validation.is_empty() {
+            chart
+                .draw_series(LineSeries::new(
+                    validation.iter().copied(),
+                    ORANGE.stroke_width(2),
+                ))?
+                .label("validation")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(2))
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    })
+}
+
+/// `lagrange evaluate`: the energy error against time (model vs the true system's own rollout,
+/// mean over the initial conditions, log scale) and one rollout of the model against the truth.
+pub fn evaluation(
+    judgement: &lagrange_learn::neural::Judgement,
+    coordinates: &[String],
+    title: &str,
+    path: &Path,
+    kind: PlotKind,
+) -> Result<()> {
+    let j = judgement;
+    let t_end = j.times.last().copied().unwrap_or(1.0).max(1e-12);
+    let positive: Vec<f64> = j
+        .energy_error_vs_time
+        .iter()
+        .chain(&j.truth_energy_error_vs_time)
+        .copied()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    let hi = positive.iter().copied().fold(1e-300_f64, f64::max) * 3.0;
+    let lo = positive
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .max(hi * 1e-14)
+        .min(hi / 10.0);
+    let curve = |v: &[f64]| -> Vec<(f64, f64)> {
+        j.times
+            .iter()
+            .zip(v)
+            .filter(|(_, e)| e.is_finite())
+            .map(|(t, e)| (*t, e.max(lo)))
+            .collect()
+    };
+    let model_curve = curve(&j.energy_error_vs_time);
+    let truth_curve = curve(&j.truth_energy_error_vs_time);
+    let qs: Vec<f64> = j
+        .example_model
+        .iter()
+        .chain(&j.example_truth)
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let qlo = qs.iter().copied().fold(f64::INFINITY, f64::min);
+    let qhi = qs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (qlo, qhi) = if qlo.is_finite() && qhi > qlo {
+        let pad = 0.05 * (qhi - qlo);
+        (qlo - pad, qhi + pad)
+    } else {
+        (-1.0, 1.0)
+    };
+    const PALETTE: [RGBColor; 4] = [BLUE, ORANGE, RED, RGBColor(44, 160, 44)];
+    render!(path, kind, (1400, 620), |root| {
+        let root = root.titled(title, (FAMILY, 24))?;
+        let (left, right) = root.split_horizontally(700);
+        let mut energy = chart(
+            &left,
+            ("energy error |E(t) − E(0)| / scale", 20),
+            90,
+            0.0..t_end,
+            (lo..hi).log_scale(),
+        )?;
+        axes(&mut energy, "t", "mean over initial conditions")
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .x_label_formatter(&|v| tick(*v))
+            .draw()?;
+        energy
+            .draw_series(LineSeries::new(
+                model_curve.iter().copied(),
+                BLUE.stroke_width(2),
+            ))?
+            .label("learned model")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        energy
+            .draw_series(LineSeries::new(
+                truth_curve.iter().copied(),
+                ORANGE.stroke_width(2),
+            ))?
+            .label("true system (integrator only)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(2)));
+        legend(&mut energy, SeriesLabelPosition::LowerRight)?;
+        let mut rollout = chart(
+            &right,
+            ("initial condition 0: model (dashed) vs truth (solid)", 20),
+            70,
+            0.0..t_end,
+            qlo..qhi,
+        )?;
+        axes(&mut rollout, "t", "q")
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
+            .draw()?;
+        for (i, name) in coordinates.iter().enumerate() {
+            let c = PALETTE[i % PALETTE.len()];
+            let truth: Vec<(f64, f64)> = j
+                .times
+                .iter()
+                .zip(&j.example_truth)
+                .map(|(t, q)| (*t, q[i]))
+                .collect();
+            rollout
+                .draw_series(LineSeries::new(truth, c.stroke_width(2)))?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
+            let model: Vec<(f64, f64)> = j
+                .times
+                .iter()
+                .zip(&j.example_model)
+                .map(|(t, q)| (*t, q[i]))
+                .collect();
+            // dashes: every other short segment
+            for seg in model.chunks(4).step_by(2) {
+                rollout.draw_series(LineSeries::new(seg.iter().copied(), c.stroke_width(2)))?;
+            }
+        }
+        legend(&mut rollout, SeriesLabelPosition::UpperRight)?;
+    })
+}
+
+/// `lagrange extrapolate`: `log10` of the relative q̈ error on a grid, with the training box
+/// outlined.
+#[allow(clippy::too_many_arguments)]
+pub fn error_map(
+    xs: &[f64],
+    ys: &[f64],
+    error: &[f64],
+    names: (&str, &str),
+    training_box: Option<((f64, f64), (f64, f64))>,
+    title: &str,
+    path: &Path,
+    kind: PlotKind,
+) -> Result<()> {
+    let (nx, ny) = (xs.len(), ys.len());
+    let logs: Vec<f64> = error
+        .iter()
+        .map(|e| {
+            if e.is_finite() && *e > 0.0 {
+                e.log10()
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
+    let finite: Vec<f64> = logs.iter().copied().filter(|v| v.is_finite()).collect();
+    let chi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let clo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let (clo, chi) = if chi.is_finite() && chi > clo {
+        (clo.max(chi - 12.0), chi)
+    } else {
+        (-1.0, 1.0)
+    };
+    let dx = (xs[nx - 1] - xs[0]) / (nx - 1).max(1) as f64;
+    let dy = (ys[ny - 1] - ys[0]) / (ny - 1).max(1) as f64;
+    let xr = (xs[0] - dx / 2.0)..(xs[nx - 1] + dx / 2.0);
+    let yr = (ys[0] - dy / 2.0)..(ys[ny - 1] + dy / 2.0);
+    render!(path, kind, (1100, 900), |root| {
+        let root = root.titled(title, (FAMILY, 24))?;
+        let (w, _) = root.dim_in_pixel();
+        let (main, bar) = root.split_horizontally(w as i32 - 150);
+        let mut chart = ChartBuilder::on(&main)
+            .margin(18)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(xr.clone(), yr.clone())?;
+        chart.draw_series((0..nx * ny).map(|k| {
+            let (i, j) = (k % nx, k / nx);
+            let l = logs[j * nx + i];
+            let c = if l.is_finite() {
+                viridis((l - clo) / (chi - clo))
+            } else {
+                RGBColor(200, 200, 200)
+            };
+            Rectangle::new(
+                [
+                    (xs[i] - dx / 2.0, ys[j] - dy / 2.0),
+                    (xs[i] + dx / 2.0, ys[j] + dy / 2.0),
+                ],
+                c.filled(),
+            )
+        }))?;
+        axes(&mut chart, names.0, names.1)
+            .disable_mesh()
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
+            .draw()?;
+        if let Some(((x0, x1), (y0, y1))) = training_box {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)],
+                    WHITE.stroke_width(3),
+                )))?
+                .label("training data range")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(3))
+                });
+            legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        }
+        let mut cb = ChartBuilder::on(&bar)
+            .margin_top(18)
+            .margin_bottom(68)
+            .margin_right(10)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..1.0, clo..chi)?;
+        let steps = 200;
+        cb.draw_series((0..steps).map(|s| {
+            let a = clo + (chi - clo) * s as f64 / steps as f64;
+            let b = clo + (chi - clo) * (s + 1) as f64 / steps as f64;
+            Rectangle::new(
+                [(0.0, a), (1.0, b)],
+                viridis((a - clo) / (chi - clo)).filled(),
+            )
+        }))?;
+        cb.configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_desc("log10 relative q̈ error")
+            .y_label_formatter(&|v| format!("{v:.1}"))
+            .label_style((FAMILY, 15))
+            .axis_desc_style((FAMILY, 17))
+            .draw()?;
+    })
+}

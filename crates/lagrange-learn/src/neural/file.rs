@@ -69,9 +69,45 @@ pub struct ModelFile {
     pub output_scale: Vec<f64>,
     /// The weights.
     pub weights: Vec<f64>,
+    /// The range of each training column (`<q>` and `<q>_dot`), for extrapolation maps.
+    #[serde(default)]
+    pub training_box: Option<Vec<BoxRange>>,
     /// What training did.
     #[serde(default)]
     pub training: Option<TrainReport>,
+}
+
+/// One column's range in the training data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoxRange {
+    /// Column name (`theta1`, `theta1_dot`).
+    pub name: String,
+    /// Smallest value.
+    pub low: f64,
+    /// Largest value.
+    pub high: f64,
+}
+
+/// The ranges of the `q` and `q̇` columns of a dataset.
+pub fn training_box(data: &crate::Dataset) -> Vec<BoxRange> {
+    let n = data.dof();
+    let mut out = Vec::with_capacity(2 * n);
+    for (rows, suffix) in [(&data.q, ""), (&data.q_dot, "_dot")] {
+        for i in 0..n {
+            let (lo, hi) = rows
+                .iter()
+                .map(|r| r[i])
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                    (a.min(x), b.max(x))
+                });
+            out.push(BoxRange {
+                name: format!("{}{suffix}", data.coordinates[i]),
+                low: lo,
+                high: hi,
+            });
+        }
+    }
+    out
 }
 
 impl ModelFile {
@@ -94,6 +130,7 @@ impl ModelFile {
             input_scaling: model.scaling.clone(),
             output_scale: model.output_scale.clone(),
             weights: model.parameters.clone(),
+            training_box: None,
             training,
         }
     }

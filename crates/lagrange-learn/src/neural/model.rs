@@ -164,9 +164,18 @@ impl NeuralModel {
             .mlp()
             .initialize(&mut ChaCha8Rng::seed_from_u64(seed), gain);
         if kind == NeuralKind::Lnn {
-            // Cranmer's LNN starts from a random L, whose mass matrix may be indefinite; adding
-            // ½|q̇|² through a known term would change the family. Instead the initial weights are
-            // kept as drawn: the penalty (if asked) and the singular-sample count handle it.
+            // A random L has an indefinite mass matrix almost everywhere, and training from
+            // there diverges (measured: the loss stays above the data's variance). With every
+            // weight after the first layer non-negative, L is a non-negative combination of
+            // softplus/sigmoid/tanh units of convex... for softplus it is convex in q̇ (an
+            // input-convex network: convex non-decreasing functions of affine maps), so M is
+            // positive semi-definite at the start. Training may leave that cone; the optional
+            // mass penalty keeps M positive definite.
+            for slot in model.mlp().slots().iter().skip(1) {
+                for w in &mut model.parameters[slot.weights..slot.bias] {
+                    *w = w.abs();
+                }
+            }
         }
         Ok(model)
     }

@@ -34,9 +34,9 @@ impl LrSchedule {
         }
     }
 
-    /// The learning rate at step `t` of `total`.
-    pub fn rate(self, lr: f64, t: usize, total: usize) -> f64 {
-        let x = t as f64 / total.max(1) as f64;
+    /// The learning rate at the fraction `x ∈ [0, 1]` of the run.
+    pub fn rate(self, lr: f64, x: f64) -> f64 {
+        let x = x.clamp(0.0, 1.0);
         let cosine =
             |x: f64, lo: f64| lo + (lr - lo) * 0.5 * (1.0 + (std::f64::consts::PI * x).cos());
         match self {
@@ -87,7 +87,8 @@ pub struct TrainOptions {
     pub threads: usize,
     /// Precision of the passes.
     pub precision: Precision,
-    /// Stop after this many seconds of training (`None`: no limit).
+    /// Stop after this many seconds of training (`None`: no limit). The schedule then runs
+    /// over whichever of the steps and the time comes first.
     pub time_limit: Option<f64>,
 }
 
@@ -312,7 +313,12 @@ impl Run<'_> {
             window_res += loss.regular * n;
             window_singular += loss.singular;
             // Adam, in f64
-            let lr = o.schedule.rate(o.lr, step, o.steps);
+            // progress through the run: by steps, or by time when a time limit is nearer
+            let mut progress = step as f64 / o.steps as f64;
+            if let Some(limit) = o.time_limit {
+                progress = progress.max(start.elapsed().as_secs_f64() / limit);
+            }
+            let lr = o.schedule.rate(o.lr, progress);
             let t = (step + 1) as i32;
             let (c1, c2) = (1.0 - f64::powi(beta1, t), 1.0 - f64::powi(beta2, t));
             for (i, p) in model.parameters.iter_mut().enumerate() {
