@@ -417,8 +417,10 @@ pub fn describe_state(coordinates: &[String], q: &[f64], q_dot: &[f64]) -> Strin
 /// q̈, energy (Jacobi integral) and momenta at one state.
 pub struct StateValues {
     pub q_ddot: Vec<f64>,
-    pub energy: f64,
-    pub momenta: Vec<f64>,
+    /// `None` for a system without a Lagrangian (a `baseline` model).
+    pub energy: Option<f64>,
+    /// `None` for a system without a Lagrangian.
+    pub momenta: Option<Vec<f64>>,
 }
 
 /// q̈, energy and momenta at a state, or an error naming the quantity that is not finite and
@@ -431,6 +433,24 @@ pub fn state_values(
     q_dot: &[f64],
 ) -> Result<StateValues> {
     let at = || format!("at {} (t = {t})", describe_state(coordinates, q, q_dot));
+    if let Some(neural) = system.neural()
+        && !system.has_lagrangian()
+    {
+        let q_ddot = neural.model.baseline_accelerations(q, q_dot);
+        if let Some(i) = q_ddot.iter().position(|v| !v.is_finite()) {
+            bail!(
+                "{}_ddot is not finite ({}) {}",
+                coordinates[i],
+                q_ddot[i],
+                at()
+            );
+        }
+        return Ok(StateValues {
+            q_ddot,
+            energy: None,
+            momenta: None,
+        });
+    }
     let q_ddot = accelerations(system, t, q, q_dot).with_context(|| format!("q_ddot {}", at()))?;
     if let Some(i) = q_ddot.iter().position(|v| !v.is_finite()) {
         bail!(
@@ -456,8 +476,8 @@ pub fn state_values(
     }
     Ok(StateValues {
         q_ddot,
-        energy,
-        momenta,
+        energy: Some(energy),
+        momenta: Some(momenta),
     })
 }
 

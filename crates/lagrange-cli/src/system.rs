@@ -23,17 +23,12 @@ pub enum AnySystem {
 pub struct NeuralSystem {
     pub model: NeuralModel,
     pub file: ModelFile,
-    pub path: String,
 }
 
 impl NeuralSystem {
     pub fn read(path: &Path) -> Result<Self> {
         let (file, model) = ModelFile::read(path)?;
-        Ok(Self {
-            model,
-            file,
-            path: path.display().to_string(),
-        })
+        Ok(Self { model, file })
     }
 }
 

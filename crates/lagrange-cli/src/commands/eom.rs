@@ -32,15 +32,18 @@ pub fn run(args: &EomArgs) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if format == "json" {
-        let value = json!({
+        let mut value = json!({
             "coordinates": coordinates,
             "t": t,
             "q": q,
             "q_dot": q_dot,
             "q_ddot": q_ddot,
-            "energy": energy,
-            "momenta": p,
         });
+        // a baseline model has no Lagrangian: no energy, no momenta
+        if let (Some(energy), Some(p)) = (energy, &p) {
+            value["energy"] = json!(energy);
+            value["momenta"] = json!(p);
+        }
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
         writeln!(out, "system: {}", system.title())?;
@@ -61,13 +64,17 @@ pub fn run(args: &EomArgs) -> Result<()> {
             "coordinate", "q", "q_dot", "q_ddot", "momentum p"
         )?;
         for (i, c) in coordinates.iter().enumerate() {
+            let momentum = p.as_ref().map_or("-".to_string(), |p| p[i].to_string());
             writeln!(
                 out,
                 "{c:<width$} {:>24} {:>24} {:>24} {:>24}",
-                q[i], q_dot[i], q_ddot[i], p[i]
+                q[i], q_dot[i], q_ddot[i], momentum
             )?;
         }
-        writeln!(out, "energy (Jacobi integral) = {energy}")?;
+        match energy {
+            Some(energy) => writeln!(out, "energy (Jacobi integral) = {energy}")?,
+            None => writeln!(out, "energy: none (this model has no Lagrangian)")?,
+        }
     }
     out.flush()?;
     Ok(())

@@ -12,7 +12,7 @@ use crate::output::atomic::AtomicFile;
 use crate::output::stream::{self, RowWriter};
 use crate::output::{Table, plot, progress};
 use crate::system::AnySystem;
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use lagrange::integrators::{IntegrationError, Method, RunStats, output_rows, simulate_streaming};
 use lagrange::mechanics::{
     Accelerations, AssemblyPath, EquationsOfMotion, Evaluator, EvaluatorInfo, MassSolve,
@@ -20,6 +20,7 @@ use lagrange::mechanics::{
 use lagrange::systems::System;
 use lagrange::{Lagrangian, jacobi_integral, partial_time};
 use lagrange_jit::CompiledEquations;
+use lagrange_learn::neural::NeuralAccelerations;
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
@@ -62,8 +63,14 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
                 }
             };
             Some(
-                stream::writer(target.format, coordinates, rows, sink)
-                    .with_context(|| destination(&options))?,
+                stream::writer(
+                    target.format,
+                    coordinates,
+                    rows,
+                    system.has_lagrangian(),
+                    sink,
+                )
+                .with_context(|| destination(&options))?,
             )
         }
     };
@@ -89,7 +96,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
                 return ControlFlow::Break(());
             }
             if let Some(p) = plot_rows.as_mut() {
-                p.push(t, q, q_dot, e);
+                p.push(t, q, q_dot, e.unwrap_or(f64::NAN));
             }
             ControlFlow::Continue(())
         };
@@ -202,6 +209,36 @@ fn choose_evaluator<'a>(
         let start = Instant::now();
         CompiledEquations::new(system).map(|eom| (eom, start.elapsed().as_secs_f64()))
     };
+    if let Some(neural) = system.neural() {
+        let lagrangian = system.has_lagrangian();
+        if options.method == Method::Variational {
+            if !lagrangian {
+                bail!(
+                    "the variational integrator needs a Lagrangian, and a baseline model has none (use --integrator dopri5 or rk4)"
+                );
+            }
+            return Ok(autodiff(
+                "the variational integrator differentiates the network's L itself".into(),
+            ));
+        }
+        match options.eom {
+            EomChoice::Compiled => bail!(
+                "--eom compiled: a trained model runs as its network's batched Taylor pass, not as compiled code (leave out --eom)"
+            ),
+            EomChoice::Autodiff if !lagrangian => {
+                bail!(
+                    "--eom autodiff: a baseline model has no Lagrangian to differentiate (leave out --eom)"
+                )
+            }
+            EomChoice::Autodiff => return Ok(autodiff(String::new())),
+            EomChoice::Auto => {}
+        }
+        return Ok(Chosen {
+            eom: Box::new(NeuralAccelerations::new(&neural.model)),
+            compile_seconds: 0.0,
+            note: "a trained model: the network's batched Taylor pass".into(),
+        });
+    }
     match options.eom {
         EomChoice::Autodiff => Ok(autodiff(String::new())),
         EomChoice::Compiled if options.method == Method::Variational => Ok(autodiff(
@@ -293,8 +330,24 @@ impl EnergyWatch {
         }
     }
 
-    fn record(&mut self, system: &AnySystem, t: f64, q: &[f64], q_dot: &[f64]) -> Result<f64> {
+    fn record(
+        &mut self,
+        system: &AnySystem,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+    ) -> Result<Option<f64>> {
         let finite = q.iter().chain(q_dot).all(|v| v.is_finite());
+        if !system.has_lagrangian() {
+            // a baseline model: no energy to record, only the blow-up check
+            if !finite {
+                return Err(anyhow!(RunFailure(format!(
+                    "the solution blew up: non-finite state at t = {t} (try a smaller --dt or --integrator dopri5)"
+                ))));
+            }
+            self.conservative = false;
+            return Ok(None);
+        }
         let e = if finite {
             jacobi_integral(system, t, q, q_dot).ok()
         } else {
@@ -311,7 +364,7 @@ impl EnergyWatch {
             self.conservative = partial_time(system, t, q, q_dot).is_ok_and(|d| d == 0.0);
         }
         self.seen += 1;
-        Ok(e)
+        Ok(Some(e))
     }
 }
 

@@ -1,4 +1,5 @@
-//! CSV: header `t,<q...>,<q>_dot...,energy`, one row per output time.
+//! CSV: header `t,<q...>,<q>_dot...,energy`, one row per output time (no `energy` column for a
+//! system without a Lagrangian: a `baseline` model).
 //!
 //! Numbers use Rust's `Display` for `f64`, the shortest text that parses back to the same value.
 
@@ -11,9 +12,9 @@ pub(super) struct Csv<'a> {
 }
 
 impl RowWriter for Csv<'_> {
-    fn row(&mut self, t: f64, q: &[f64], q_dot: &[f64], energy: f64) -> io::Result<()> {
+    fn row(&mut self, t: f64, q: &[f64], q_dot: &[f64], energy: Option<f64>) -> io::Result<()> {
         write!(self.out, "{t}")?;
-        for v in q.iter().chain(q_dot).chain(std::iter::once(&energy)) {
+        for v in q.iter().chain(q_dot).chain(energy.as_ref()) {
             write!(self.out, ",{v}")?;
         }
         self.out.write_all(b"\n")

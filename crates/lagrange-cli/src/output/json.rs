@@ -76,12 +76,14 @@ pub(super) struct Json<'a> {
     q: Spill,
     q_dot: Spill,
     energy: Spill,
+    with_energy: bool,
 }
 
 impl<'a> Json<'a> {
     pub(super) fn new(
         mut out: BufWriter<Box<dyn Write + 'a>>,
         coordinates: &[String],
+        with_energy: bool,
     ) -> io::Result<Self> {
         out.write_all(b"{\"coordinates\":")?;
         serde_json::to_writer(&mut out, coordinates)?;
@@ -92,12 +94,13 @@ impl<'a> Json<'a> {
             q: Spill::new()?,
             q_dot: Spill::new()?,
             energy: Spill::new()?,
+            with_energy,
         })
     }
 }
 
 impl RowWriter for Json<'_> {
-    fn row(&mut self, t: f64, q: &[f64], q_dot: &[f64], energy: f64) -> io::Result<()> {
+    fn row(&mut self, t: f64, q: &[f64], q_dot: &[f64], energy: Option<f64>) -> io::Result<()> {
         self.rows += 1;
         if self.rows > 1 {
             self.out.write_all(b",")?;
@@ -105,7 +108,10 @@ impl RowWriter for Json<'_> {
         number(&mut self.out, t)?;
         self.q.vector(q)?;
         self.q_dot.vector(q_dot)?;
-        self.energy.number(energy)
+        match energy {
+            Some(e) => self.energy.number(e),
+            None => Ok(()),
+        }
     }
 
     fn finish(self: Box<Self>, stats: Option<&serde_json::Value>) -> io::Result<()> {
@@ -114,14 +120,17 @@ impl RowWriter for Json<'_> {
             q,
             q_dot,
             energy,
+            with_energy,
             ..
         } = *self;
         out.write_all(b"],\n\"q\":")?;
         q.copy_into(&mut out)?;
         out.write_all(b",\n\"q_dot\":")?;
         q_dot.copy_into(&mut out)?;
-        out.write_all(b",\n\"energy\":")?;
-        energy.copy_into(&mut out)?;
+        if with_energy {
+            out.write_all(b",\n\"energy\":")?;
+            energy.copy_into(&mut out)?;
+        }
         if let Some(stats) = stats {
             out.write_all(b",\n\"stats\":")?;
             serde_json::to_writer(&mut out, stats)?;

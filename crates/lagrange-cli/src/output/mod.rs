@@ -31,12 +31,15 @@ impl Table<'_> {
     }
 }
 
-/// The column names shared by CSV and NPY: `t, <q...>, <q>_dot..., energy`.
-pub fn columns(coordinates: &[String]) -> Vec<String> {
+/// The column names shared by CSV and NPY: `t, <q...>, <q>_dot..., energy`, without `energy`
+/// for a system that has no Lagrangian (a `baseline` model).
+pub fn columns_with(coordinates: &[String], energy: bool) -> Vec<String> {
     let mut columns = vec!["t".to_string()];
     columns.extend(coordinates.iter().cloned());
     columns.extend(coordinates.iter().map(|c| format!("{c}_dot")));
-    columns.push("energy".to_string());
+    if energy {
+        columns.push("energy".to_string());
+    }
     columns
 }
 

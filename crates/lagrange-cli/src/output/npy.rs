@@ -30,9 +30,13 @@ pub(super) struct Npy<'a> {
 }
 
 impl RowWriter for Npy<'_> {
-    fn row(&mut self, t: f64, q: &[f64], q_dot: &[f64], energy: f64) -> io::Result<()> {
+    fn row(&mut self, t: f64, q: &[f64], q_dot: &[f64], energy: Option<f64>) -> io::Result<()> {
         self.written += 1;
-        for v in std::iter::once(&t).chain(q).chain(q_dot).chain([&energy]) {
+        for v in std::iter::once(&t)
+            .chain(q)
+            .chain(q_dot)
+            .chain(energy.as_ref())
+        {
             self.out.write_all(&v.to_le_bytes())?;
         }
         Ok(())

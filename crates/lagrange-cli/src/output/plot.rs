@@ -302,6 +302,15 @@ fn energy_panel<DB: DrawingBackend>(
     conservative: bool,
 ) -> DrawResult<DB> {
     let (t0, t1) = time_span(table);
+    if table.energy.iter().all(|e| e.is_nan()) {
+        // no Lagrangian (a `baseline` model): say so instead of an empty panel
+        area.draw(&Text::new(
+            "no energy: this model has no Lagrangian",
+            (30, 40),
+            (FAMILY, 22).into_font().color(&BLACK),
+        ))?;
+        return Ok(());
+    }
     let e0 = table.energy.first().copied().unwrap_or(0.0);
     let relative = e0 != 0.0 && e0.is_finite();
     let error = |i: usize| {

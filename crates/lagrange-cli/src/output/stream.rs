@@ -12,28 +12,34 @@ use std::io::{self, BufWriter, Write};
 /// One trajectory being written.
 pub trait RowWriter {
     /// Appends the row at `t`.
-    fn row(&mut self, t: f64, q: &[f64], q_dot: &[f64], energy: f64) -> io::Result<()>;
+    fn row(&mut self, t: f64, q: &[f64], q_dot: &[f64], energy: Option<f64>) -> io::Result<()>;
 
     /// Writes what follows the last row (for JSON, the spilled columns and, when given, the
     /// `"stats"` object) and flushes.
     fn finish(self: Box<Self>, stats: Option<&serde_json::Value>) -> io::Result<()>;
 }
 
-/// The writer of `format` over `out`, for a table with these coordinates and `rows` rows.
+/// The writer of `format` over `out`, for a table with these coordinates and `rows` rows, with
+/// an energy column when `with_energy` (rows then carry `Some(energy)`).
 pub fn writer<'a>(
     format: TrajectoryFormat,
     coordinates: &[String],
     rows: u64,
+    with_energy: bool,
     out: Box<dyn Write + 'a>,
 ) -> io::Result<Box<dyn RowWriter + 'a>> {
     let mut out = BufWriter::with_capacity(1 << 16, out);
     Ok(match format {
         TrajectoryFormat::Csv => {
-            writeln!(out, "{}", super::columns(coordinates).join(","))?;
+            writeln!(
+                out,
+                "{}",
+                super::columns_with(coordinates, with_energy).join(",")
+            )?;
             Box::new(super::csv::Csv { out })
         }
         TrajectoryFormat::Npy => {
-            let cols = 2 * coordinates.len() + 2;
+            let cols = 2 * coordinates.len() + 1 + usize::from(with_energy);
             out.write_all(&super::npy::header(rows as usize, cols))?;
             Box::new(super::npy::Npy {
                 out,
@@ -41,7 +47,7 @@ pub fn writer<'a>(
                 written: 0,
             })
         }
-        TrajectoryFormat::Json => Box::new(super::json::Json::new(out, coordinates)?),
+        TrajectoryFormat::Json => Box::new(super::json::Json::new(out, coordinates, with_energy)?),
     })
 }
 
@@ -53,10 +59,10 @@ mod tests {
         let mut buf = Vec::new();
         {
             let coords = vec!["x".to_string(), "y".to_string()];
-            let mut w = writer(format, &coords, 2, Box::new(&mut buf)).unwrap();
-            w.row(0.0, &[1.0, 1.0 / 3.0], &[0.0, 1e300], 0.1 + 0.2)
+            let mut w = writer(format, &coords, 2, true, Box::new(&mut buf)).unwrap();
+            w.row(0.0, &[1.0, 1.0 / 3.0], &[0.0, 1e300], Some(0.1 + 0.2))
                 .unwrap();
-            w.row(0.1, &[0.5, -2e-300], &[f64::MIN_POSITIVE, 7.0], 2.0)
+            w.row(0.1, &[0.5, -2e-300], &[f64::MIN_POSITIVE, 7.0], Some(2.0))
                 .unwrap();
             w.finish(stats).unwrap();
         }
