@@ -61,11 +61,24 @@ pub struct BenchArgs {
     /// With `--cli`: runs per measurement (the minimum is reported).
     #[arg(long, value_name = "N", default_value = "3")]
     pub repeats: usize,
+    /// Time a training step of the neural Lagrangian (lnn 2×128, batch 256/1024/4096, f32 and
+    /// f64) against JAX (bench/peers/lnn_train_jax.py) in the same run. `--out` takes the JSON
+    /// report; `--quick` and `--peers PYTHON` apply.
+    #[arg(long)]
+    pub neural: bool,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     if args.cli {
         return super::bench_cli::run(args.repeats, args.out.as_deref(), args.quiet);
+    }
+    if args.neural {
+        let python = args
+            .peers
+            .as_ref()
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        return super::bench_neural::run(args.out.as_deref(), args.quick, python);
     }
     table(args)
 }

@@ -12,6 +12,7 @@
 //! - [`evaluator`]: q̈ of a trained model for the core integrators.
 
 pub mod activation;
+pub mod bench;
 pub mod evaluator;
 pub mod features;
 pub mod file;

@@ -126,7 +126,7 @@ pub struct HistoryPoint {
 pub struct TrainReport {
     /// Steps taken.
     pub steps: usize,
-    /// Wall-clock seconds of training.
+    /// Wall-clock seconds of the training loop (not the final loss evaluation).
     pub seconds: f64,
     /// Mean squared q̈ error on the training samples with the returned weights.
     pub final_train_loss: f64,
@@ -381,6 +381,7 @@ impl Run<'_> {
                 }
             }
         }
+        let seconds = start.elapsed().as_secs_f64();
         if best.0.is_finite() {
             model.parameters = best.2;
         }
@@ -397,7 +398,7 @@ impl Run<'_> {
         }
         Ok(TrainReport {
             steps: step,
-            seconds: start.elapsed().as_secs_f64(),
+            seconds,
             final_train_loss: train_loss.mse(n),
             final_validation_loss: validation_loss.map(|l| l.mse(n)),
             best_step: best.1,

@@ -1,0 +1,56 @@
+//! Timing of training steps and their FLOP count, for `lagrange bench --neural`.
+
+use super::model::NeuralModel;
+use super::train::{Precision, TrainOptions, train};
+use crate::Dataset;
+
+/// Floating-point operations of one training step (forward and reverse pass of the GEMMs, the
+/// part that scales; the elementwise work and the heads are not counted) at this batch size.
+pub fn flops_per_step(model: &NeuralModel, batch: usize) -> f64 {
+    let cols = (batch * model.channels().width()) as f64;
+    model
+        .mlp()
+        .slots()
+        .iter()
+        .enumerate()
+        .map(|(l, s)| {
+            let gemm = 2.0 * (s.inputs * s.outputs) as f64 * cols;
+            // forward Z = W X; reverse W̄ = Z̄ Xᵀ and (but for the first layer) X̄ = Wᵀ Z̄
+            gemm * if l == 0 { 2.0 } else { 3.0 }
+        })
+        .sum()
+}
+
+/// Seconds per training step (Adam included) over `steps` steps after `warmup` steps, the
+/// median of `repeats` measurements.
+pub fn seconds_per_step(
+    model: &NeuralModel,
+    data: &Dataset,
+    batch: usize,
+    precision: Precision,
+    threads: usize,
+    steps: usize,
+    repeats: usize,
+) -> Result<f64, crate::LearnError> {
+    let options = |steps| TrainOptions {
+        steps,
+        batch,
+        lr: 1e-4,
+        validation: 0.0,
+        patience: 0,
+        eval_every: steps,
+        threads,
+        precision,
+        ..TrainOptions::default()
+    };
+    let mut m = model.clone();
+    train(&mut m, data, &options(3), &mut |_| {})?;
+    let mut times = Vec::with_capacity(repeats);
+    for _ in 0..repeats.max(1) {
+        let mut m = model.clone();
+        let report = train(&mut m, data, &options(steps), &mut |_| {})?;
+        times.push(report.seconds / steps as f64);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    Ok(times[times.len() / 2])
+}
