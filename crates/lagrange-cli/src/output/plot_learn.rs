@@ -474,7 +474,7 @@ pub fn train_curve(
             0.0..last as f64,
             (lo..hi).log_scale(),
         )?;
-        axes(&mut chart, "step", "mean squared error of q\u{308}")
+        axes(&mut chart, "step", "mean squared error of d²q/dt²")
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .x_label_formatter(&|v| tick(*v))
             .draw()?;
@@ -532,10 +532,13 @@ pub fn evaluation(
     };
     let model_curve = curve(&j.energy_error_vs_time);
     let truth_curve = curve(&j.truth_energy_error_vs_time);
-    let qs: Vec<f64> = j
-        .example_model
+    // the rollout panel shows the first tenth of the run (at least 10 time units): over the
+    // whole run the oscillations fill the panel
+    let window = (t_end / 10.0).max(10.0_f64.min(t_end));
+    let shown = j.times.iter().take_while(|t| **t <= window).count();
+    let qs: Vec<f64> = j.example_model[..shown.min(j.example_model.len())]
         .iter()
-        .chain(&j.example_truth)
+        .chain(&j.example_truth[..shown.min(j.example_truth.len())])
         .flatten()
         .copied()
         .filter(|v| v.is_finite())
@@ -580,19 +583,26 @@ pub fn evaluation(
         legend(&mut energy, SeriesLabelPosition::LowerRight)?;
         let mut rollout = chart(
             &right,
-            ("initial condition 0: model (dashed) vs truth (solid)", 20),
+            (
+                &format!(
+                    "initial condition 0, t ≤ {}: model (dashed), truth (solid)",
+                    tick(window)
+                ),
+                20,
+            ),
             70,
-            0.0..t_end,
+            0.0..window,
             qlo..qhi,
         )?;
+        // ticks within rounding of 0 print as 0, not 2.2e-16
+        let snap = |v: f64| if v.abs() < 1e-9 * (qhi - qlo) { 0.0 } else { v };
         axes(&mut rollout, "t", "q")
             .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(snap(*v)))
             .draw()?;
         for (i, name) in coordinates.iter().enumerate() {
             let c = PALETTE[i % PALETTE.len()];
-            let truth: Vec<(f64, f64)> = j
-                .times
+            let truth: Vec<(f64, f64)> = j.times[..shown]
                 .iter()
                 .zip(&j.example_truth)
                 .map(|(t, q)| (*t, q[i]))
@@ -603,8 +613,7 @@ pub fn evaluation(
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
                 });
-            let model: Vec<(f64, f64)> = j
-                .times
+            let model: Vec<(f64, f64)> = j.times[..shown]
                 .iter()
                 .zip(&j.example_model)
                 .map(|(t, q)| (*t, q[i]))

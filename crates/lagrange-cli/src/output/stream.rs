@@ -104,8 +104,32 @@ mod tests {
         assert_eq!(bytes.len(), header.len() + 2 * 6 * 8);
         let mut buf = Vec::new();
         let coords = vec!["x".to_string()];
-        let mut w = writer(TrajectoryFormat::Npy, &coords, 3, Box::new(&mut buf)).unwrap();
-        w.row(0.0, &[1.0], &[0.0], 0.5).unwrap();
+        let mut w = writer(TrajectoryFormat::Npy, &coords, 3, true, Box::new(&mut buf)).unwrap();
+        w.row(0.0, &[1.0], &[0.0], Some(0.5)).unwrap();
         assert!(w.finish(None).is_err(), "fewer rows than the header says");
+    }
+
+    /// Without a Lagrangian (a baseline model) no format has an energy column.
+    #[test]
+    fn no_energy_column_without_a_lagrangian() {
+        let coords = vec!["x".to_string()];
+        let run = |format| {
+            let mut buf = Vec::new();
+            {
+                let mut w = writer(format, &coords, 1, false, Box::new(&mut buf)).unwrap();
+                w.row(0.0, &[1.0], &[2.0], None).unwrap();
+                w.finish(None).unwrap();
+            }
+            buf
+        };
+        let csv = String::from_utf8(run(TrajectoryFormat::Csv)).unwrap();
+        assert_eq!(csv, "t,x,x_dot\n0,1,2\n");
+        let npy = run(TrajectoryFormat::Npy);
+        let header = super::super::npy::header(1, 3);
+        assert_eq!(&npy[..header.len()], &header[..]);
+        assert_eq!(npy.len(), header.len() + 3 * 8);
+        let json: serde_json::Value = serde_json::from_slice(&run(TrajectoryFormat::Json)).unwrap();
+        assert!(json.get("energy").is_none());
+        assert_eq!(json["q_dot"][0][0].as_f64(), Some(2.0));
     }
 }

@@ -282,12 +282,8 @@ pub fn judge<T: Lagrangian + Sync + ?Sized>(
         if let Some(f) = tfail {
             return Err(LearnError::InvalidOption {
                 option: "truth rollout",
-                value: format!("initial condition {i}"),
-                reason: if f.is_empty() {
-                    "failed"
-                } else {
-                    "the true system's rollout failed (try a smaller box or t_end)"
-                },
+                value: format!("from initial condition {i} ({f})"),
+                reason: "the true system's own rollout failed (try a smaller box or t_end)",
             });
         }
         per.push(InitialConditionResult {

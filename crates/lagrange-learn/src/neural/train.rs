@@ -79,7 +79,8 @@ pub struct TrainOptions {
     pub validation: f64,
     /// Validation evaluations without improvement before stopping (0: never stop early).
     pub patience: usize,
-    /// Steps between validation evaluations (0: about 200 evaluations per run).
+    /// Steps between validation evaluations (0: about 200 evaluations per run, spread over the
+    /// steps or, with a time limit, over the time, whichever ends the run first).
     pub eval_every: usize,
     /// Seed of the split and of the minibatches.
     pub seed: u64,
@@ -298,6 +299,8 @@ impl Run<'_> {
         let mut params_t: Vec<T> = Vec::with_capacity(count);
         let (mut stopped_early, mut stopped_by_time) = (false, false);
         let mut step = 0;
+        let mut next_time_check = 1.0;
+        let mut last_check = 0;
         while step < o.steps {
             // next minibatch: epochs over a reshuffled training set
             if cursor + batch > pool.len() {
@@ -334,14 +337,25 @@ impl Run<'_> {
                 *p -= lr * (m1[i] / c1) / ((m2[i] / c2).sqrt() + eps);
             }
             step += 1;
-            let out_of_time = o
-                .time_limit
-                .is_some_and(|s| start.elapsed().as_secs_f64() >= s);
-            if step % eval_every == 0 || step == o.steps || out_of_time {
+            let elapsed = start.elapsed().as_secs_f64();
+            let out_of_time = o.time_limit.is_some_and(|s| elapsed >= s);
+            // with a time limit and no explicit cadence, also check every 1/200 of the time
+            let time_check = o.eval_every == 0
+                && step >= last_check + 10
+                && o.time_limit
+                    .is_some_and(|s| elapsed >= next_time_check * s / 200.0);
+            if time_check {
+                next_time_check = (elapsed / o.time_limit.unwrap_or(1.0) * 200.0).floor() + 1.0;
+            }
+            if step % eval_every == 0 || step == o.steps || out_of_time || time_check {
+                last_check = step;
                 let validation = if self.validation.is_empty() {
                     f64::NAN
                 } else {
-                    self.loss::<T>(model, &self.validation, &mut lanes).mse(n)
+                    // the periodic checks use at most 4096 validation samples (a fixed subset),
+                    // so that they stay a small share of the time; the final loss uses all
+                    let check = &self.validation[..self.validation.len().min(4096)];
+                    self.loss::<T>(model, check, &mut lanes).mse(n)
                 };
                 let point = HistoryPoint {
                     step,
