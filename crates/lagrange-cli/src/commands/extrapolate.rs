@@ -172,7 +172,11 @@ pub fn run(args: &ExtrapolateArgs) -> Result<()> {
     let mut pending = Vec::new();
     if let Some((path, kind)) = &plot {
         let file = AtomicFile::new(path)?;
-        let title = format!("{}: relative q̈ error vs {}", model.title(), truth.title());
+        let title = format!(
+            "{}: relative error of d²q/dt² against {}",
+            model.title(),
+            truth.title()
+        );
         plot_learn::error_map(
             &xs,
             &ys,

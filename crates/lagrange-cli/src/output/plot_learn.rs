@@ -283,31 +283,40 @@ pub fn heatmap(
                 .legend(|(x, y)| Cross::new((x + 10, y), 6, BLACK.stroke_width(2)));
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-        // colour bar
-        let mut cb = ChartBuilder::on(&bar)
-            .margin_top(18)
-            .margin_bottom(68)
-            .margin_right(10)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..1.0, clo..chi)?;
-        let steps = 200;
-        cb.draw_series((0..steps).map(|s| {
-            let a = clo + (chi - clo) * s as f64 / steps as f64;
-            let b = clo + (chi - clo) * (s + 1) as f64 / steps as f64;
-            Rectangle::new(
-                [(0.0, a), (1.0, b)],
-                viridis((a - clo) / (chi - clo)).filled(),
-            )
-        }))?;
-        cb.configure_mesh()
-            .disable_mesh()
-            .disable_x_axis()
-            .y_desc("log10 loss")
-            .y_label_formatter(&|v| format!("{v:.1}"))
-            .label_style((FAMILY, 15))
-            .axis_desc_style((FAMILY, 17))
-            .draw()?;
+        colour_bar(&bar, clo, chi, "log10 loss")?;
     })
+}
+
+/// A vertical viridis colour bar over `[clo, chi]` with its axis titled `label`.
+fn colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    clo: f64,
+    chi: f64,
+    label: &str,
+) -> DrawResult<DB> {
+    let mut cb = ChartBuilder::on(area)
+        .margin_top(18)
+        .margin_bottom(68)
+        .margin_right(10)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..1.0, clo..chi)?;
+    let steps = 200;
+    cb.draw_series((0..steps).map(|s| {
+        let a = clo + (chi - clo) * s as f64 / steps as f64;
+        let b = clo + (chi - clo) * (s + 1) as f64 / steps as f64;
+        Rectangle::new(
+            [(0.0, a), (1.0, b)],
+            viridis((a - clo) / (chi - clo)).filled(),
+        )
+    }))?;
+    cb.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_desc(label)
+        .y_label_formatter(&|v| format!("{v:.1}"))
+        .label_style((FAMILY, 15))
+        .axis_desc_style((FAMILY, 17))
+        .draw()
 }
 
 /// Mean relative parameter error (± one standard deviation) against the noise level, for the
@@ -705,28 +714,6 @@ pub fn error_map(
                 });
             legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
-        let mut cb = ChartBuilder::on(&bar)
-            .margin_top(18)
-            .margin_bottom(68)
-            .margin_right(10)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..1.0, clo..chi)?;
-        let steps = 200;
-        cb.draw_series((0..steps).map(|s| {
-            let a = clo + (chi - clo) * s as f64 / steps as f64;
-            let b = clo + (chi - clo) * (s + 1) as f64 / steps as f64;
-            Rectangle::new(
-                [(0.0, a), (1.0, b)],
-                viridis((a - clo) / (chi - clo)).filled(),
-            )
-        }))?;
-        cb.configure_mesh()
-            .disable_mesh()
-            .disable_x_axis()
-            .y_desc("log10 relative q̈ error")
-            .y_label_formatter(&|v| format!("{v:.1}"))
-            .label_style((FAMILY, 15))
-            .axis_desc_style((FAMILY, 17))
-            .draw()?;
+        colour_bar(&bar, clo, chi, "log10 relative error of d²q/dt²")?;
     })
 }
