@@ -360,6 +360,24 @@ fn bad_input_is_one_line_errors() {
     );
     fails_with(
         lagrange()
+            .arg("noise-sweep")
+            .arg(&good)
+            .args(["--fit", "g", "--levels", "0", "--out"])
+            .arg(dir.path().join("ns.csv")),
+        "is a trained model",
+    );
+    fails_with(
+        lagrange()
+            .args(["learn", "--data"])
+            .arg(&data)
+            .arg("--model")
+            .arg(&good)
+            .arg("--out")
+            .arg(dir.path().join("l.json")),
+        "trained neural model",
+    );
+    fails_with(
+        lagrange()
             .args(["simulate"])
             .arg(&good)
             .args(["--t-end", "1", "--dt", "0.1", "--eom", "compiled", "--out"])

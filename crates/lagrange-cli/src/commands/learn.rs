@@ -105,6 +105,14 @@ pub fn load_model(
     init: &[String],
     seed: u64,
 ) -> Result<Restricted<AnyModel>> {
+    if Path::new(spec)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        bail!(
+            "model '{spec}' is a trained neural model: `learn` fits the parameters of a TOML system or a family (train neural models with `lagrange train`)"
+        );
+    }
     let base = AnyModel::load(spec, data.coordinates.clone(), seed)
         .with_context(|| format!("model '{spec}'"))?;
     let fixed = assignments(fix, "--fix")?;

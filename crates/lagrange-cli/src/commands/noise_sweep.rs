@@ -132,6 +132,12 @@ pub fn run(args: &NoiseSweepArgs) -> Result<()> {
     })?;
     check_target(&args.out, "--out")?;
     let sys = options::system_with_params(&args.system, &args.params)?;
+    if sys.neural().is_some() {
+        bail!(
+            "noise-sweep needs a system with parameters (a TOML file or a built-in); '{}' is a trained model",
+            args.system
+        );
+    }
     let truth_of: BTreeMap<String, f64> = sys.parameters().into_iter().collect();
     let phase_box = options::phase_box(&args.sampling)?;
     // the model
