@@ -14,7 +14,8 @@
 //!
 //! The loss of a batch `B` is `Σ_b Σᵢ (q̈ᵢ − q̈ᵢ,data)² / (B·n)`, plus, for `lnn` with a mass
 //! penalty, `ρ Σ_b max(0, δ − λ_min(M))² / B`. Samples where `M` is singular (relative pivot
-//! below the engine's [`SINGULAR_RELATIVE_PIVOT`]) are left out of the sum and counted, never
+//! below the engine's [`SINGULAR_RELATIVE_PIVOT`](lagrange::mechanics::linalg::SINGULAR_RELATIVE_PIVOT),
+//! through the same solver) are left out of the sum and counted, never
 //! turned into NaN.
 
 use super::activation::SmoothActivation;
@@ -23,7 +24,7 @@ use super::mlp::Mlp;
 use super::taylor::{self, Channels, Real, Workspace};
 use crate::error::LearnError;
 use crate::model::Model;
-use lagrange::mechanics::linalg::{SINGULAR_RELATIVE_PIVOT, solve_in_place};
+use lagrange::mechanics::linalg::solve_in_place;
 use lagrange::num_dual::{Dual64, DualNum};
 use lagrange::{Lagrangian, Scalar};
 use rand::SeedableRng;
@@ -166,11 +167,10 @@ impl NeuralModel {
         if kind == NeuralKind::Lnn {
             // A random L has an indefinite mass matrix almost everywhere, and training from
             // there diverges (measured: the loss stays above the data's variance). With every
-            // weight after the first layer non-negative, L is a non-negative combination of
-            // softplus/sigmoid/tanh units of convex... for softplus it is convex in q̇ (an
-            // input-convex network: convex non-decreasing functions of affine maps), so M is
-            // positive semi-definite at the start. Training may leave that cone; the optional
-            // mass penalty keeps M positive definite.
+            // weight after the first layer non-negative and softplus units (convex,
+            // non-decreasing), L is convex in q̇ (an input-convex network), so M starts positive
+            // semi-definite. Training may leave that cone; the optional mass penalty keeps M
+            // positive definite.
             for slot in model.mlp().slots().iter().skip(1) {
                 for w in &mut model.parameters[slot.weights..slot.bias] {
                     *w = w.abs();
@@ -770,10 +770,6 @@ fn eigen_floor_penalty(m: &[f64], n: usize, pen: MassPenalty) -> (f64, Vec<f64>)
     }
     (pen.weight * gap * gap, d)
 }
-
-/// The singular-pivot threshold the heads use (the engine's, so that both paths agree on which
-/// samples are singular).
-pub const SINGULAR_PIVOT: f64 = SINGULAR_RELATIVE_PIVOT;
 
 impl Model for NeuralModel {
     fn dof(&self) -> usize {
