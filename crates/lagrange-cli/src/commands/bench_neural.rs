@@ -4,6 +4,7 @@
 //! achieved GFLOP/s against an estimate of the machine's peak.
 
 use anyhow::{Context, Result, bail};
+use lagrange::systems::DoublePendulum;
 use lagrange_learn::Dataset;
 use lagrange_learn::neural::bench::{flops_per_step, seconds_per_step};
 use lagrange_learn::neural::{InputScaling, NeuralKind, NeuralModel, Precision, SmoothActivation};
@@ -13,28 +14,22 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Double-pendulum q̈ (m = l = 1, g = 9.8), the same hand formula as the JAX script's.
-fn double_pendulum(t1: f64, t2: f64, w1: f64, w2: f64) -> (f64, f64) {
-    let g = 9.8;
-    let d = t1 - t2;
-    let den = 3.0 - (2.0 * d).cos();
-    let a1 = (-g * 3.0 * t1.sin()
-        - g * (t1 - 2.0 * t2).sin()
-        - 2.0 * d.sin() * (w2 * w2 + w1 * w1 * d.cos()))
-        / den;
-    let a2 = (2.0 * d.sin() * (w1 * w1 * 2.0 + g * 2.0 * t1.cos() + w2 * w2 * d.cos())) / den;
-    (a1, a2)
-}
-
+/// Double-pendulum states (m = l = 1, g = 9.8, as in the JAX script) with the core's hand-derived
+/// q̈ as targets.
 fn data() -> Dataset {
+    let truth = DoublePendulum {
+        g: 9.8,
+        ..DoublePendulum::default()
+    };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let mut d = Dataset::new(vec!["theta1".into(), "theta2".into()]);
     let h = std::f64::consts::FRAC_PI_2;
     for _ in 0..4096 {
         let (t1, t2) = (rng.random_range(-h..h), rng.random_range(-h..h));
         let (w1, w2) = (rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0));
-        let (a1, a2) = double_pendulum(t1, t2, w1, w2);
-        d.push(vec![t1, t2], vec![w1, w2], vec![a1, a2]);
+        let (q, q_dot) = (vec![t1, t2], vec![w1, w2]);
+        let q_ddot = truth.hand_accelerations(0.0, &q, &q_dot);
+        d.push(q, q_dot, q_ddot);
     }
     d
 }

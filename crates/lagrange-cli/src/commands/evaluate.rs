@@ -15,8 +15,9 @@ use serde_json::json;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+/// The model and the true system it is judged against (`evaluate` and `extrapolate`).
 #[derive(Debug, Args)]
-pub struct EvaluateArgs {
+pub struct ModelAndTruth {
     /// The trained model (model.json from `lagrange train`).
     #[arg(long, value_name = "MODEL.json")]
     pub model: PathBuf,
@@ -33,6 +34,21 @@ pub struct EvaluateArgs {
         allow_hyphen_values = true
     )]
     pub params: Vec<String>,
+}
+
+impl ModelAndTruth {
+    /// Reads the model file and the true system, checking that their coordinates agree.
+    pub fn load(&self) -> Result<(NeuralSystem, AnySystem)> {
+        let model = read_model(&self.model)?;
+        let truth = read_truth(&self.truth, &self.params, &model)?;
+        Ok((model, truth))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub against: ModelAndTruth,
 
     /// Number of random initial conditions.
     #[arg(long, value_name = "N", default_value_t = 40)]
@@ -85,7 +101,7 @@ pub struct EvaluateArgs {
 }
 
 /// Reads a model file as a system (error if it is not one).
-pub fn read_model(path: &Path) -> Result<NeuralSystem> {
+fn read_model(path: &Path) -> Result<NeuralSystem> {
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
@@ -99,7 +115,7 @@ pub fn read_model(path: &Path) -> Result<NeuralSystem> {
 }
 
 /// Loads the true system with its parameters and checks its coordinates against the model's.
-pub fn read_truth(spec: &str, params: &[String], model: &NeuralSystem) -> Result<AnySystem> {
+fn read_truth(spec: &str, params: &[String], model: &NeuralSystem) -> Result<AnySystem> {
     let truth = crate::options::system_with_params(spec, params)?;
     if truth.neural().is_some() {
         bail!(
@@ -146,8 +162,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     }
     let plot = plot_kind(&args.plot)?;
     check_target(&args.out, "--out")?;
-    let model = read_model(&args.model)?;
-    let truth = read_truth(&args.truth, &args.params, &model)?;
+    let (model, truth) = args.against.load()?;
     let coordinates = truth.coordinates();
     let bounds = PhaseBox::parse(args.phase_box.as_deref().unwrap_or(""))
         .and_then(|b| b.bounds(&coordinates))
@@ -175,7 +190,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
         b.finish_and_clear();
     }
     let value = json!({
-        "model": args.model.display().to_string(),
+        "model": args.against.model.display().to_string(),
         "kind": model.model.kind.name(),
         "truth": truth.title(),
         "coordinates": coordinates,

@@ -2,7 +2,7 @@
 //! 2-D slice of phase space that may reach beyond the training data, as CSV and a heatmap with
 //! the training range outlined.
 
-use crate::commands::evaluate::{read_model, read_truth};
+use crate::commands::evaluate::ModelAndTruth;
 use crate::commands::learn::{pending_text, plot_kind};
 use crate::options::assignments;
 use crate::output::atomic::{AtomicFile, check_target};
@@ -17,22 +17,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct ExtrapolateArgs {
-    /// The trained model (model.json from `lagrange train`).
-    #[arg(long, value_name = "MODEL.json")]
-    pub model: PathBuf,
-
-    /// The true system: a TOML file or a built-in name, with the model's coordinates.
-    #[arg(long, value_name = "SYSTEM")]
-    pub truth: String,
-
-    /// Set a parameter of the true system, e.g. `g=9.8` (repeatable).
-    #[arg(
-        long = "param",
-        short = 'p',
-        value_name = "NAME=VALUE",
-        allow_hyphen_values = true
-    )]
-    pub params: Vec<String>,
+    #[command(flatten)]
+    pub against: ModelAndTruth,
 
     /// The slice: two dimensions and their ranges, e.g. `theta1=-6:6,theta1_dot=-20:20`.
     #[arg(long, value_name = "X=LO:HI,Y=LO:HI", allow_hyphen_values = true)]
@@ -89,8 +75,7 @@ pub fn run(args: &ExtrapolateArgs) -> Result<()> {
     }
     let plot = plot_kind(&args.plot)?;
     check_target(&args.out, "--out")?;
-    let model = read_model(&args.model)?;
-    let truth = read_truth(&args.truth, &args.params, &model)?;
+    let (model, truth) = args.against.load()?;
     let coordinates = truth.coordinates();
     let n = coordinates.len();
     let columns: Vec<String> = coordinates

@@ -7,6 +7,7 @@ use crate::output::atomic::{AtomicFile, check_target};
 use crate::output::plot_learn;
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use lagrange_learn::neural::model::{MAX_DEPTH, MAX_WIDTH};
 use lagrange_learn::neural::{
     InputScaling, LrSchedule, MassPenalty, ModelFile, NeuralKind, NeuralModel, Precision,
     SmoothActivation, TrainOptions, train,
@@ -131,9 +132,11 @@ pub fn parse_model(spec: &str) -> Result<(NeuralKind, usize, usize)> {
                 .split_once(['x', 'X'])
                 .and_then(|(w, d)| Some((w.parse::<usize>().ok()?, d.parse::<usize>().ok()?)));
             match parsed {
-                Some((w, d)) if (1..=4096).contains(&w) && (1..=16).contains(&d) => (w, d),
+                Some((w, d)) if (1..=MAX_WIDTH).contains(&w) && (1..=MAX_DEPTH).contains(&d) => {
+                    (w, d)
+                }
                 _ => bail!(
-                    "invalid --model shape '{s}' in '{spec}' (expected WIDTHxDEPTH with width 1..=4096 and depth 1..=16, e.g. 128x2)"
+                    "invalid --model shape '{s}' in '{spec}' (expected WIDTHxDEPTH with width 1..={MAX_WIDTH} and depth 1..={MAX_DEPTH}, e.g. 128x2)"
                 ),
             }
         }
