@@ -26,6 +26,17 @@ pub enum CompileError {
     /// The code generator failed.
     #[error(transparent)]
     Codegen(#[from] CodegenError),
+    /// The differentiated equations are larger than the compiler accepts.
+    #[error(
+        "the compiled equations would have {operations} operations, more than the limit of \
+         {limit}; use the automatic-differentiation evaluator instead"
+    )]
+    TooLarge {
+        /// Operations the code would have.
+        operations: usize,
+        /// The most accepted.
+        limit: usize,
+    },
 }
 
 /// How the compiled outputs become q̈.
@@ -52,7 +63,7 @@ enum Solve {
 }
 
 /// Up to this n a varying M is solved in the compiled code (see `Solve::PositivePivots`).
-const SYMBOLIC_SOLVE: usize = 4;
+pub(crate) const SYMBOLIC_SOLVE: usize = 4;
 
 /// The layout of the EOM code: t, q, q̇ read from the caller's arrays; the first n outputs
 /// (force or q̈) written to the caller's `out`, the rest (M, pivots) to scratch.
@@ -76,8 +87,36 @@ fn state_layout(n: usize, num_outputs: usize, traced_nodes: usize) -> Layout {
     }
 }
 
+/// The right-hand side `f = ∂L/∂q − (∂p/∂q) q̇ − ∂p/∂t − ∂F/∂q̇ + Q` and the mass matrix
+/// `M = ∂²L/∂q̇²` (row-major) of `M q̈ = f`, as graph nodes, from the traced L (`l`), Rayleigh
+/// function (`dissipation`) and generalized forces (`forces`, one per coordinate) of a graph
+/// whose inputs start with `[t, q (n), q̇ (n)]`.
+pub(crate) fn force_and_mass(
+    g: &mut Graph,
+    l: Id,
+    dissipation: Option<Id>,
+    forces: &[Id],
+    n: usize,
+) -> (Vec<Id>, Vec<Id>) {
+    let (lagrange_force, m) = euler_lagrange(g, l, n);
+    let v: Vec<Id> = (0..n).map(|i| g.input(1 + n + i)).collect();
+    let df_dv = dissipation.map(|f| gradient(g, f, &v));
+    let mut force = Vec::with_capacity(n);
+    for (i, &r) in lagrange_force.iter().enumerate() {
+        let mut r = r;
+        if let Some(df) = &df_dv {
+            r = g.sub(r, df[i]);
+        }
+        if let Some(&q) = forces.get(i) {
+            r = g.add(r, q);
+        }
+        force.push(r);
+    }
+    (force, m)
+}
+
 /// Gaussian elimination of `M x = f` without pivoting, in the graph: `(x, pivots)`.
-fn eliminate(g: &mut Graph, m: &[Id], f: &[Id], n: usize) -> (Vec<Id>, Vec<Id>) {
+pub(crate) fn eliminate(g: &mut Graph, m: &[Id], f: &[Id], n: usize) -> (Vec<Id>, Vec<Id>) {
     let mut a = m.to_vec();
     let mut b = f.to_vec();
     let mut pivots = Vec::with_capacity(n);
@@ -300,18 +339,7 @@ impl CompiledEquations {
             (l, f, forces.iter().map(|x| x.id()).collect::<Vec<_>>())
         })?;
         let traced_nodes = g.len();
-        let (lagrange_force, m) = euler_lagrange(&mut g, l, n);
-        let v: Vec<Id> = (0..n).map(|i| g.input(1 + n + i)).collect();
-        let df_dv = f.map(|f| gradient(&mut g, f, &v));
-        let mut force = Vec::with_capacity(n);
-        for (i, &r) in lagrange_force.iter().enumerate() {
-            let mut r = r;
-            if let Some(df) = &df_dv {
-                r = g.sub(r, df[i]);
-            }
-            r = g.add(r, forces[i]);
-            force.push(r);
-        }
+        let (force, m) = force_and_mass(&mut g, l, f, &forces, n);
 
         let constant: Option<Vec<f64>> = m.iter().map(|&e| g.as_const(e)).collect();
         let bandwidth = (0..n)

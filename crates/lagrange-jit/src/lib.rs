@@ -1,6 +1,7 @@
 //! `lagrange-jit`: equations of motion compiled to machine code.
 //!
-//! [`CompiledEquations`] is the whole public interface. Inside, `trace` runs a
+//! [`CompiledEquations`] (a fixed system) and [`ParametricEquations`] (a model whose parameters
+//! stay runtime inputs, with exact parameter derivatives, for learning) are the public interface. Inside, `trace` runs a
 //! [`lagrange::Lagrangian`] once on a recording scalar (`trace::Traced`), which turns L, the
 //! Rayleigh function and the generalized forces into an expression `graph`. `diff`
 //! differentiates that graph symbolically (reverse mode for ∂L/∂q and p = ∂L/∂q̇, forward mode
@@ -18,9 +19,14 @@ pub(crate) mod diff;
 pub(crate) mod equations;
 pub(crate) mod graph;
 pub(crate) mod kernel;
+pub(crate) mod parametric;
 pub(crate) mod terms;
 pub(crate) mod trace;
 
 pub use codegen::CodegenError;
 pub use equations::{CompileError, CompileStats, CompiledEquations};
-pub use trace::TraceError;
+pub use parametric::{
+    DerivativeMode, MAX_OPERATIONS, ParametricEquations, ParametricLagrangian, ParametricOptions,
+    ParametricStats,
+};
+pub use trace::{TraceError, Traced};

@@ -169,12 +169,12 @@ pub struct Traced {
 
 impl Traced {
     /// The graph node this number is.
-    pub fn id(self) -> Id {
+    pub(crate) fn id(self) -> Id {
         self.id
     }
 
     /// The number that is node `id` of the active trace's graph (not checked: `id` must exist).
-    pub fn from_id(id: Id) -> Self {
+    pub(crate) fn from_id(id: Id) -> Self {
         Self { id }
     }
 
@@ -575,12 +575,15 @@ impl DualNum for Traced {
     type Primitive = f64;
     /// 0, as for `f64`: generic code that special-cases derivatives takes its plain path.
     const NDERIV: usize = 0;
-    type InnerDual = f64;
+    /// `Traced` itself, so that a model generic over a parameter scalar `S` and a state scalar
+    /// `D: DualNum<InnerDual = S>` can be traced with both `Traced`: its parameters then become
+    /// graph inputs instead of constants (see [`crate::ParametricEquations`]).
+    type InnerDual = Traced;
 
-    fn from_re(re: f64) -> Self {
-        Self::constant(re)
+    fn from_re(re: Traced) -> Self {
+        re
     }
-    fn scale(self, factor: &f64) -> Self {
+    fn scale(self, factor: &Traced) -> Self {
         self * *factor
     }
     fn recip(&self) -> Self {
@@ -732,7 +735,10 @@ mod tests {
 
     #[test]
     fn every_operation_is_recorded() {
-        fn g<D: Scalar + DualNum<InnerDual = f64>>(x: D, y: D) -> D {
+        fn g<D: Scalar>(x: D, y: D) -> D
+        where
+            D::InnerDual: From<f64>,
+        {
             let (s, c) = x.sin_cos();
             let a = (x * x + 1.0).log(3.0) + (y * 0.1).exp2() - x.exp_m1() * 0.3
                 + (y + 2.0).ln_1p()
@@ -753,7 +759,7 @@ mod tests {
                 + (y * y + 1.0).powf(0.3)
                 + (y * y + 1.0).powd(x)
                 + x.mul_add(y, s)
-                + x.scale(&2.5)
+                + x.scale(&D::InnerDual::from(2.5))
                 + (y * y + 1.0).recip()
                 + (x * x + 0.5).inv()
                 + c / (x * x + 1.0).powi(-5);
@@ -763,7 +769,7 @@ mod tests {
             b *= y;
             b /= 2.0;
             b = -b + x * 2.0 - D::one() / (y * y + 1.0) + D::from(0.25) * D::one() - D::zero()
-                + D::from_re(0.5)
+                + D::from_re(D::InnerDual::from(0.5))
                 + D::from_f64(0.1).unwrap()
                 + D::from_i64(-3).unwrap();
             [b, x, y].into_iter().sum::<D>() + [x, y].into_iter().product::<D>()

@@ -130,7 +130,15 @@ pub enum LearnError {
         /// 1-based line in the CSV file (header is line 1).
         line: usize,
     },
-    /// The engine failed in a way that is not a singular mass matrix.
+    /// `--engine compiled` for a model that cannot be compiled.
+    #[error(
+        "the compiled engine cannot evaluate this model: {reason} (use --engine auto or autodiff)"
+    )]
+    EngineUnavailable {
+        /// Why the model could not be compiled.
+        reason: String,
+    },
+    /// The core engine failed (other than a singular mass matrix).
     #[error("equations of motion failed: {0}")]
     Mechanics(#[from] MechanicsError),
     /// Sampling a box failed at too many states.

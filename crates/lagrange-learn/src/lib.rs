@@ -23,6 +23,7 @@
 //!    **multi-start** ([`multistart`]), and a JSON-serializable [`LearnResult`] ([`result`]).
 
 pub mod data;
+pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod identify;
@@ -36,6 +37,7 @@ pub mod optim;
 pub mod result;
 
 pub use data::{DataError, Dataset};
+pub use engine::{Autodiff, Engine, EngineReport, LossEngine, build_engine};
 pub use error::LearnError;
 pub use generate::{GenerateSpec, PhaseBox, generate};
 pub use loss::{Evaluation, LossValue, evaluate, evaluate_loss};

@@ -32,7 +32,7 @@ pub const MAX_REPORTED_SINGULAR: usize = 10;
 
 type Dp = DualSVec<f64, CHUNK>;
 /// Residuals and Jacobian rows of one sample.
-type Rows = (Vec<f64>, Vec<f64>);
+pub(crate) type Rows = (Vec<f64>, Vec<f64>);
 
 /// The value of the loss and the bookkeeping of which samples counted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,7 +62,10 @@ pub struct Evaluation {
     pub gradient: Vec<f64>,
 }
 
-fn check_coordinates<M: Model + ?Sized>(model: &M, data: &Dataset) -> Result<(), LearnError> {
+pub(crate) fn check_coordinates<M: Model + ?Sized>(
+    model: &M,
+    data: &Dataset,
+) -> Result<(), LearnError> {
     let coords = model.coordinates();
     if coords != data.coordinates {
         return Err(DataError::CoordinateMismatch {
@@ -85,7 +88,7 @@ fn classify(err: MechanicsError, sample: usize) -> Result<(), LearnError> {
     }
 }
 
-fn finish(
+pub(crate) fn finish(
     data: &Dataset,
     per_sample: Vec<Option<f64>>,
 ) -> Result<(LossValue, Vec<bool>), LearnError> {
@@ -133,31 +136,40 @@ pub fn evaluate_loss<M: Model + Sync + ?Sized>(
     params: &[f64],
 ) -> Result<LossValue, LearnError> {
     check_coordinates(model, data)?;
-    let lag = Bound { model, params };
     let per_sample: Vec<Option<f64>> = (0..data.len())
         .into_par_iter()
-        .map(
-            |i| match accelerations(&lag, 0.0, &data.q[i], &data.q_dot[i]) {
-                Ok(a) => {
-                    let s: f64 = a
-                        .iter()
-                        .zip(&data.q_ddot[i])
-                        .map(|(x, y)| (x - y) * (x - y))
-                        .sum();
-                    if s.is_finite() {
-                        Ok(Some(s))
-                    } else {
-                        Err(LearnError::NonFinite {
-                            sample: i,
-                            line: i + 2,
-                        })
-                    }
-                }
-                Err(e) => classify(e, i).map(|_| None),
-            },
-        )
+        .map(|i| sample_loss(model, params, data, i))
         .collect::<Result<_, _>>()?;
     Ok(finish(data, per_sample)?.0)
+}
+
+/// `Σₖ (Q − q̈)ₖ²` of sample `i` by automatic differentiation; `None` where the mass matrix is
+/// singular. (Also the reference for the samples the compiled engine leaves undecided.)
+pub(crate) fn sample_loss<M: Model + ?Sized>(
+    model: &M,
+    params: &[f64],
+    data: &Dataset,
+    i: usize,
+) -> Result<Option<f64>, LearnError> {
+    let lag = Bound { model, params };
+    match accelerations(&lag, 0.0, &data.q[i], &data.q_dot[i]) {
+        Ok(a) => {
+            let s: f64 = a
+                .iter()
+                .zip(&data.q_ddot[i])
+                .map(|(x, y)| (x - y) * (x - y))
+                .sum();
+            if s.is_finite() {
+                Ok(Some(s))
+            } else {
+                Err(LearnError::NonFinite {
+                    sample: i,
+                    line: i + 2,
+                })
+            }
+        }
+        Err(e) => classify(e, i).map(|_| None),
+    }
 }
 
 /// Model accelerations at every sample (`None` where the mass matrix is singular).
@@ -238,6 +250,18 @@ fn sample_rows<M: Model + ?Sized>(
     Ok(Some((r, j)))
 }
 
+/// Residuals and Jacobian rows of sample `i` by nested dual numbers, with the errors
+/// classified as in the loss; `None` where the mass matrix is singular.
+pub(crate) fn sample_rows_classified<M: Model + ?Sized>(
+    model: &M,
+    params: &[f64],
+    data: &Dataset,
+    i: usize,
+) -> Result<Option<Rows>, LearnError> {
+    sample_rows(model, params, &data.q[i], &data.q_dot[i], &data.q_ddot[i])
+        .or_else(|e| classify(e, i).map(|_| None))
+}
+
 /// Loss, residuals, exact Jacobian and gradient at `params` (parallel over samples).
 pub fn evaluate<M: Model + Sync + ?Sized>(
     model: &M,
@@ -245,15 +269,20 @@ pub fn evaluate<M: Model + Sync + ?Sized>(
     params: &[f64],
 ) -> Result<Evaluation, LearnError> {
     check_coordinates(model, data)?;
-    let np = params.len();
-    let n = data.dof();
     let rows: Vec<Option<Rows>> = (0..data.len())
         .into_par_iter()
-        .map(|i| {
-            sample_rows(model, params, &data.q[i], &data.q_dot[i], &data.q_ddot[i])
-                .or_else(|e| classify(e, i).map(|_| None))
-        })
+        .map(|i| sample_rows_classified(model, params, data, i))
         .collect::<Result<_, _>>()?;
+    assemble(data, rows, params.len())
+}
+
+/// The [`Evaluation`] from each sample's residuals and Jacobian rows (`None`: singular).
+pub(crate) fn assemble(
+    data: &Dataset,
+    rows: Vec<Option<Rows>>,
+    np: usize,
+) -> Result<Evaluation, LearnError> {
+    let n = data.dof();
     let per_sample = rows
         .iter()
         .map(|r| r.as_ref().map(|(r, _)| r.iter().map(|x| x * x).sum()))

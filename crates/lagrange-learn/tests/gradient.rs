@@ -1,25 +1,12 @@
 //! The exact parameter Jacobian (nested duals) against central finite differences.
 use lagrange_learn::loss::{evaluate, predict};
 use lagrange_learn::model::{Activation, Network, Polynomial, PolynomialForm};
+mod common;
+
+use common::random_data;
 use lagrange_learn::{Dataset, Model, TextModel};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn random_data(coords: &[&str], samples: usize, seed: u64) -> Dataset {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let n = coords.len();
-    let mut d = Dataset::new(coords.iter().map(|s| s.to_string()).collect());
-    for _ in 0..samples {
-        let mut v = || {
-            (0..n)
-                .map(|_| rng.random_range(-1.0..1.0))
-                .collect::<Vec<f64>>()
-        };
-        let (q, qd, qdd) = (v(), v(), v());
-        d.push(q, qd, qdd);
-    }
-    d
-}
 
 fn check<M: Model + Sync>(model: &M, data: &Dataset, params: &[f64], tol: f64) {
     let ev = evaluate(model, data, params).unwrap();

@@ -134,3 +134,21 @@ ky = 1.0
 pub fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs()
 }
+
+/// Samples with every q, q̇ and q̈ uniform in [−1, 1] (no physics: for comparing two
+/// evaluations of the same loss).
+pub fn random_data(coords: &[&str], samples: usize, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = coords.len();
+    let mut d = Dataset::new(coords.iter().map(|s| s.to_string()).collect());
+    for _ in 0..samples {
+        let mut v = || {
+            (0..n)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect::<Vec<f64>>()
+        };
+        let (q, qd, qdd) = (v(), v(), v());
+        d.push(q, qd, qdd);
+    }
+    d
+}

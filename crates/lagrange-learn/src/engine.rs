@@ -1,0 +1,452 @@
+//! Which code evaluates the loss: the nested dual numbers of [`crate::loss`] (`autodiff`), or
+//! the model's equations of motion compiled to machine code with its parameters as runtime
+//! inputs and exact parameter derivatives on the graph (`compiled`, [`lagrange_jit`]).
+//!
+//! Everything that evaluates the loss many times (the optimizers, the landscape, multi-start,
+//! the bias-aware fits, the noise sweep) takes a [`LossEngine`] built once per command by
+//! [`build_engine`]: one compilation serves every parameter vector and every dataset.
+//!
+//! **Same numbers as the reference.** The compiled engine decides a sample only where its
+//! solve with the mass matrix is clearly regular (see [`lagrange_jit::ParametricEquations`]);
+//! every other sample (near-singular, not finite) is evaluated by the autodiff path itself, so
+//! that which samples count as singular, and which errors are raised, are the reference's. The
+//! values agree with it to rounding (the tests check 1e-12).
+//!
+//! **Auto.** `auto` compiles when it can and says why when it cannot: a model whose operations
+//! depend on values (the `softplus` network branches on the sign of its input) cannot be traced
+//! into one graph, and runs on the autodiff engine with that reason in the [`EngineReport`].
+
+use crate::data::Dataset;
+use crate::error::LearnError;
+use crate::loss::{Evaluation, LossValue, evaluate, evaluate_loss};
+use crate::model::Model;
+use serde::{Deserialize, Serialize};
+
+/// Which engine evaluates the loss (`--engine`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// Compiled where the model can be compiled, autodiff otherwise (with the reason).
+    #[default]
+    Auto,
+    /// Nested dual numbers through the core engine.
+    Autodiff,
+    /// Compiled equations of motion; an error where the model cannot be compiled.
+    Compiled,
+}
+
+impl Engine {
+    /// Parses `auto`, `autodiff` or `compiled`.
+    pub fn parse(s: &str) -> Result<Self, LearnError> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "autodiff" => Ok(Self::Autodiff),
+            "compiled" => Ok(Self::Compiled),
+            _ => Err(LearnError::InvalidOption {
+                option: "engine",
+                value: s.to_string(),
+                reason: "use auto, autodiff or compiled",
+            }),
+        }
+    }
+
+    /// The name `parse` reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Autodiff => "autodiff",
+            Self::Compiled => "compiled",
+        }
+    }
+}
+
+/// What a [`LossEngine`] is, for results and `--stats`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EngineReport {
+    /// What was asked for.
+    pub requested: Engine,
+    /// `"compiled"` or `"autodiff"`.
+    pub used: String,
+    /// Why `auto` did not compile (absent when it did, or when autodiff was asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Seconds spent tracing, differentiating and compiling (0 for autodiff).
+    pub compile_seconds: f64,
+    /// How the compiled code solves with the mass matrix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mass_matrix: Option<String>,
+    /// How the parameter derivatives were taken on the graph (`forward`, `reverse`, `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivatives: Option<String>,
+    /// Operations of the compiled code for q̈, and for its parameter derivatives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<[usize; 2]>,
+}
+
+impl EngineReport {
+    fn autodiff(requested: Engine, reason: Option<String>) -> Self {
+        Self {
+            requested,
+            used: "autodiff".into(),
+            reason,
+            compile_seconds: 0.0,
+            mass_matrix: None,
+            derivatives: None,
+            operations: None,
+        }
+    }
+
+    /// One line for `--stats` and stderr: `engine: compiled (…)` or `engine: autodiff (…)`.
+    pub fn summary(&self) -> String {
+        match (&self.reason, self.mass_matrix.as_deref()) {
+            (Some(reason), _) => format!("engine: autodiff ({reason})"),
+            (None, Some(mass)) => format!(
+                "engine: compiled in {:.3} s (mass matrix: {mass}; parameter derivatives: {})",
+                self.compile_seconds,
+                self.derivatives.as_deref().unwrap_or("none")
+            ),
+            (None, None) => format!("engine: {}", self.used),
+        }
+    }
+}
+
+/// The loss and its derivatives at a parameter vector, on some dataset.
+pub trait LossEngine: Sync {
+    /// The loss at `theta`.
+    fn loss(&self, data: &Dataset, theta: &[f64]) -> Result<LossValue, LearnError>;
+    /// Loss, residuals, Jacobian and gradient at `theta` (what Levenberg–Marquardt needs).
+    fn evaluate(&self, data: &Dataset, theta: &[f64]) -> Result<Evaluation, LearnError>;
+    /// The loss and its gradient `∂ε/∂θ` (what Adam needs).
+    fn loss_and_gradient(
+        &self,
+        data: &Dataset,
+        theta: &[f64],
+    ) -> Result<(LossValue, Vec<f64>), LearnError> {
+        self.evaluate(data, theta).map(|e| (e.value, e.gradient))
+    }
+    /// What this engine is.
+    fn report(&self) -> &EngineReport;
+    /// Sample evaluations the compiled code left to the autodiff reference so far (singular or
+    /// nearly singular mass matrices, values that are not finite); 0 for the autodiff engine.
+    fn reference_samples(&self) -> usize {
+        0
+    }
+}
+
+/// The reference engine: nested dual numbers through [`lagrange::accelerations`]
+/// ([`crate::loss`]).
+pub struct Autodiff<'m, M: ?Sized> {
+    model: &'m M,
+    report: EngineReport,
+}
+
+impl<'m, M: Model + Sync + ?Sized> Autodiff<'m, M> {
+    /// The autodiff engine of `model`.
+    pub fn new(model: &'m M) -> Self {
+        Self {
+            model,
+            report: EngineReport::autodiff(Engine::Autodiff, None),
+        }
+    }
+}
+
+impl<M: Model + Sync + ?Sized> LossEngine for Autodiff<'_, M> {
+    fn loss(&self, data: &Dataset, theta: &[f64]) -> Result<LossValue, LearnError> {
+        evaluate_loss(self.model, data, theta)
+    }
+    fn evaluate(&self, data: &Dataset, theta: &[f64]) -> Result<Evaluation, LearnError> {
+        evaluate(self.model, data, theta)
+    }
+    fn report(&self) -> &EngineReport {
+        &self.report
+    }
+}
+
+/// Builds the engine `choice` for `model`. With `derivatives` false only [`LossEngine::loss`]
+/// is fast on the compiled engine (the others then use the reference path): enough for a
+/// landscape, and less to compile.
+///
+/// # Errors
+/// [`LearnError::EngineUnavailable`] when `compiled` was asked for and the model cannot be
+/// compiled (or the crate was built without the `compiled` feature).
+pub fn build_engine<'m, M: Model + Sync + ?Sized>(
+    model: &'m M,
+    choice: Engine,
+    derivatives: bool,
+) -> Result<Box<dyn LossEngine + 'm>, LearnError> {
+    if choice == Engine::Autodiff {
+        return Ok(Box::new(Autodiff::new(model)));
+    }
+    match compiled::Compiled::new(model, choice, derivatives) {
+        Ok(engine) => Ok(Box::new(engine)),
+        Err(reason) if choice == Engine::Auto => Ok(Box::new(Autodiff {
+            model,
+            report: EngineReport::autodiff(Engine::Auto, Some(reason)),
+        })),
+        Err(reason) => Err(LearnError::EngineUnavailable { reason }),
+    }
+}
+
+#[cfg(feature = "compiled")]
+mod compiled {
+    use super::{Engine, EngineReport, LossEngine};
+    use crate::data::Dataset;
+    use crate::error::LearnError;
+    use crate::loss::{
+        Evaluation, LossValue, Rows, assemble, check_coordinates, finish, sample_loss,
+        sample_rows_classified,
+    };
+    use crate::model::Model;
+    use lagrange_jit::{
+        CompileError, DerivativeMode, ParametricEquations, ParametricLagrangian, ParametricOptions,
+        TraceError, Traced,
+    };
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Samples per parallel task: each task clones the compiled code's buffers once, and the
+    /// partial gradients are added in block order, so results do not depend on the threads.
+    const BLOCK: usize = 256;
+
+    /// A [`Model`] seen by the tracer: parameters and state both [`Traced`].
+    pub(crate) struct Traceable<'a, M: ?Sized>(pub(crate) &'a M);
+
+    impl<M: Model + ?Sized> ParametricLagrangian for Traceable<'_, M> {
+        fn dof(&self) -> usize {
+            self.0.dof()
+        }
+        fn num_parameters(&self) -> usize {
+            self.0.initial_parameters().len()
+        }
+        fn has_dissipation(&self) -> bool {
+            self.0.structure().dissipation
+        }
+        fn lagrangian(&self, theta: &[Traced], t: Traced, q: &[Traced], v: &[Traced]) -> Traced {
+            self.0.lagrangian_over::<Traced, Traced>(theta, t, q, v)
+        }
+        fn dissipation(&self, theta: &[Traced], t: Traced, q: &[Traced], v: &[Traced]) -> Traced {
+            self.0.dissipation_over::<Traced, Traced>(theta, t, q, v)
+        }
+    }
+
+    /// Why a model could not be compiled, in words for a report.
+    fn reason(e: &CompileError) -> String {
+        match e {
+            CompileError::Trace(TraceError::ValueDependent { reasons }) => {
+                format!("the model {}", reasons.join(", and "))
+            }
+            CompileError::TooLarge { operations, limit } => {
+                format!("the compiled equations would have {operations} operations (limit {limit})")
+            }
+            e => e.to_string(),
+        }
+    }
+
+    /// The compiled engine; samples it does not decide go to the model's autodiff path.
+    pub(crate) struct Compiled<'m, M: ?Sized> {
+        model: &'m M,
+        equations: ParametricEquations,
+        report: EngineReport,
+        fallbacks: AtomicUsize,
+    }
+
+    impl<'m, M: Model + Sync + ?Sized> Compiled<'m, M> {
+        pub(crate) fn new(model: &'m M, choice: Engine, derivatives: bool) -> Result<Self, String> {
+            Self::with_mode(model, choice, derivatives, DerivativeMode::Auto)
+        }
+
+        pub(crate) fn with_mode(
+            model: &'m M,
+            choice: Engine,
+            derivatives: bool,
+            mode: DerivativeMode,
+        ) -> Result<Self, String> {
+            if model.structure().generalized_forces {
+                return Err("the model declares generalized forces".into());
+            }
+            let options = ParametricOptions { derivatives, mode };
+            let equations =
+                ParametricEquations::new(&Traceable(model), options).map_err(|e| reason(&e))?;
+            let stats = equations.stats();
+            let report = EngineReport {
+                requested: choice,
+                used: "compiled".into(),
+                reason: None,
+                compile_seconds: stats.compile_seconds,
+                mass_matrix: Some(stats.mass_matrix.into()),
+                derivatives: Some(stats.derivatives.into()),
+                operations: Some([stats.compiled_operations, stats.derivative_operations]),
+            };
+            Ok(Self {
+                model,
+                equations,
+                report,
+                fallbacks: AtomicUsize::new(0),
+            })
+        }
+
+        /// The blocks of sample indices, each run by `f` on its own copy of the code (with θ
+        /// set), in parallel; the results in block order.
+        fn blocks<R: Send>(
+            &self,
+            data: &Dataset,
+            theta: &[f64],
+            f: impl Fn(&mut ParametricEquations, std::ops::Range<usize>) -> Result<R, LearnError> + Sync,
+        ) -> Result<Vec<R>, LearnError> {
+            check_coordinates(self.model, data)?;
+            if theta.len() != self.equations.num_parameters() {
+                return Err(LearnError::ParameterCount {
+                    what: "parameter vector",
+                    given: theta.len(),
+                    expected: self.equations.num_parameters(),
+                });
+            }
+            let len = data.len();
+            (0..len.div_ceil(BLOCK))
+                .into_par_iter()
+                .map(|b| {
+                    let mut eq = self.equations.clone();
+                    eq.set_parameters(theta);
+                    f(&mut eq, b * BLOCK..((b + 1) * BLOCK).min(len))
+                })
+                .collect()
+        }
+    }
+
+    impl<M: Model + Sync + ?Sized> LossEngine for Compiled<'_, M> {
+        fn loss(&self, data: &Dataset, theta: &[f64]) -> Result<LossValue, LearnError> {
+            let n = data.dof();
+            let blocks = self.blocks(data, theta, |eq, range| {
+                let mut acc = vec![0.0; n];
+                range
+                    .map(|i| {
+                        if eq.accelerations_into(0.0, &data.q[i], &data.q_dot[i], &mut acc) {
+                            Ok(Some(
+                                acc.iter()
+                                    .zip(&data.q_ddot[i])
+                                    .map(|(x, y)| (x - y) * (x - y))
+                                    .sum(),
+                            ))
+                        } else {
+                            self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                            sample_loss(self.model, theta, data, i)
+                        }
+                    })
+                    .collect::<Result<Vec<Option<f64>>, LearnError>>()
+            })?;
+            Ok(finish(data, blocks.concat())?.0)
+        }
+
+        fn evaluate(&self, data: &Dataset, theta: &[f64]) -> Result<Evaluation, LearnError> {
+            if !self.equations.has_derivatives() {
+                return crate::loss::evaluate(self.model, data, theta);
+            }
+            let (n, np) = (data.dof(), theta.len());
+            let blocks = self.blocks(data, theta, |eq, range| {
+                range
+                    .map(|i| {
+                        let (mut acc, mut jac) = (vec![0.0; n], vec![0.0; n * np]);
+                        if eq.jacobian_into(0.0, &data.q[i], &data.q_dot[i], &mut acc, &mut jac) {
+                            for (a, y) in acc.iter_mut().zip(&data.q_ddot[i]) {
+                                *a -= y;
+                            }
+                            Ok(Some((acc, jac)))
+                        } else {
+                            self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                            sample_rows_classified(self.model, theta, data, i)
+                        }
+                    })
+                    .collect::<Result<Vec<Option<Rows>>, LearnError>>()
+            })?;
+            assemble(data, blocks.concat(), np)
+        }
+
+        fn loss_and_gradient(
+            &self,
+            data: &Dataset,
+            theta: &[f64],
+        ) -> Result<(LossValue, Vec<f64>), LearnError> {
+            if !self.equations.has_derivatives() {
+                return self.evaluate(data, theta).map(|e| (e.value, e.gradient));
+            }
+            let (n, np) = (data.dof(), theta.len());
+            let blocks = self.blocks(data, theta, |eq, range| {
+                let (mut acc, mut grad) = (vec![0.0; n], vec![0.0; np]);
+                let mut total = vec![0.0; np];
+                let losses = range
+                    .map(|i| {
+                        let (q, v, obs) = (&data.q[i], &data.q_dot[i], &data.q_ddot[i]);
+                        if eq.loss_gradient_into(0.0, q, v, obs, &mut acc, &mut grad) {
+                            for (t, g) in total.iter_mut().zip(&grad) {
+                                *t += g;
+                            }
+                            return Ok(Some(
+                                acc.iter().zip(obs).map(|(x, y)| (x - y) * (x - y)).sum(),
+                            ));
+                        }
+                        self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                        let rows = sample_rows_classified(self.model, theta, data, i)?;
+                        Ok(rows.map(|(r, j)| {
+                            for (k, t) in total.iter_mut().enumerate() {
+                                *t += 2.0 * (0..n).map(|a| j[a * np + k] * r[a]).sum::<f64>();
+                            }
+                            r.iter().map(|x| x * x).sum()
+                        }))
+                    })
+                    .collect::<Result<Vec<Option<f64>>, LearnError>>()?;
+                Ok((losses, total))
+            })?;
+            let mut gradient = vec![0.0; np];
+            let mut losses = Vec::with_capacity(data.len());
+            for (l, g) in blocks {
+                losses.extend(l);
+                for (a, b) in gradient.iter_mut().zip(&g) {
+                    *a += b;
+                }
+            }
+            Ok((finish(data, losses)?.0, gradient))
+        }
+
+        fn report(&self) -> &EngineReport {
+            &self.report
+        }
+
+        fn reference_samples(&self) -> usize {
+            self.fallbacks.load(Ordering::Relaxed)
+        }
+    }
+}
+
+#[cfg(not(feature = "compiled"))]
+mod compiled {
+    use super::{Engine, EngineReport, LossEngine};
+    use crate::data::Dataset;
+    use crate::error::LearnError;
+    use crate::loss::{Evaluation, LossValue};
+    use crate::model::Model;
+
+    /// Stands in for the compiled engine in a build without the `compiled` feature.
+    pub(crate) enum Compiled {}
+
+    impl Compiled {
+        pub(crate) fn new<M: Model + Sync + ?Sized>(
+            _model: &M,
+            _choice: Engine,
+            _derivatives: bool,
+        ) -> Result<Self, String> {
+            Err("lagrange-learn was built without the `compiled` feature".into())
+        }
+    }
+
+    impl LossEngine for Compiled {
+        fn loss(&self, _: &Dataset, _: &[f64]) -> Result<LossValue, LearnError> {
+            match *self {}
+        }
+        fn evaluate(&self, _: &Dataset, _: &[f64]) -> Result<Evaluation, LearnError> {
+            match *self {}
+        }
+        fn report(&self) -> &EngineReport {
+            match *self {}
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The compiled loss engine (parameters as inputs of machine code, parameter derivatives on the
+//! graph) against the reference engine (nested dual numbers through the core): loss,
+//! residuals, Jacobian and gradient at random models, states and parameters, to 1e-12.
+//!
+//! Tolerance: both compute the same exact derivatives with different roundings (the graph is
+//! folded and reassociated, the duals are not), so each entry agrees to a few hundred ulp of
+//! the largest entry of its column; 1e-12 relative to `max(1, max |column|)` leaves room for
+//! the conditioning of M (moderate in every fixture) without hiding a wrong term (which would
+//! be of the order of the entries themselves).
+mod common;
+
+use common::random_data;
+use lagrange_learn::model::{Activation, Network, Polynomial, PolynomialForm};
+use lagrange_learn::{
+    Autodiff, Dataset, Engine, LearnError, LossEngine, Model, Restricted, TextModel, build_engine,
+};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const TOL: f64 = 1e-12;
+
+fn example(name: &str) -> TextModel {
+    TextModel::from_path(format!(
+        "{}/../../examples/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn text(source: &str) -> TextModel {
+    TextModel::from_toml_str(source).unwrap()
+}
+
+/// Three parameter vectors: the model's initial values times factors in [0.6, 1.4] (standard
+/// normal draws around 0 for zero initial values, scaled 0.3).
+fn random_thetas<M: Model>(model: &M, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..3)
+        .map(|_| {
+            model
+                .initial_parameters()
+                .iter()
+                .map(|&p| {
+                    if p == 0.0 {
+                        0.3 * rng.random_range(-1.0..1.0)
+                    } else {
+                        p * rng.random_range(0.6..1.4)
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn close(what: &str, got: f64, want: f64, scale: f64) {
+    assert!(
+        (got - want).abs() <= TOL * scale.max(1.0),
+        "{what}: compiled {got:e} vs autodiff {want:e} (scale {scale:e})"
+    );
+}
+
+/// Everything the engines compute, compiled against autodiff; returns how many sample
+/// evaluations the compiled engine left to the reference.
+fn compare<M: Model + Sync>(model: &M, data: &Dataset, seed: u64) -> usize {
+    let reference = Autodiff::new(model);
+    let compiled = build_engine(model, Engine::Compiled, true).unwrap();
+    assert_eq!(compiled.report().used, "compiled");
+    for theta in random_thetas(model, seed) {
+        let want = reference.evaluate(data, &theta).unwrap();
+        let got = compiled.evaluate(data, &theta).unwrap();
+        assert_eq!(got.value.residuals, want.value.residuals);
+        assert_eq!(got.value.singular, want.value.singular);
+        assert_eq!(got.value.singular_first, want.value.singular_first);
+        close("loss", got.value.sum, want.value.sum, want.value.sum);
+        let r_scale = want.residuals.iter().fold(0.0_f64, |a, x| a.max(x.abs()));
+        for (g, w) in got.residuals.iter().zip(&want.residuals) {
+            close("residual", *g, *w, r_scale);
+        }
+        for p in 0..theta.len() {
+            let column = want.jacobian.column(p);
+            let scale = column.iter().fold(0.0_f64, |a, x| a.max(x.abs()));
+            for (g, w) in got.jacobian.column(p).iter().zip(column.iter()) {
+                close(&format!("∂r/∂θ{p}"), *g, *w, scale);
+            }
+        }
+        let g_scale = want.gradient.iter().fold(0.0_f64, |a, x| a.max(x.abs()));
+        let (value, gradient) = compiled.loss_and_gradient(data, &theta).unwrap();
+        assert_eq!(value.singular_first, want.value.singular_first);
+        close(
+            "loss (gradient pass)",
+            value.sum,
+            want.value.sum,
+            want.value.sum,
+        );
+        for (a, (g, w)) in gradient.iter().zip(&want.gradient).enumerate() {
+            close(&format!("∂ε/∂θ{a} (reverse)"), *g, *w, g_scale);
+        }
+        for (a, (g, w)) in got.gradient.iter().zip(&want.gradient).enumerate() {
+            close(&format!("∂ε/∂θ{a} (2 Jᵀ r)"), *g, *w, g_scale);
+        }
+        let loss = compiled.loss(data, &theta).unwrap();
+        assert_eq!(loss.singular, want.value.singular);
+        close(
+            "loss (values only)",
+            loss.sum,
+            want.value.sum,
+            want.value.sum,
+        );
+    }
+    compiled.reference_samples()
+}
+
+#[test]
+fn oscillator_with_the_mass_free() {
+    let m = text(
+        "coordinates = [\"x\"]\nlagrangian = \"0.5*m*x_dot^2 - 0.5*k*x^2\"\n\
+         [parameters]\nm = 1.5\nk = 4.0\n",
+    );
+    assert_eq!(compare(&m, &random_data(&["x"], 60, 1), 1), 0);
+    let engine = build_engine(&m, Engine::Compiled, true).unwrap();
+    // M = m depends on a free parameter: it cannot be folded
+    assert_ne!(
+        engine.report().mass_matrix.as_deref(),
+        Some("constant, eliminated at compile time")
+    );
+    drop(engine);
+    // with m fixed, M is a constant and is eliminated at compile time
+    let fixed = Restricted::new(m, None, &[("m".into(), 1.5)]).unwrap();
+    let engine = build_engine(&fixed, Engine::Compiled, true).unwrap();
+    assert_eq!(
+        engine.report().mass_matrix.as_deref(),
+        Some("constant, eliminated at compile time")
+    );
+    assert_eq!(compare(&fixed, &random_data(&["x"], 60, 2), 2), 0);
+}
+
+#[test]
+fn damped_oscillator() {
+    let left = compare(
+        &example("damped-oscillator"),
+        &random_data(&["x"], 60, 3),
+        3,
+    );
+    assert_eq!(left, 0, "every sample is regular");
+}
+
+#[test]
+fn double_pendulum_all_parameters_and_restricted() {
+    let m = example("double-pendulum");
+    let data = random_data(&["theta1", "theta2"], 80, 4);
+    assert_eq!(compare(&m, &data, 4), 0);
+    let fit = ["m2".to_string(), "g".to_string()];
+    let restricted = Restricted::new(m, Some(&fit), &[("l1".into(), 1.2)]).unwrap();
+    assert_eq!(compare(&restricted, &data, 5), 0);
+}
+
+#[test]
+fn cyclotron_three_coordinates() {
+    assert_eq!(
+        compare(
+            &example("cyclotron"),
+            &random_data(&["x", "y", "z"], 60, 6),
+            6
+        ),
+        0
+    );
+}
+
+#[test]
+fn polynomial_families() {
+    let xy = vec!["x".to_string(), "y".to_string()];
+    let sep = Polynomial::new(xy.clone(), PolynomialForm::Separable, 4, 2).unwrap();
+    assert_eq!(compare(&sep, &random_data(&["x", "y"], 60, 7), 7), 0);
+    let product = Polynomial::new(xy, PolynomialForm::Product, 3, 4).unwrap();
+    assert_eq!(compare(&product, &random_data(&["x", "y"], 60, 8), 8), 0);
+}
+
+#[test]
+fn tanh_network_takes_the_reverse_path() {
+    let net = Network::new(
+        vec!["x".into(), "y".into()],
+        8,
+        Activation::Tanh,
+        Activation::Identity,
+        true,
+        9,
+    )
+    .unwrap();
+    let engine = build_engine(&net, Engine::Compiled, true).unwrap();
+    // 51 parameters, 5 entries of f and M's upper triangle: reverse sweeps
+    assert_eq!(engine.report().derivatives.as_deref(), Some("reverse"));
+    assert_eq!(compare(&net, &random_data(&["x", "y"], 60, 9), 9), 0);
+}
+
+#[test]
+fn five_coordinates_solve_on_the_host() {
+    let chain = text(
+        "coordinates = [\"a\", \"b\", \"c\", \"d\", \"e\"]\n\
+         lagrangian = \"0.5*(m + s*a^2)*a_dot^2 + 0.5*m*(b_dot^2 + c_dot^2 + d_dot^2 + e_dot^2) \
+         + 0.1*m*b_dot*c_dot*cos(d) - 0.5*k*((b - a)^2 + (c - b)^2 + (d - c)^2 + (e - d)^2) \
+         - 0.5*k*a^2\"\n[parameters]\nm = 1.0\ns = 0.3\nk = 2.0\n",
+    );
+    let engine = build_engine(&chain, Engine::Compiled, true).unwrap();
+    assert_eq!(
+        engine.report().mass_matrix.as_deref(),
+        Some("dense LU on the host")
+    );
+    assert_eq!(
+        compare(&chain, &random_data(&["a", "b", "c", "d", "e"], 60, 10), 10),
+        0
+    );
+}
+
+#[test]
+fn singular_and_indefinite_samples_are_classified_as_the_reference_does() {
+    // M = m x², singular at x = 0: those samples must be left out at the same indices
+    let m = text(
+        "coordinates = [\"x\"]\nlagrangian = \"0.5*m*x^2*x_dot^2 - 0.5*k*x^2\"\n\
+         [parameters]\nm = 1.0\nk = 2.0\n",
+    );
+    let mut data = random_data(&["x"], 40, 11);
+    for i in [3, 17, 18] {
+        data.q[i][0] = 0.0;
+    }
+    // 3 singular samples × (evaluate, gradient pass, loss) × 3 parameter vectors
+    assert_eq!(compare(&m, &data, 11), 27);
+    assert_eq!(
+        Autodiff::new(&m)
+            .loss(&data, &[1.0, 2.0])
+            .unwrap()
+            .singular_first,
+        vec![3, 17, 18]
+    );
+    // an indefinite M (b < 0): every in-code elimination is refused (a negative pivot), the
+    // host's pivoted LU decides, and agrees with the reference
+    let indefinite = text(
+        "coordinates = [\"x\", \"y\"]\n\
+         lagrangian = \"0.5*a*x_dot^2 + 0.5*b*y_dot^2 + 0.2*x_dot*y_dot - 0.5*k*(x^2 + y^2)\"\n\
+         [parameters]\na = 1.0\nb = -2.0\nk = 1.0\n",
+    );
+    assert_eq!(
+        compare(&indefinite, &random_data(&["x", "y"], 40, 12), 12),
+        0
+    );
+}
+
+#[test]
+fn value_dependent_models_fall_back_with_the_reason() {
+    let net = Network::new(
+        vec!["x".into()],
+        3,
+        Activation::Softplus,
+        Activation::Identity,
+        true,
+        1,
+    )
+    .unwrap();
+    let auto = build_engine(&net, Engine::Auto, true).unwrap();
+    assert_eq!(auto.report().used, "autodiff");
+    let reason = auto.report().reason.clone().unwrap();
+    assert!(reason.contains("re()"), "{reason}");
+    assert!(auto.report().summary().starts_with("engine: autodiff ("));
+    match build_engine(&net, Engine::Compiled, true) {
+        Err(LearnError::EngineUnavailable { reason }) => assert!(reason.contains("re()")),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a softplus network compiled"),
+    }
+    // a compilable model under auto compiles
+    let poly = Polynomial::new(vec!["x".into()], PolynomialForm::Separable, 2, 2).unwrap();
+    assert_eq!(
+        build_engine(&poly, Engine::Auto, true)
+            .unwrap()
+            .report()
+            .used,
+        "compiled"
+    );
+}
+
+#[test]
+fn errors_are_the_reference_errors() {
+    let m = text(
+        "coordinates = [\"x\"]\nlagrangian = \"0.5*m*x^2*x_dot^2 - 0.5*k*x^2\"\n\
+         [parameters]\nm = 1.0\nk = 2.0\n",
+    );
+    let mut data = random_data(&["x"], 5, 13);
+    for row in &mut data.q {
+        row[0] = 0.0;
+    }
+    let compiled = build_engine(&m, Engine::Compiled, true).unwrap();
+    for result in [
+        compiled.loss(&data, &[1.0, 2.0]).map(|_| ()),
+        compiled.evaluate(&data, &[1.0, 2.0]).map(|_| ()),
+        compiled.loss_and_gradient(&data, &[1.0, 2.0]).map(|_| ()),
+    ] {
+        assert!(matches!(
+            result,
+            Err(LearnError::AllSingular { samples: 5 })
+        ));
+    }
+    // wrong coordinates: the same data error as the reference
+    let other = random_data(&["y"], 5, 14);
+    let want = Autodiff::new(&m).loss(&other, &[1.0, 2.0]).unwrap_err();
+    let got = compiled.loss(&other, &[1.0, 2.0]).unwrap_err();
+    assert_eq!(got.to_string(), want.to_string());
+}
