@@ -1,8 +1,8 @@
 //! The loss on a 2-D grid over two parameters, the others held at given values.
 
 use crate::data::Dataset;
+use crate::engine::{Autodiff, LossEngine};
 use crate::error::LearnError;
-use crate::loss::evaluate_loss;
 use crate::model::Model;
 use crate::result::prepare;
 use rayon::prelude::*;
@@ -92,8 +92,21 @@ impl Landscape {
 }
 
 /// Evaluates the loss of `model` on the grid `x × y` in parallel; the other parameters are held
-/// at `base` (the model's parameter order).
+/// at `base` (the model's parameter order). Uses the reference (autodiff) engine.
 pub fn landscape<M: Model + Sync + ?Sized>(
+    model: &M,
+    data: &Dataset,
+    base: &[f64],
+    x: &GridAxis,
+    y: &GridAxis,
+) -> Result<Landscape, LearnError> {
+    landscape_with(&Autodiff::new(model), model, data, base, x, y)
+}
+
+/// [`landscape`] with the loss evaluated by `engine` (built for `model`: one compilation
+/// serves the whole grid).
+pub fn landscape_with<M: Model + Sync + ?Sized>(
+    engine: &dyn LossEngine,
     model: &M,
     data: &Dataset,
     base: &[f64],
@@ -131,9 +144,7 @@ pub fn landscape<M: Model + Sync + ?Sized>(
             let mut p = base.to_vec();
             p[ix] = x.values[k % nx];
             p[iy] = y.values[k / nx];
-            evaluate_loss(model, &data, &p)
-                .map(|v| v.sum)
-                .unwrap_or(f64::NAN)
+            engine.loss(&data, &p).map(|v| v.sum).unwrap_or(f64::NAN)
         })
         .collect();
     let loss = flat.chunks(nx).map(|c| c.to_vec()).collect();

@@ -11,9 +11,10 @@
 //! Minima are reported best first.
 
 use crate::data::Dataset;
+use crate::engine::build_engine;
 use crate::error::LearnError;
 use crate::model::Model;
-use crate::optim::{Outcome, optimize};
+use crate::optim::{Outcome, optimize_with};
 use crate::result::{LearnOptions, LearnResult, Minimum, build_result, prepare, to_map};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -60,6 +61,8 @@ pub fn multistart<M: Model + Sync + ?Sized>(
     }
     let prepared = prepare(model, data)?;
     let names = model.parameter_names();
+    // one compilation serves every start
+    let engine = build_engine(model, options.engine, true)?;
     let runs: Vec<(usize, Result<Outcome, LearnError>)> = (0..ms.starts)
         .into_par_iter()
         .map(|s| {
@@ -75,7 +78,13 @@ pub fn multistart<M: Model + Sync + ?Sized>(
             };
             (
                 s,
-                optimize(model, &prepared, &init, &options.optimizer, &mut |_| {}),
+                optimize_with(
+                    engine.as_ref(),
+                    &prepared,
+                    &init,
+                    &options.optimizer,
+                    &mut |_| {},
+                ),
             )
         })
         .collect();
@@ -138,6 +147,7 @@ pub fn multistart<M: Model + Sync + ?Sized>(
         .unwrap_or_default();
     let _ = best_start;
     let mut result = build_result(model, &prepared, &init, best, options);
+    result.engine = Some(engine.report().clone());
     result.minima = Some(
         clusters
             .into_iter()

@@ -21,11 +21,13 @@
 //! bias. Accelerations need no simulated noise: noise on `q̈` does not bias.
 
 use crate::data::Dataset;
+use crate::engine::{LossEngine, build_engine};
 use crate::error::LearnError;
-use crate::loss::evaluate_loss;
 use crate::model::Model;
-use crate::optim::optimize;
-use crate::result::{BiasCorrection, LearnOptions, LearnResult, learn, prepare, to_map};
+use crate::optim::optimize_with;
+use crate::result::{
+    BiasCorrection, LearnOptions, LearnResult, fit_prepared, prepare, starting_point, to_map,
+};
 use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -135,8 +137,23 @@ pub fn learn_bias_corrected<M: Model + Sync + ?Sized>(
             reason: "give positive finite λ values and at least one repeat",
         });
     }
+    let engine = build_engine(model, options.engine, true)?;
+    bias_corrected_with(engine.as_ref(), model, data, options, noise, simex)
+}
+
+/// [`learn_bias_corrected`] with a given engine (one compilation serves the naive fit, every
+/// refit and every dataset of a sweep).
+fn bias_corrected_with<M: Model + Sync + ?Sized>(
+    engine: &dyn LossEngine,
+    model: &M,
+    data: &Dataset,
+    options: &LearnOptions,
+    noise: &NoiseModel,
+    simex: &SimexOptions,
+) -> Result<LearnResult, LearnError> {
     let data = prepare(model, data)?;
-    let mut result = learn(model, &data, options)?;
+    let init = starting_point(model, options)?;
+    let mut result = fit_prepared(engine, model, &data, &init, options, &mut |_| {})?;
     let names = result.parameter_order.clone();
     let naive = result.values();
     let sigma = noise.sigmas(&data)?;
@@ -153,7 +170,7 @@ pub fn learn_bias_corrected<M: Model + Sync + ?Sized>(
             let mut rng = ChaCha8Rng::seed_from_u64(simex.seed);
             rng.set_stream((k * simex.repeats + b) as u64 + 1);
             let noisy = with_extra_noise(&data, &sigma, simex.lambdas[k], &mut rng);
-            optimize(model, &noisy, &naive, &options.optimizer, &mut |_| {})
+            optimize_with(engine, &noisy, &naive, &options.optimizer, &mut |_| {})
                 .map(|o| (k, o.parameters))
         })
         .collect::<Result<_, _>>()?;
@@ -215,7 +232,7 @@ pub fn learn_bias_corrected<M: Model + Sync + ?Sized>(
         naive: to_map(&names, &naive),
     });
     if corrected.iter().all(|x| x.is_finite()) {
-        if let Ok(v) = evaluate_loss(model, &data, &corrected) {
+        if let Ok(v) = engine.loss(&data, &corrected) {
             result.loss = v.sum;
             result.mean_loss = v.mean;
         }
@@ -328,6 +345,9 @@ where
     }
     let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
     let tnorm = norm(truth).max(f64::MIN_POSITIVE);
+    // one compilation for every level, repeat and refit: only the data change
+    let engine = build_engine(model, options.engine, true)?;
+    let engine = engine.as_ref();
     let jobs: Vec<(usize, usize)> = (0..sweep.levels.len())
         .flat_map(|l| (0..sweep.repeats).map(move |r| (l, r)))
         .collect();
@@ -341,7 +361,8 @@ where
                     seed: sweep.simex.seed.wrapping_add(r as u64),
                     ..sweep.simex.clone()
                 };
-                let res = learn_bias_corrected(
+                let res = bias_corrected_with(
+                    engine,
                     model,
                     &data,
                     options,

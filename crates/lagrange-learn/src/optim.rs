@@ -2,8 +2,9 @@
 //! (Gauss–Newton with damping, for few parameters), both on the exact Jacobian of [`crate::loss`].
 
 use crate::data::Dataset;
+use crate::engine::{Autodiff, LossEngine};
 use crate::error::LearnError;
-use crate::loss::{Evaluation, evaluate, evaluate_loss};
+use crate::loss::Evaluation;
 use crate::model::Model;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
@@ -202,9 +203,20 @@ pub struct Outcome {
     pub stop_reason: String,
 }
 
-/// Runs `optimizer` from `init`.
+/// Runs `optimizer` from `init`, with the reference (autodiff) engine.
 pub fn optimize<M: Model + Sync + ?Sized>(
     model: &M,
+    data: &Dataset,
+    init: &[f64],
+    optimizer: &Optimizer,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Outcome, LearnError> {
+    optimize_with(&Autodiff::new(model), data, init, optimizer, progress)
+}
+
+/// Runs `optimizer` from `init`, evaluating the loss with `engine`.
+pub fn optimize_with(
+    engine: &dyn LossEngine,
     data: &Dataset,
     init: &[f64],
     optimizer: &Optimizer,
@@ -214,13 +226,13 @@ pub fn optimize<M: Model + Sync + ?Sized>(
         return Err(LearnError::NonFiniteInitial { index });
     }
     match optimizer {
-        Optimizer::Adam(o) => adam(model, data, init, o, progress),
-        Optimizer::LevenbergMarquardt(o) => levenberg_marquardt(model, data, init, o, progress),
+        Optimizer::Adam(o) => adam(engine, data, init, o, progress),
+        Optimizer::LevenbergMarquardt(o) => levenberg_marquardt(engine, data, init, o, progress),
     }
 }
 
-fn adam<M: Model + Sync + ?Sized>(
-    model: &M,
+fn adam(
+    engine: &dyn LossEngine,
     data: &Dataset,
     init: &[f64],
     o: &AdamOptions,
@@ -244,8 +256,8 @@ fn adam<M: Model + Sync + ?Sized>(
     let mut converged = false;
     let mut iterations = 0;
     for t in 0..=o.iterations {
-        let ev = evaluate(model, data, &theta)?;
-        let loss = ev.value.sum;
+        let (value, gradient) = engine.loss_and_gradient(data, &theta)?;
+        let loss = value.sum;
         if t % stride == 0 || t == o.iterations {
             history.push(HistoryEntry {
                 iteration: t,
@@ -267,8 +279,8 @@ fn adam<M: Model + Sync + ?Sized>(
         if loss < best.0 {
             best = (loss, theta.clone());
         }
-        let scale = 1.0 / ev.value.residuals as f64;
-        let g: Vec<f64> = ev.gradient.iter().map(|x| x * scale).collect();
+        let scale = 1.0 / value.residuals as f64;
+        let g: Vec<f64> = gradient.iter().map(|x| x * scale).collect();
         if g.iter().fold(0.0_f64, |a, x| a.max(x.abs())) <= o.tolerance {
             stop_reason = "gradient below tolerance".into();
             converged = true;
@@ -295,7 +307,7 @@ fn adam<M: Model + Sync + ?Sized>(
             theta[i] -= lr * mh / (vh.sqrt() + o.epsilon);
         }
     }
-    let evaluation = evaluate(model, data, &best.1)?;
+    let evaluation = engine.evaluate(data, &best.1)?;
     Ok(Outcome {
         parameters: best.1,
         evaluation,
@@ -328,15 +340,15 @@ fn damped_solve(a: &DMatrix<f64>, b: &DVector<f64>, lambda: f64) -> DVector<f64>
     svd.solve(b, tol).unwrap_or_else(|_| DVector::zeros(np))
 }
 
-fn levenberg_marquardt<M: Model + Sync + ?Sized>(
-    model: &M,
+fn levenberg_marquardt(
+    engine: &dyn LossEngine,
     data: &Dataset,
     init: &[f64],
     o: &LmOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome, LearnError> {
     let mut theta = init.to_vec();
-    let mut ev = evaluate(model, data, &theta)?;
+    let mut ev = engine.evaluate(data, &theta)?;
     let mut history = vec![HistoryEntry {
         iteration: 0,
         loss: ev.value.sum,
@@ -371,7 +383,7 @@ fn levenberg_marquardt<M: Model + Sync + ?Sized>(
         loop {
             let delta = damped_solve(&a, &b, lambda);
             let trial: Vec<f64> = theta.iter().zip(delta.iter()).map(|(x, d)| x + d).collect();
-            let trial_loss = match evaluate_loss(model, data, &trial) {
+            let trial_loss = match engine.loss(data, &trial) {
                 Ok(v) if v.sum.is_finite() => v.sum,
                 _ => f64::INFINITY,
             };
@@ -379,7 +391,7 @@ fn levenberg_marquardt<M: Model + Sync + ?Sized>(
                 let step = delta.norm();
                 let size = theta.iter().map(|x| x * x).sum::<f64>().sqrt();
                 theta = trial;
-                ev = evaluate(model, data, &theta)?;
+                ev = engine.evaluate(data, &theta)?;
                 lambda = (lambda / 10.0).max(1e-15);
                 history.push(HistoryEntry {
                     iteration: it,

@@ -1,10 +1,11 @@
 //! The top-level fit and its JSON-serializable result.
 
 use crate::data::{DataError, Dataset};
+use crate::engine::{Engine, EngineReport, LossEngine, build_engine};
 use crate::error::LearnError;
 use crate::identify::{FLAT_THRESHOLD, FlatDirection, flat_directions, uncertainties};
 use crate::model::Model;
-use crate::optim::{HistoryEntry, LmOptions, Optimizer, Outcome, Progress, optimize};
+use crate::optim::{HistoryEntry, LmOptions, Optimizer, Outcome, Progress, optimize_with};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -17,6 +18,9 @@ pub struct LearnOptions {
     pub flat_threshold: f64,
     /// Starting parameters (default: the model's initial guesses).
     pub initial: Option<Vec<f64>>,
+    /// Which engine evaluates the loss. The library's default is the reference,
+    /// [`Engine::Autodiff`] (results reproducible bit for bit); the CLI's is [`Engine::Auto`].
+    pub engine: Engine,
 }
 
 impl Default for LearnOptions {
@@ -25,6 +29,7 @@ impl Default for LearnOptions {
             optimizer: Optimizer::LevenbergMarquardt(LmOptions::default()),
             flat_threshold: FLAT_THRESHOLD,
             initial: None,
+            engine: Engine::Autodiff,
         }
     }
 }
@@ -113,6 +118,9 @@ pub struct LearnResult {
     /// Errors-in-variables bias correction (absent for a plain fit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bias_correction: Option<BiasCorrection>,
+    /// Which engine evaluated the loss (and why, when `auto` did not compile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineReport>,
 }
 
 impl LearnResult {
@@ -167,20 +175,44 @@ pub fn learn_with_progress<M: Model + Sync + ?Sized>(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LearnResult, LearnError> {
     let data = prepare(model, data)?;
-    let names = model.parameter_names();
+    let init = starting_point(model, options)?;
+    let engine = build_engine(model, options.engine, true)?;
+    fit_prepared(engine.as_ref(), model, &data, &init, options, progress)
+}
+
+/// `options.initial`, or the model's initial guesses, checked to have one value per parameter.
+pub(crate) fn starting_point<M: Model + ?Sized>(
+    model: &M,
+    options: &LearnOptions,
+) -> Result<Vec<f64>, LearnError> {
+    let expected = model.parameter_names().len();
     let init = options
         .initial
         .clone()
         .unwrap_or_else(|| model.initial_parameters());
-    if init.len() != names.len() {
+    if init.len() != expected {
         return Err(LearnError::ParameterCount {
             what: "initial values",
             given: init.len(),
-            expected: names.len(),
+            expected,
         });
     }
-    let out = optimize(model, &data, &init, &options.optimizer, progress)?;
-    Ok(build_result(model, &data, &init, out, options))
+    Ok(init)
+}
+
+/// The fit of [`learn_with_progress`] on prepared data, from `init`, with a given engine.
+pub(crate) fn fit_prepared<M: Model + Sync + ?Sized>(
+    engine: &dyn LossEngine,
+    model: &M,
+    data: &Dataset,
+    init: &[f64],
+    options: &LearnOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LearnResult, LearnError> {
+    let out = optimize_with(engine, data, init, &options.optimizer, progress)?;
+    let mut result = build_result(model, data, init, out, options);
+    result.engine = Some(engine.report().clone());
+    Ok(result)
 }
 
 /// Assembles the [`LearnResult`] of an optimizer run (flat directions, uncertainties, ...).
@@ -225,5 +257,6 @@ pub(crate) fn build_result<M: Model + ?Sized>(
         minima: None,
         failed_starts: None,
         bias_correction: None,
+        engine: None,
     }
 }
