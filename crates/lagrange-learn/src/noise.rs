@@ -328,6 +328,33 @@ where
     M: Model + Sync + ?Sized,
     G: Fn(f64, u64) -> Result<Dataset, LearnError> + Sync,
 {
+    // one compilation for every level, repeat and refit: only the data change
+    let engine = build_engine(model, options.engine, true)?;
+    noise_sweep_with(
+        engine.as_ref(),
+        model,
+        truth,
+        make_data,
+        options,
+        sweep,
+        progress,
+    )
+}
+
+/// [`noise_sweep`] with a given engine (built for `model`; `options.engine` is not read).
+pub fn noise_sweep_with<M, G>(
+    engine: &dyn LossEngine,
+    model: &M,
+    truth: &[f64],
+    make_data: G,
+    options: &LearnOptions,
+    sweep: &SweepOptions,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<SweepRow>, LearnError>
+where
+    M: Model + Sync + ?Sized,
+    G: Fn(f64, u64) -> Result<Dataset, LearnError> + Sync,
+{
     let names = model.parameter_names();
     if truth.len() != names.len() {
         return Err(LearnError::ParameterCount {
@@ -345,9 +372,6 @@ where
     }
     let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
     let tnorm = norm(truth).max(f64::MIN_POSITIVE);
-    // one compilation for every level, repeat and refit: only the data change
-    let engine = build_engine(model, options.engine, true)?;
-    let engine = engine.as_ref();
     let jobs: Vec<(usize, usize)> = (0..sweep.levels.len())
         .flat_map(|l| (0..sweep.repeats).map(move |r| (l, r)))
         .collect();

@@ -2,15 +2,15 @@
 //! values or `--fix`ed), computed in parallel, as CSV `<p1>,<p2>,loss` and/or a heatmap with a log
 //! colour scale; `--path` overlays the Levenberg–Marquardt path over the two parameters.
 
-use super::learn::{load_model, pending_text, plot_kind, read_data};
+use super::learn::{EngineArgs, load_model, pending_text, plot_kind, read_data};
 use crate::limits;
 use crate::output::atomic::{AtomicFile, check_target};
 use crate::output::plot_learn;
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use lagrange_learn::landscape::{GridAxis, landscape};
+use lagrange_learn::landscape::{GridAxis, landscape_with};
 use lagrange_learn::model::{Model, Restricted};
-use lagrange_learn::{LearnOptions, learn};
+use lagrange_learn::{LearnOptions, build_engine, learn};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -50,6 +50,9 @@ pub struct LandscapeArgs {
     /// Overlay the optimizer's path (Levenberg–Marquardt over the two grid parameters).
     #[arg(long)]
     pub path: bool,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 pub fn run(args: &LandscapeArgs) -> Result<()> {
@@ -95,7 +98,10 @@ pub fn run(args: &LandscapeArgs) -> Result<()> {
         }
     }
     let base = model.initial_parameters();
-    let land = landscape(&model, &data, &base, &x, &y)?;
+    // one compilation for the whole grid (values only: the grid needs no derivatives)
+    let engine = build_engine(&model, args.engine.engine(), false)?;
+    args.engine.report(engine.report(), false);
+    let land = landscape_with(engine.as_ref(), &model, &data, &base, &x, &y)?;
     let path_points = if args.path {
         let fit = vec![x.name.clone(), y.name.clone()];
         let others: Vec<(String, f64)> = names
@@ -105,7 +111,11 @@ pub fn run(args: &LandscapeArgs) -> Result<()> {
             .map(|(n, v)| (n.clone(), *v))
             .collect();
         let two = Restricted::new(&model, Some(&fit), &others)?;
-        let r = learn(&two, &data, &LearnOptions::default())?;
+        let options = LearnOptions {
+            engine: args.engine.engine(),
+            ..LearnOptions::default()
+        };
+        let r = learn(&two, &data, &options)?;
         Some(
             r.history
                 .iter()

@@ -19,7 +19,7 @@ use lagrange_learn::model::{AnyModel, Model, Restricted};
 use lagrange_learn::multistart::{MultiStartOptions, multistart};
 use lagrange_learn::noise::{NoiseModel, SimexOptions, learn_bias_corrected};
 use lagrange_learn::optim::{AdamOptions, LmOptions, Optimizer, Schedule};
-use lagrange_learn::{Dataset, LearnOptions, learn_with_progress};
+use lagrange_learn::{Dataset, Engine, EngineReport, LearnOptions, learn_with_progress};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -86,9 +86,51 @@ pub struct LearnArgs {
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// `--engine` and `--stats` of the commands that evaluate the loss (learn, landscape,
+/// noise-sweep).
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// How the loss and its parameter derivatives are evaluated: `auto` (default: compiled when
+    /// the model can be traced, else nested dual numbers, with a note that says why),
+    /// `autodiff` (nested dual numbers through the engine) or `compiled` (the model's equations
+    /// of motion compiled once with its parameters as inputs, parameter derivatives on the
+    /// graph; an error for a model that branches on values).
+    #[arg(
+        long,
+        value_name = "ENGINE",
+        default_value = "auto",
+        value_parser = ["auto", "autodiff", "compiled"]
+    )]
+    pub engine: String,
+
+    /// Report on stderr which engine evaluated the loss (and how long compiling took).
+    #[arg(long)]
+    pub stats: bool,
+}
+
+impl EngineArgs {
+    /// The engine asked for.
+    pub fn engine(&self) -> Engine {
+        Engine::parse(&self.engine).expect("clap accepts only the three names")
+    }
+
+    /// `stats: engine …` with `--stats`; otherwise, unless `quiet`, a note when `auto` fell
+    /// back to the dual numbers.
+    pub fn report(&self, report: &EngineReport, quiet: bool) {
+        if self.stats {
+            eprintln!("stats: {}", report.summary());
+        } else if report.reason.is_some() && !quiet {
+            eprintln!("note: {}", report.summary());
+        }
+    }
 }
 
 /// Reads and validates the data file.
@@ -275,6 +317,7 @@ pub fn run(args: &LearnArgs) -> Result<()> {
     )?;
     let options = LearnOptions {
         optimizer,
+        engine: args.engine.engine(),
         ..LearnOptions::default()
     };
     let max = match optimizer {
@@ -339,6 +382,9 @@ pub fn run(args: &LearnArgs) -> Result<()> {
         r
     };
 
+    if let Some(report) = &result.engine {
+        args.engine.report(report, args.quiet);
+    }
     let mut pending = Vec::new();
     if let Some((path, kind)) = &plot {
         let file = AtomicFile::new(path)?;

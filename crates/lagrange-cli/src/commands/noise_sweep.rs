@@ -11,7 +11,7 @@
 //! true values), or `--model FILE`. Without `--fit`/`--fix`, parameters that cannot be learned
 //! separately (flat directions on clean data, e.g. `m` with `k`) are fixed at their true values.
 
-use super::learn::{pending_text, plot_kind};
+use super::learn::{EngineArgs, pending_text, plot_kind};
 use crate::cli::SamplingArgs;
 use crate::limits;
 use crate::options::{self, assignments};
@@ -22,8 +22,8 @@ use clap::Args;
 use lagrange::systems::System;
 use lagrange_learn::generate::{GenerateSpec, generate};
 use lagrange_learn::model::{Model, Restricted, TextModel};
-use lagrange_learn::noise::{SimexOptions, SweepOptions, noise_sweep, sweep_csv};
-use lagrange_learn::{LearnOptions, learn};
+use lagrange_learn::noise::{SimexOptions, SweepOptions, noise_sweep_with, sweep_csv};
+use lagrange_learn::{LearnOptions, build_engine, learn};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -95,6 +95,9 @@ pub struct NoiseSweepArgs {
     /// Plot of the error against the noise level (.png or .svg).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
 
     /// No progress bar or notes.
     #[arg(long, short = 'q')]
@@ -197,11 +200,15 @@ pub fn run(args: &NoiseSweepArgs) -> Result<()> {
         sys.coordinates().len(),
         model.parameter_names().len(),
     )?;
+    let options = LearnOptions {
+        engine: args.engine.engine(),
+        ..LearnOptions::default()
+    };
     if fit.is_none() && fixed.is_empty() {
         // fix what cannot be learned separately, at the true values
         let clean = make(0.0, args.seed)?;
         for _ in 0..model.parameter_names().len() {
-            let r = learn(&model, &clean, &LearnOptions::default())?;
+            let r = learn(&model, &clean, &options)?;
             let Some(flat) = r.flat_directions.first() else {
                 break;
             };
@@ -233,11 +240,14 @@ pub fn run(args: &NoiseSweepArgs) -> Result<()> {
             b.set_position(n);
         }
     };
-    let rows = noise_sweep(
+    let engine = build_engine(&model, options.engine, true)?;
+    args.engine.report(engine.report(), args.quiet);
+    let rows = noise_sweep_with(
+        engine.as_ref(),
         &model,
         &truth,
         make,
-        &LearnOptions::default(),
+        &options,
         &sweep,
         &tick,
     )?;
