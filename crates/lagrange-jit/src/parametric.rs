@@ -193,6 +193,8 @@ pub struct ParametricEquations {
     scratch: Vec<f64>,
     temp: Vec<f64>,
     matrix: Vec<f64>,
+    /// Results of the host path of `loss_gradient`.
+    spare: Vec<f64>,
 }
 
 impl Clone for ParametricEquations {
@@ -204,6 +206,7 @@ impl Clone for ParametricEquations {
             scratch: self.scratch.clone(),
             temp: self.temp.clone(),
             matrix: self.matrix.clone(),
+            spare: Vec::new(),
         }
     }
 }
@@ -469,6 +472,7 @@ impl ParametricEquations {
             scratch: vec![0.0; scratch_len],
             temp: vec![0.0; temp_len],
             matrix: vec![0.0; n * n],
+            spare: Vec::new(),
         })
     }
 
@@ -630,41 +634,54 @@ impl ParametricEquations {
     }
 
     /// q̈ and the gradient of the sample loss `Σᵢ (q̈ᵢ − observedᵢ)²` with respect to θ, at
-    /// `(t, q, q̇)`. `false`: not decided here.
+    /// `(t, q, q̇)`, as views of this evaluator's buffers (valid until its next use): `(q̈ (n),
+    /// gradient (P))`. `None`: not decided here.
     ///
     /// # Panics
-    /// If compiled without derivatives, or on wrong lengths (`observed`, `acc`: n, `grad`: P).
-    pub fn loss_gradient_into(
+    /// If compiled without derivatives, or if `observed` does not have n values.
+    #[inline]
+    pub fn loss_gradient(
         &mut self,
         t: f64,
         q: &[f64],
         q_dot: &[f64],
         observed: &[f64],
-        acc: &mut [f64],
-        grad: &mut [f64],
-    ) -> bool {
+    ) -> Option<(&[f64], &[f64])> {
         let (n, p) = (self.shared.n, self.shared.p);
-        assert!(
-            observed.len() == n && acc.len() == n && grad.len() == p,
-            "observed, acc: n, grad: P values"
-        );
-        self.uniform[1 + p..].copy_from_slice(observed);
+        assert_eq!(observed.len(), n, "observed must have {n} values");
+        // element by element: a call to memcpy would cost more than these few values
+        for (u, o) in self.uniform[1 + p..].iter_mut().zip(observed) {
+            *u = *o;
+        }
         if self.run_in_code(Which::Gradient, t, q, q_dot) {
-            acc.copy_from_slice(&self.out[..n]);
-            grad.copy_from_slice(&self.out[n..n + p]);
-            return true;
+            return Some((&self.out[..n], &self.out[n..n + p]));
         }
+        self.host_loss_gradient(t, q, q_dot, observed)
+    }
+
+    /// The host's part of [`loss_gradient`](Self::loss_gradient): the Jacobian, then `2 Jᵀ r`.
+    #[inline(never)]
+    fn host_loss_gradient(
+        &mut self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        observed: &[f64],
+    ) -> Option<(&[f64], &[f64])> {
+        let (n, p) = (self.shared.n, self.shared.p);
+        let mut acc = vec![0.0; n];
         let mut jac = vec![0.0; n * p];
-        if !self.jacobian_into(t, q, q_dot, acc, &mut jac) {
-            return false;
+        if !self.jacobian_into(t, q, q_dot, &mut acc, &mut jac) {
+            return None;
         }
-        for (k, g) in grad.iter_mut().enumerate() {
-            *g = 2.0
-                * (0..n)
-                    .map(|i| jac[i * p + k] * (acc[i] - observed[i]))
-                    .sum::<f64>();
-        }
-        true
+        self.spare.clear();
+        self.spare.extend_from_slice(&acc);
+        self.spare.extend((0..p).map(|k| {
+            2.0 * (0..n)
+                .map(|i| jac[i * p + k] * (acc[i] - observed[i]))
+                .sum::<f64>()
+        }));
+        Some((&self.spare[..n], &self.spare[n..]))
     }
 }
 

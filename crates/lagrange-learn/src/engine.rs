@@ -193,8 +193,8 @@ mod compiled {
     use crate::data::Dataset;
     use crate::error::LearnError;
     use crate::loss::{
-        Evaluation, LossValue, Rows, assemble, check_coordinates, finish, sample_loss,
-        sample_rows_classified,
+        Evaluation, LossValue, Rows, assemble, check_coordinates, finish, finish_sparse,
+        sample_loss, sample_rows_classified,
     };
     use crate::model::Model;
     use lagrange_jit::{
@@ -206,7 +206,7 @@ mod compiled {
 
     /// Samples per parallel task: each task clones the compiled code's buffers once, and the
     /// partial gradients are added in block order, so results do not depend on the threads.
-    const BLOCK: usize = 256;
+    const BLOCK: usize = 1024;
 
     /// A [`Model`] seen by the tracer: parameters and state both [`Traced`].
     pub(crate) struct Traceable<'a, M: ?Sized>(pub(crate) &'a M);
@@ -334,7 +334,7 @@ mod compiled {
                     })
                     .collect::<Result<Vec<Option<f64>>, LearnError>>()
             })?;
-            Ok(finish(data, blocks.concat())?.0)
+            finish(data, blocks.concat())
         }
 
         fn evaluate(&self, data: &Dataset, theta: &[f64]) -> Result<Evaluation, LearnError> {
@@ -370,41 +370,45 @@ mod compiled {
                 return self.evaluate(data, theta).map(|e| (e.value, e.gradient));
             }
             let (n, np) = (data.dof(), theta.len());
+            // per block: the loss over its regular samples, their gradient, the singular ones
             let blocks = self.blocks(data, theta, |eq, range| {
-                let (mut acc, mut grad) = (vec![0.0; n], vec![0.0; np]);
-                let mut total = vec![0.0; np];
-                let losses = range
-                    .map(|i| {
-                        let (q, v, obs) = (&data.q[i], &data.q_dot[i], &data.q_ddot[i]);
-                        if eq.loss_gradient_into(0.0, q, v, obs, &mut acc, &mut grad) {
-                            for (t, g) in total.iter_mut().zip(&grad) {
-                                *t += g;
-                            }
-                            return Ok(Some(
-                                acc.iter().zip(obs).map(|(x, y)| (x - y) * (x - y)).sum(),
-                            ));
+                let (mut sum, mut total, mut singular) = (0.0, vec![0.0; np], Vec::new());
+                for i in range {
+                    let (q, v, obs) = (&data.q[i], &data.q_dot[i], &data.q_ddot[i]);
+                    if let Some((acc, grad)) = eq.loss_gradient(0.0, q, v, obs) {
+                        for (t, g) in total.iter_mut().zip(grad) {
+                            *t += g;
                         }
-                        self.fallbacks.fetch_add(1, Ordering::Relaxed);
-                        let rows = sample_rows_classified(self.model, theta, data, i)?;
-                        Ok(rows.map(|(r, j)| {
+                        sum += acc
+                            .iter()
+                            .zip(obs)
+                            .map(|(x, y)| (x - y) * (x - y))
+                            .sum::<f64>();
+                        continue;
+                    }
+                    self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                    match sample_rows_classified(self.model, theta, data, i)? {
+                        Some((r, j)) => {
                             for (k, t) in total.iter_mut().enumerate() {
                                 *t += 2.0 * (0..n).map(|a| j[a * np + k] * r[a]).sum::<f64>();
                             }
-                            r.iter().map(|x| x * x).sum()
-                        }))
-                    })
-                    .collect::<Result<Vec<Option<f64>>, LearnError>>()?;
-                Ok((losses, total))
+                            sum += r.iter().map(|x| x * x).sum::<f64>();
+                        }
+                        None => singular.push(i),
+                    }
+                }
+                Ok((sum, total, singular))
             })?;
             let mut gradient = vec![0.0; np];
-            let mut losses = Vec::with_capacity(data.len());
-            for (l, g) in blocks {
-                losses.extend(l);
+            let (mut sum, mut singular) = (0.0, Vec::new());
+            for (s, g, z) in blocks {
+                sum += s;
+                singular.extend(z);
                 for (a, b) in gradient.iter_mut().zip(&g) {
                     *a += b;
                 }
             }
-            Ok((finish(data, losses)?.0, gradient))
+            Ok((finish_sparse(data, sum, &singular)?, gradient))
         }
 
         fn report(&self) -> &EngineReport {

@@ -91,42 +91,42 @@ fn classify(err: MechanicsError, sample: usize) -> Result<(), LearnError> {
 pub(crate) fn finish(
     data: &Dataset,
     per_sample: Vec<Option<f64>>,
-) -> Result<(LossValue, Vec<bool>), LearnError> {
+) -> Result<LossValue, LearnError> {
     let mut sum = 0.0;
-    let mut singular = 0;
-    let mut singular_first = Vec::new();
-    let mut valid = Vec::with_capacity(per_sample.len());
+    let mut singular = Vec::new();
     for (i, s) in per_sample.iter().enumerate() {
         match s {
-            Some(v) => {
-                sum += v;
-                valid.push(true);
-            }
-            None => {
-                singular += 1;
-                if singular_first.len() < MAX_REPORTED_SINGULAR {
-                    singular_first.push(i);
-                }
-                valid.push(false);
-            }
+            Some(v) => sum += v,
+            None => singular.push(i),
         }
     }
-    if singular == data.len() {
+    finish_sparse(data, sum, &singular)
+}
+
+/// The [`LossValue`] from the sum over regular samples and the (0-based, increasing) indices
+/// of the singular ones.
+pub(crate) fn finish_sparse(
+    data: &Dataset,
+    sum: f64,
+    singular: &[usize],
+) -> Result<LossValue, LearnError> {
+    if singular.len() == data.len() {
         return Err(LearnError::AllSingular {
             samples: data.len(),
         });
     }
-    let residuals = (data.len() - singular) * data.dof();
-    Ok((
-        LossValue {
-            sum,
-            mean: sum / residuals as f64,
-            residuals,
-            singular,
-            singular_first,
-        },
-        valid,
-    ))
+    let residuals = (data.len() - singular.len()) * data.dof();
+    Ok(LossValue {
+        sum,
+        mean: sum / residuals as f64,
+        residuals,
+        singular: singular.len(),
+        singular_first: singular
+            .iter()
+            .take(MAX_REPORTED_SINGULAR)
+            .copied()
+            .collect(),
+    })
 }
 
 /// The loss at `params` (plain `f64` evaluation, parallel over samples).
@@ -140,7 +140,7 @@ pub fn evaluate_loss<M: Model + Sync + ?Sized>(
         .into_par_iter()
         .map(|i| sample_loss(model, params, data, i))
         .collect::<Result<_, _>>()?;
-    Ok(finish(data, per_sample)?.0)
+    finish(data, per_sample)
 }
 
 /// `Σₖ (Q − q̈)ₖ²` of sample `i` by automatic differentiation; `None` where the mass matrix is
@@ -287,7 +287,7 @@ pub(crate) fn assemble(
         .iter()
         .map(|r| r.as_ref().map(|(r, _)| r.iter().map(|x| x * x).sum()))
         .collect();
-    let (value, _) = finish(data, per_sample)?;
+    let value = finish(data, per_sample)?;
     let m = value.residuals;
     let mut residuals = Vec::with_capacity(m);
     let mut jac = DMatrix::zeros(m, np);

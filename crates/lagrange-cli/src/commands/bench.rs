@@ -66,19 +66,29 @@ pub struct BenchArgs {
     /// report; `--quick` and `--peers PYTHON` apply.
     #[arg(long)]
     pub neural: bool,
+    /// Time learning physical parameters (full-batch Adam step, 41 × 41 landscape,
+    /// Levenberg–Marquardt) on the compiled and autodiff engines against JAX
+    /// (bench/peers/learn_jax.py) in the same run: double pendulum (m2, g) and cyclotron (B),
+    /// 2 000 and 10⁵ samples. `--out` takes the JSON report; `--quick` and `--peers PYTHON`
+    /// apply.
+    #[arg(long)]
+    pub learn: bool,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     if args.cli {
         return super::bench_cli::run(args.repeats, args.out.as_deref(), args.quiet);
     }
+    let python = args
+        .peers
+        .as_ref()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
     if args.neural {
-        let python = args
-            .peers
-            .as_ref()
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from);
         return super::bench_neural::run(args.out.as_deref(), args.quick, python);
+    }
+    if args.learn {
+        return super::bench_learn::run(args.out.as_deref(), args.quick, python);
     }
     table(args)
 }

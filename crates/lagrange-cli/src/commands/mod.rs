@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_cli;
+pub mod bench_learn;
 pub mod bench_neural;
 pub mod eom;
 pub mod evaluate;
