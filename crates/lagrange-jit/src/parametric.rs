@@ -195,6 +195,8 @@ pub struct ParametricEquations {
     matrix: Vec<f64>,
     /// Results of the host path of `loss_gradient`.
     spare: Vec<f64>,
+    /// Right-hand sides of the host's solves for the Jacobian.
+    rhs: Vec<f64>,
 }
 
 impl Clone for ParametricEquations {
@@ -207,6 +209,7 @@ impl Clone for ParametricEquations {
             temp: self.temp.clone(),
             matrix: self.matrix.clone(),
             spare: Vec::new(),
+            rhs: Vec::new(),
         }
     }
 }
@@ -473,6 +476,7 @@ impl ParametricEquations {
             temp: vec![0.0; temp_len],
             matrix: vec![0.0; n * n],
             spare: Vec::new(),
+            rhs: Vec::new(),
         })
     }
 
@@ -615,15 +619,24 @@ impl ParametricEquations {
         if !self.host_solve(acc) {
             return false;
         }
-        let mut rhs = vec![0.0; n];
+        let mut rhs = std::mem::take(&mut self.rhs);
+        rhs.resize(n, 0.0);
+        let solved = self.host_columns(&mut rhs, acc, jac);
+        self.rhs = rhs;
+        solved
+    }
+
+    /// The columns `∂q̈/∂θₖ = M⁻¹ (∂f/∂θₖ − (∂M/∂θₖ) q̈)` on the host, after the dense function
+    /// ran and `acc` holds q̈.
+    fn host_columns(&mut self, rhs: &mut [f64], acc: &[f64], jac: &mut [f64]) -> bool {
+        let (n, p) = (self.shared.n, self.shared.p);
         for k in 0..p {
             let dm = &self.scratch[n * n * (1 + k)..n * n * (2 + k)];
             for (i, r) in rhs.iter_mut().enumerate() {
                 let row = &dm[i * n..(i + 1) * n];
-                *r = self.out[n + i * p + k]
-                    - row.iter().zip(&*acc).map(|(a, b)| a * b).sum::<f64>();
+                *r = self.out[n + i * p + k] - row.iter().zip(acc).map(|(a, b)| a * b).sum::<f64>();
             }
-            if !self.host_solve(&mut rhs) {
+            if !self.host_solve(rhs) {
                 return false;
             }
             for i in 0..n {
@@ -669,19 +682,22 @@ impl ParametricEquations {
         observed: &[f64],
     ) -> Option<(&[f64], &[f64])> {
         let (n, p) = (self.shared.n, self.shared.p);
-        let mut acc = vec![0.0; n];
-        let mut jac = vec![0.0; n * p];
-        if !self.jacobian_into(t, q, q_dot, &mut acc, &mut jac) {
-            return None;
+        // spare = [q̈ (n) | gradient (P) | Jacobian (n P)]
+        let mut spare = std::mem::take(&mut self.spare);
+        spare.resize(n + p + n * p, 0.0);
+        let (acc, rest) = spare.split_at_mut(n);
+        let (grad, jac) = rest.split_at_mut(p);
+        let solved = self.jacobian_into(t, q, q_dot, acc, jac);
+        if solved {
+            for (k, g) in grad.iter_mut().enumerate() {
+                *g = 2.0
+                    * (0..n)
+                        .map(|i| jac[i * p + k] * (acc[i] - observed[i]))
+                        .sum::<f64>();
+            }
         }
-        self.spare.clear();
-        self.spare.extend_from_slice(&acc);
-        self.spare.extend((0..p).map(|k| {
-            2.0 * (0..n)
-                .map(|i| jac[i * p + k] * (acc[i] - observed[i]))
-                .sum::<f64>()
-        }));
-        Some((&self.spare[..n], &self.spare[n..]))
+        self.spare = spare;
+        solved.then(|| (&self.spare[..n], &self.spare[n..n + p]))
     }
 }
 

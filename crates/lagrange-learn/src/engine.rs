@@ -252,19 +252,13 @@ mod compiled {
 
     impl<'m, M: Model + Sync + ?Sized> Compiled<'m, M> {
         pub(crate) fn new(model: &'m M, choice: Engine, derivatives: bool) -> Result<Self, String> {
-            Self::with_mode(model, choice, derivatives, DerivativeMode::Auto)
-        }
-
-        pub(crate) fn with_mode(
-            model: &'m M,
-            choice: Engine,
-            derivatives: bool,
-            mode: DerivativeMode,
-        ) -> Result<Self, String> {
             if model.structure().generalized_forces {
                 return Err("the model declares generalized forces".into());
             }
-            let options = ParametricOptions { derivatives, mode };
+            let options = ParametricOptions {
+                derivatives,
+                mode: DerivativeMode::Auto,
+            };
             let equations =
                 ParametricEquations::new(&Traceable(model), options).map_err(|e| reason(&e))?;
             let stats = equations.stats();
