@@ -211,13 +211,18 @@ fn five_coordinates_solve_on_the_host() {
     );
 }
 
+/// `L = ½ m x² ẋ² − ½ k x²`: its mass matrix m x² is singular at x = 0.
+fn singular_at_origin() -> TextModel {
+    text(
+        "coordinates = [\"x\"]\nlagrangian = \"0.5*m*x^2*x_dot^2 - 0.5*k*x^2\"\n\
+         [parameters]\nm = 1.0\nk = 2.0\n",
+    )
+}
+
 #[test]
 fn singular_and_indefinite_samples_are_classified_as_the_reference_does() {
     // M = m x², singular at x = 0: those samples must be left out at the same indices
-    let m = text(
-        "coordinates = [\"x\"]\nlagrangian = \"0.5*m*x^2*x_dot^2 - 0.5*k*x^2\"\n\
-         [parameters]\nm = 1.0\nk = 2.0\n",
-    );
+    let m = singular_at_origin();
     let mut data = random_data(&["x"], 40, 11);
     for i in [3, 17, 18] {
         data.q[i][0] = 0.0;
@@ -278,10 +283,7 @@ fn value_dependent_models_fall_back_with_the_reason() {
 
 #[test]
 fn errors_are_the_reference_errors() {
-    let m = text(
-        "coordinates = [\"x\"]\nlagrangian = \"0.5*m*x^2*x_dot^2 - 0.5*k*x^2\"\n\
-         [parameters]\nm = 1.0\nk = 2.0\n",
-    );
+    let m = singular_at_origin();
     let mut data = random_data(&["x"], 5, 13);
     for row in &mut data.q {
         row[0] = 0.0;
