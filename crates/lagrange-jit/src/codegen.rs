@@ -414,20 +414,20 @@ impl CompiledFunction {
 
 /// The emission order cut into chunks of at most [`CHUNK_OPERATIONS`] operations, and where the
 /// values crossing a cut are kept.
-struct Chunks {
-    list: Vec<Vec<Id>>,
+pub(crate) struct Chunks {
+    pub(crate) list: Vec<Vec<Id>>,
     /// Slot in the temp buffer of each node used by a later chunk than its own.
-    temp_slot: Vec<Option<u32>>,
-    temp_len: usize,
+    pub(crate) temp_slot: Vec<Option<u32>>,
+    pub(crate) temp_len: usize,
 }
 
 /// Constants and inputs are not operations: each chunk makes its own (a constant, a load).
-fn is_leaf(op: Op) -> bool {
+pub(crate) fn is_leaf(op: Op) -> bool {
     matches!(op, Op::Const(_) | Op::Input(_))
 }
 
 impl Chunks {
-    fn new(graph: &Graph, order: &[Id]) -> Self {
+    pub(crate) fn new(graph: &Graph, order: &[Id]) -> Self {
         let mut list: Vec<Vec<Id>> = vec![Vec::new()];
         let mut chunk_of = vec![u32::MAX; graph.len()];
         let mut work = 0;
@@ -550,59 +550,11 @@ impl ChunkCode<'_> {
         }
         for &id in chunk {
             let op = self.graph.op(id);
-            let mut x = |b: &mut FunctionBuilder, i: Id| self.operand(b, &mut st, i);
-            let v = match op {
-                Op::Const(_) | Op::Input(_) => x(&mut b, id),
-                Op::Add(p, q) => {
-                    let (p, q) = (x(&mut b, p), x(&mut b, q));
-                    b.ins().fadd(p, q)
-                }
-                Op::Sub(p, q) => {
-                    let (p, q) = (x(&mut b, p), x(&mut b, q));
-                    b.ins().fsub(p, q)
-                }
-                Op::Mul(p, q) => {
-                    let (p, q) = (x(&mut b, p), x(&mut b, q));
-                    b.ins().fmul(p, q)
-                }
-                Op::Div(p, q) => {
-                    let (p, q) = (x(&mut b, p), x(&mut b, q));
-                    b.ins().fdiv(p, q)
-                }
-                Op::Neg(p) => {
-                    let p = x(&mut b, p);
-                    b.ins().fneg(p)
-                }
-                Op::Fun(Fun::Sqrt, p) => {
-                    let p = x(&mut b, p);
-                    b.ins().sqrt(p)
-                }
-                Op::Fun(Fun::Abs, p) => {
-                    let p = x(&mut b, p);
-                    b.ins().fabs(p)
-                }
-                Op::Fun(f, p) => {
-                    let args = [x(&mut b, p)];
-                    imports.call(module, &mut b, Wrapper::Fun(f), &args)?
-                }
-                Op::Powi(p, n) => {
-                    let p = x(&mut b, p);
-                    let n = b.ins().iconst(types::I32, i64::from(n));
-                    imports.call(module, &mut b, Wrapper::Powi, &[p, n])?
-                }
-                Op::Powf(p, c) => {
-                    let p = x(&mut b, p);
-                    let c = b.ins().f64const(f64::from_bits(c));
-                    imports.call(module, &mut b, Wrapper::Pow, &[p, c])?
-                }
-                Op::Pow(p, q) => {
-                    let args = [x(&mut b, p), x(&mut b, q)];
-                    imports.call(module, &mut b, Wrapper::Pow, &args)?
-                }
-                Op::Atan2(p, q) => {
-                    let args = [x(&mut b, p), x(&mut b, q)];
-                    imports.call(module, &mut b, Wrapper::Atan2, &args)?
-                }
+            let v = if is_leaf(op) {
+                self.operand(&mut b, &mut st, id)
+            } else {
+                let x = |b: &mut FunctionBuilder, i: Id| self.operand(b, &mut st, i);
+                emit_operation(module, &mut b, &mut imports, op, x)?
             };
             st.values.insert(id, v);
             if let (false, Some(slot)) = (is_leaf(op), self.chunks.temp_slot[id as usize]) {
@@ -630,6 +582,103 @@ impl ChunkCode<'_> {
         b.finalize(module.target_config());
         Ok(())
     }
+}
+
+/// Emits the operation `op` (not a constant or an input) on its operands, whose values `x`
+/// gives: scalars (`f64`) or lane vectors (`f64x2`) alike. Arithmetic, `sqrt` and `abs` are
+/// instructions on either; the functions without an instruction are calls to the wrappers, lane
+/// by lane on vectors.
+pub(crate) fn emit_operation(
+    module: &mut JITModule,
+    b: &mut FunctionBuilder,
+    imports: &mut Imports,
+    op: Op,
+    mut x: impl FnMut(&mut FunctionBuilder, Id) -> Value,
+) -> Result<Value, CodegenError> {
+    Ok(match op {
+        Op::Add(p, q) | Op::Sub(p, q) | Op::Mul(p, q) | Op::Div(p, q) => {
+            let (p, q) = (x(b, p), x(b, q));
+            match op {
+                Op::Add(..) => b.ins().fadd(p, q),
+                Op::Sub(..) => b.ins().fsub(p, q),
+                Op::Mul(..) => b.ins().fmul(p, q),
+                _ => b.ins().fdiv(p, q),
+            }
+        }
+        Op::Neg(p) => {
+            let p = x(b, p);
+            b.ins().fneg(p)
+        }
+        Op::Fun(Fun::Sqrt, p) => {
+            let p = x(b, p);
+            b.ins().sqrt(p)
+        }
+        Op::Fun(Fun::Abs, p) => {
+            let p = x(b, p);
+            b.ins().fabs(p)
+        }
+        Op::Fun(f, p) => {
+            let p = x(b, p);
+            call_lanes(module, b, imports, Wrapper::Fun(f), &[p])?
+        }
+        Op::Powi(p, n) => {
+            let p = x(b, p);
+            let n = b.ins().iconst(types::I32, i64::from(n));
+            call_lanes(module, b, imports, Wrapper::Powi, &[p, n])?
+        }
+        Op::Powf(p, c) => {
+            let p = x(b, p);
+            let c = b.ins().f64const(f64::from_bits(c));
+            call_lanes(module, b, imports, Wrapper::Pow, &[p, c])?
+        }
+        Op::Pow(p, q) | Op::Atan2(p, q) => {
+            let args = [x(b, p), x(b, q)];
+            let w = if let Op::Pow(..) = op {
+                Wrapper::Pow
+            } else {
+                Wrapper::Atan2
+            };
+            call_lanes(module, b, imports, w, &args)?
+        }
+        Op::Const(_) | Op::Input(_) => unreachable!("{op:?} is a leaf, not an operation"),
+    })
+}
+
+/// `w(args)`; where an argument is a lane vector, one call per lane (scalar arguments, such as
+/// `powi`'s exponent, go to every call), and the results gathered into a vector.
+fn call_lanes(
+    module: &mut JITModule,
+    b: &mut FunctionBuilder,
+    imports: &mut Imports,
+    w: Wrapper,
+    args: &[Value],
+) -> Result<Value, CodegenError> {
+    let Some(vector_type) = args
+        .iter()
+        .map(|&a| b.func.dfg.value_type(a))
+        .find(|t| t.is_vector())
+    else {
+        return imports.call(module, b, w, args);
+    };
+    let mut vector = None;
+    for l in 0..vector_type.lane_count() as u8 {
+        let scalar: Vec<Value> = args
+            .iter()
+            .map(|&a| {
+                if b.func.dfg.value_type(a).is_vector() {
+                    b.ins().extractlane(a, l)
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let r = imports.call(module, b, w, &scalar)?;
+        vector = Some(match vector {
+            None => b.ins().splat(vector_type, r),
+            Some(v) => b.ins().insertlane(v, r, l),
+        });
+    }
+    Ok(vector.expect("a vector has lanes"))
 }
 
 /// The order in which the live nodes are emitted.

@@ -29,9 +29,9 @@ use cranelift_jit::JITModule;
 use cranelift_module::{Linkage, Module};
 
 use crate::codegen::{
-    CodegenError, Imports, JitMemory, Wrapper, codegen_error, jit_builder, schedule,
+    CodegenError, Imports, JitMemory, codegen_error, emit_operation, jit_builder, schedule,
 };
-use crate::graph::{Fun, Graph, Id, Op};
+use crate::graph::{Graph, Id, Op};
 
 /// `kernel(t, q, q̇, rows, parameters, force, mass, row_count)`.
 type KernelFn = unsafe extern "C" fn(
@@ -258,15 +258,6 @@ impl Body {
         }
     }
 
-    /// A vector of the per-lane scalars (or the scalar itself).
-    fn gather(&self, b: &mut FunctionBuilder, lanes: &[Value]) -> Value {
-        if self.lanes == 1 {
-            return lanes[0];
-        }
-        let v = b.ins().splat(types::F64X2, lanes[0]);
-        b.ins().insertlane(v, lanes[1], 1)
-    }
-
     /// A constant in every lane.
     fn constant(&self, b: &mut FunctionBuilder, c: f64) -> Value {
         let c = b.ins().f64const(c);
@@ -344,35 +335,6 @@ impl Emitter<'_> {
         v
     }
 
-    /// `w(args)` lane by lane.
-    fn call(
-        &self,
-        module: &mut JITModule,
-        b: &mut FunctionBuilder,
-        imports: &mut Imports,
-        body: &Body,
-        w: Wrapper,
-        args: &[Value],
-    ) -> Result<Value, CodegenError> {
-        let mut lanes = Vec::with_capacity(body.lanes);
-        for l in 0..body.lanes {
-            // powi's exponent is a scalar i32 constant, not a lane vector
-            let scalar_args: Vec<Value> = args
-                .iter()
-                .enumerate()
-                .map(|(j, &a)| {
-                    if w == Wrapper::Powi && j == 1 {
-                        a
-                    } else {
-                        body.lane(b, a, l)
-                    }
-                })
-                .collect();
-            lanes.push(imports.call(module, b, w, &scalar_args)?);
-        }
-        Ok(body.gather(b, &lanes))
-    }
-
     /// Emits the computation of `body.lanes` rows into the current block.
     fn emit_body(
         &self,
@@ -393,51 +355,9 @@ impl Emitter<'_> {
             let op = self.graph.op(id);
             let v = match op {
                 Op::Const(_) | Op::Input(_) => self.operand(b, body, id),
-                Op::Add(x, y) | Op::Sub(x, y) | Op::Mul(x, y) | Op::Div(x, y) => {
-                    let x = self.operand(b, body, x);
-                    let y = self.operand(b, body, y);
-                    match op {
-                        Op::Add(..) => b.ins().fadd(x, y),
-                        Op::Sub(..) => b.ins().fsub(x, y),
-                        Op::Mul(..) => b.ins().fmul(x, y),
-                        _ => b.ins().fdiv(x, y),
-                    }
-                }
-                Op::Neg(x) => {
-                    let x = self.operand(b, body, x);
-                    b.ins().fneg(x)
-                }
-                Op::Fun(Fun::Sqrt, x) => {
-                    let x = self.operand(b, body, x);
-                    b.ins().sqrt(x)
-                }
-                Op::Fun(Fun::Abs, x) => {
-                    let x = self.operand(b, body, x);
-                    b.ins().fabs(x)
-                }
-                Op::Fun(f, x) => {
-                    let x = self.operand(b, body, x);
-                    self.call(module, b, imports, body, Wrapper::Fun(f), &[x])?
-                }
-                Op::Powi(x, n) => {
-                    let x = self.operand(b, body, x);
-                    let n = b.ins().iconst(types::I32, i64::from(n));
-                    self.call(module, b, imports, body, Wrapper::Powi, &[x, n])?
-                }
-                Op::Powf(x, c) => {
-                    let x = self.operand(b, body, x);
-                    let c = body.constant(b, f64::from_bits(c));
-                    self.call(module, b, imports, body, Wrapper::Pow, &[x, c])?
-                }
-                Op::Pow(x, y) | Op::Atan2(x, y) => {
-                    let x = self.operand(b, body, x);
-                    let y = self.operand(b, body, y);
-                    let w = if let Op::Pow(..) = op {
-                        Wrapper::Pow
-                    } else {
-                        Wrapper::Atan2
-                    };
-                    self.call(module, b, imports, body, w, &[x, y])?
+                _ => {
+                    let x = |b: &mut FunctionBuilder, a: Id| self.operand(b, body, a);
+                    emit_operation(module, b, imports, op, x)?
                 }
             };
             body.values.insert(id, v);

@@ -14,6 +14,7 @@
 
 // The stages are internal: their functions take raw pointers and trust layouts (`unsafe`), so
 // only the safe evaluator and its errors and statistics are exported.
+pub(crate) mod batch;
 pub(crate) mod codegen;
 pub(crate) mod diff;
 pub(crate) mod equations;
@@ -27,6 +28,6 @@ pub use codegen::CodegenError;
 pub use equations::{CompileError, CompileStats, CompiledEquations};
 pub use parametric::{
     DerivativeMode, MAX_OPERATIONS, ParametricEquations, ParametricLagrangian, ParametricOptions,
-    ParametricStats,
+    ParametricStats, Sample,
 };
 pub use trace::{TraceError, Traced};

@@ -27,6 +27,7 @@
 //! value, a singular mass matrix and a non-finite error: the classification of
 //! samples is the reference's own.
 
+use crate::batch::{BatchFunction, BatchInput, BatchLayout, LANES};
 use crate::codegen::{CompiledFunction, Layout};
 use crate::diff::{directional, gradient};
 use crate::equations::{CompileError, SYMBOLIC_SOLVE, eliminate, force_and_mass};
@@ -135,13 +136,21 @@ struct Function {
     scratch: usize,
 }
 
-/// The in-code solve (n ≤ 4): q̈, with its Jacobian, with the loss gradient; each also
-/// writes M's diagonal and the pivots to scratch.
+/// One in-code function: a [`BatchFunction`] whose output record is `[front (the results), M's
+/// diagonal (n), the pivots (n), the check sum]`.
+#[derive(Debug)]
+struct InCodeFunction {
+    code: BatchFunction,
+    front: usize,
+}
+
+/// The in-code solve (n ≤ 4), as loops over pairs of samples in `f64x2` lanes: q̈, with its
+/// Jacobian, with the loss gradient.
 #[derive(Debug)]
 struct InCode {
-    values: Function,
-    jacobian: Option<Function>,
-    gradient: Option<Function>,
+    values: InCodeFunction,
+    jacobian: Option<InCodeFunction>,
+    gradient: Option<InCodeFunction>,
 }
 
 #[derive(Debug)]
@@ -197,6 +206,27 @@ pub struct ParametricEquations {
     spare: Vec<f64>,
     /// Right-hand sides of the host's solves for the Jacobian.
     rhs: Vec<f64>,
+    /// The batch functions' arrays: θ, the packed sample records, their output records, temp.
+    theta: Vec<f64>,
+    records: Vec<f64>,
+    lane_out: Vec<f64>,
+    lane_temp: Vec<f64>,
+    /// One sample's results from the host path.
+    sample_out: Vec<f64>,
+}
+
+/// One sample for the batch methods: `observed` (q̈ of the data) is read by
+/// [`ParametricEquations::loss_gradient_batch`] only, and may be empty elsewhere.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    /// Time.
+    pub t: f64,
+    /// Positions (n).
+    pub q: &'a [f64],
+    /// Velocities (n).
+    pub q_dot: &'a [f64],
+    /// Observed accelerations (n, or empty where not used).
+    pub observed: &'a [f64],
 }
 
 impl Clone for ParametricEquations {
@@ -210,6 +240,11 @@ impl Clone for ParametricEquations {
             matrix: self.matrix.clone(),
             spare: Vec::new(),
             rhs: Vec::new(),
+            theta: self.theta.clone(),
+            records: Vec::new(),
+            lane_out: Vec::new(),
+            lane_temp: Vec::new(),
+            sample_out: Vec::new(),
         }
     }
 }
@@ -267,6 +302,39 @@ fn compile(
         },
         operations,
     ))
+}
+
+/// Compiles an in-code function: per sample, `front` results followed by the checks (M's
+/// diagonal and the pivots), then the check sum. Graph inputs `[t, q, q̇, θ, obs]`: θ uniform,
+/// the rest from the sample's record `[t, q (n), q̇ (n), obs (n)]`.
+fn compile_in_code(
+    g: &Graph,
+    outputs: &[Id],
+    front: usize,
+    n: usize,
+    p: usize,
+    traced_nodes: usize,
+) -> Result<(InCodeFunction, usize), CompileError> {
+    let operations = g.work(outputs);
+    if operations > MAX_OPERATIONS {
+        return Err(CompileError::TooLarge {
+            operations,
+            limit: MAX_OPERATIONS,
+        });
+    }
+    let sample = |k: usize| BatchInput::Sample(k as u32);
+    let layout = BatchLayout {
+        inputs: std::iter::once(sample(0))
+            .chain((0..2 * n).map(|i| sample(1 + i)))
+            .chain((0..p).map(|k| BatchInput::Uniform(k as u32)))
+            .chain((0..n).map(|i| sample(1 + 2 * n + i)))
+            .collect(),
+        outputs: (0..outputs.len() as u32).collect(),
+        check: Some(outputs.len() as u32),
+        defer_below: traced_nodes as Id,
+    };
+    let code = BatchFunction::compile(g, outputs, &layout)?;
+    Ok((InCodeFunction { code, front }, operations))
 }
 
 /// `∂f/∂θ` (`n × P`, `i P + k`) and `∂M/∂θ` (`P × n × n`, `k n² + i n + j`) on the graph.
@@ -380,7 +448,7 @@ impl ParametricEquations {
             let checks: Vec<Id> = diagonal.iter().chain(&pivots).copied().collect();
             let with_checks =
                 |front: &[Id]| -> Vec<Id> { front.iter().chain(&checks).copied().collect() };
-            let (values, ops) = compile(&g, &with_checks(&acc), n, n, p, traced_nodes)?;
+            let (values, ops) = compile_in_code(&g, &with_checks(&acc), n, n, p, traced_nodes)?;
             operations[0] = ops;
             let (mut jacobian, mut gradient_fn) = (None, None);
             if let Some((df, dm, _)) = &derivatives {
@@ -404,7 +472,7 @@ impl ParametricEquations {
                 }
                 let front: Vec<Id> = acc.iter().chain(&jac).copied().collect();
                 let (function, ops) =
-                    compile(&g, &with_checks(&front), n + n * p, n, p, traced_nodes)?;
+                    compile_in_code(&g, &with_checks(&front), n + n * p, n, p, traced_nodes)?;
                 jacobian = Some(function);
                 operations[1] += ops;
 
@@ -417,8 +485,10 @@ impl ParametricEquations {
                     loss = g.add(loss, r2);
                 }
                 let grad = gradient(&mut g, loss, &theta);
-                let front: Vec<Id> = acc.iter().chain(&grad).copied().collect();
-                let (function, ops) = compile(&g, &with_checks(&front), n + p, n, p, traced_nodes)?;
+                // the sample's loss itself too: the caller need not read the data again
+                let front: Vec<Id> = std::iter::once(loss).chain(grad).collect();
+                let (function, ops) =
+                    compile_in_code(&g, &with_checks(&front), 1 + p, n, p, traced_nodes)?;
                 gradient_fn = Some(function);
                 operations[1] += ops;
             }
@@ -447,11 +517,6 @@ impl ParametricEquations {
         };
         let functions: Vec<&Function> = [Some(&dense_values), dense_jacobian.as_ref()]
             .into_iter()
-            .chain(
-                in_code
-                    .iter()
-                    .flat_map(|c| [Some(&c.values), c.jacobian.as_ref(), c.gradient.as_ref()]),
-            )
             .flatten()
             .collect();
         let out_len = functions.iter().map(|f| f.out).max().unwrap_or(0);
@@ -477,6 +542,11 @@ impl ParametricEquations {
             matrix: vec![0.0; n * n],
             spare: Vec::new(),
             rhs: Vec::new(),
+            theta: vec![0.0; p],
+            records: Vec::new(),
+            lane_out: Vec::new(),
+            lane_temp: Vec::new(),
+            sample_out: Vec::new(),
         })
     }
 
@@ -508,31 +578,26 @@ impl ParametricEquations {
         let p = self.shared.p;
         assert_eq!(theta.len(), p, "one value per parameter");
         self.uniform[1..1 + p].copy_from_slice(theta);
+        self.theta.copy_from_slice(theta);
     }
 
-    /// Runs `which` on `(t, q, q̇)` (and the observed q̈ already in `uniform`); `false` when
-    /// something read or written is not finite.
-    fn run(&mut self, which: Which, t: f64, q: &[f64], q_dot: &[f64]) -> bool {
+    /// Runs a dense function (f, M and their derivatives, for the host's LU) on `(t, q, q̇)`;
+    /// `false` when something read or written is not finite.
+    fn run_dense(&mut self, which: Which, t: f64, q: &[f64], q_dot: &[f64]) -> bool {
         let shared = &*self.shared;
-        let n = shared.n;
-        assert!(
-            q.len() == n && q_dot.len() == n,
-            "q and q̇ must have {n} values"
-        );
-        let compiled_without = "compiled without derivatives";
-        let in_code = || shared.in_code.as_ref().expect("n ≤ 4");
         let function = match which {
-            Which::Values => &in_code().values,
-            Which::Jacobian => in_code().jacobian.as_ref().expect(compiled_without),
-            Which::Gradient => in_code().gradient.as_ref().expect(compiled_without),
-            Which::DenseValues => &shared.dense_values,
-            Which::DenseJacobian => shared.dense_jacobian.as_ref().expect(compiled_without),
+            Which::Values => &shared.dense_values,
+            Which::Jacobian => shared
+                .dense_jacobian
+                .as_ref()
+                .expect("compiled without derivatives"),
+            Which::Gradient => unreachable!("the host's gradient comes from the Jacobian"),
         };
         self.uniform[0] = t;
         // SAFETY: the layout reads 1 + P + n values of `uniform` (its length), n of `q` and
-        // `q̇` (checked above), writes `function.out` values of `out` and `function.scratch`
-        // of `scratch` (both sized by `new` to the largest function), and `temp` is sized to
-        // the largest function's.
+        // `q̇` (checked by the callers), writes `function.out` values of `out` and
+        // `function.scratch` of `scratch` (both sized by `new` to the largest function), and
+        // `temp` is sized to the largest function's.
         let sum = unsafe {
             function.code.call_split_unchecked(
                 [&self.uniform, q, q_dot],
@@ -543,16 +608,70 @@ impl ParametricEquations {
         sum.is_finite()
     }
 
-    /// Runs an in-code function (n ≤ 4) and checks its elimination: `true` when accepted.
-    fn run_in_code(&mut self, which: Which, t: f64, q: &[f64], q_dot: &[f64]) -> bool {
-        if self.shared.in_code.is_none() || !self.run(which, t, q, q_dot) {
-            return false;
+    /// Runs the in-code function `which` over `samples`, two per iteration; its results stay
+    /// in `lane_out` for [`accepted`](Self::accepted). `None` where there is no in-code solve
+    /// (n > 4).
+    fn run_in_code(&mut self, which: Which, samples: &[Sample]) -> Option<(usize, usize)> {
+        let shared = Arc::clone(&self.shared);
+        let in_code = shared.in_code.as_ref()?;
+        let compiled_without = "compiled without derivatives";
+        let function = match which {
+            Which::Values => &in_code.values,
+            Which::Jacobian => in_code.jacobian.as_ref().expect(compiled_without),
+            Which::Gradient => in_code.gradient.as_ref().expect(compiled_without),
+        };
+        let n = shared.n;
+        let (record, output) = (function.code.record_len(), function.code.output_len());
+        debug_assert_eq!(record, 1 + 3 * n);
+        let pairs = samples.len().div_ceil(LANES);
+        self.records.resize(pairs * LANES * record, 0.0);
+        self.lane_out.resize(pairs * LANES * output, 0.0);
+        // (the output records: sample s's at s output, the odd last sample's twin after it)
+        self.lane_temp
+            .resize(pairs * LANES * function.code.temp_len(), 0.0);
+        // pack: element k of lane l at 2 k + l of the pair's record; an odd last sample fills
+        // both lanes
+        for (pair, chunk) in samples.chunks(LANES).enumerate() {
+            let packed = &mut self.records[pair * LANES * record..(pair + 1) * LANES * record];
+            for l in 0..LANES {
+                let sample = chunk.get(l).unwrap_or(&chunk[0]);
+                assert!(
+                    sample.q.len() == n && sample.q_dot.len() == n,
+                    "q and q̇ must have {n} values"
+                );
+                packed[l] = sample.t;
+                for i in 0..n {
+                    packed[LANES * (1 + i) + l] = sample.q[i];
+                    packed[LANES * (1 + n + i) + l] = sample.q_dot[i];
+                    packed[LANES * (1 + 2 * n + i) + l] =
+                        sample.observed.get(i).copied().unwrap_or(0.0);
+                }
+            }
         }
+        function.code.run(
+            &self.theta,
+            &self.records,
+            &mut self.lane_out,
+            &mut self.lane_temp,
+        );
+        Some((function.front, output))
+    }
+
+    /// Sample `s`'s results (the first `front` values of its output record) if the in-code
+    /// elimination is accepted for it: everything finite, every pivot clearly positive.
+    #[inline]
+    fn accepted(&self, (front, output): (usize, usize), s: usize) -> Option<&[f64]> {
         let n = self.shared.n;
-        let (diagonal, pivots) = self.scratch[..2 * n].split_at(n);
+        let record = &self.lane_out[s * output..(s + 1) * output];
+        let (results, checks) = record.split_at(front);
+        let (diagonal, rest) = checks.split_at(n);
+        let (pivots, sum) = rest.split_at(n);
+        if !sum[0].is_finite() {
+            return None;
+        }
         let scale = diagonal.iter().fold(0.0_f64, |a, &d| a.max(d));
         let floor = ACCEPT_PIVOT * scale;
-        scale.is_finite() && scale > 0.0 && pivots.iter().all(|&p| p > floor)
+        (scale > 0.0 && pivots.iter().all(|&p| p > floor)).then_some(results)
     }
 
     /// Solves `M x = rhs` in place with a fresh copy of M (the first n² values of scratch),
@@ -563,66 +682,85 @@ impl ParametricEquations {
         solve_in_place(&mut self.matrix, n, rhs).is_ok() && rhs.iter().all(|x| x.is_finite())
     }
 
-    /// q̈ at `(t, q, q̇)` with the current θ, into `acc`. `false`: not decided here (see the
-    /// type's documentation).
+    /// q̈ of every sample with the current θ: `each(index, Some(q̈))`, or `each(index, None)`
+    /// where this path does not decide the sample (see the type's documentation). Samples run
+    /// two at a time in vector lanes (n ≤ 4), in index order.
     ///
     /// # Panics
-    /// If `q`, `q_dot` or `acc` do not have [`dof`](Self::dof) values.
-    pub fn accelerations_into(
+    /// If a sample's `q` or `q_dot` does not have [`dof`](Self::dof) values.
+    pub fn accelerations_batch(
         &mut self,
-        t: f64,
-        q: &[f64],
-        q_dot: &[f64],
-        acc: &mut [f64],
-    ) -> bool {
+        samples: &[Sample],
+        mut each: impl FnMut(usize, Option<&[f64]>),
+    ) {
         let n = self.shared.n;
-        assert_eq!(acc.len(), n, "acc must have {n} values");
-        if self.run_in_code(Which::Values, t, q, q_dot) {
-            acc.copy_from_slice(&self.out[..n]);
-            return true;
+        let run = self.run_in_code(Which::Values, samples);
+        for (s, sample) in samples.iter().enumerate() {
+            if let Some(acc) = run.and_then(|shape| self.accepted(shape, s)) {
+                each(s, Some(acc));
+            } else if self.host_accelerations(sample) {
+                each(s, Some(&self.sample_out[..n]));
+            } else {
+                each(s, None);
+            }
         }
-        if !self.run(Which::DenseValues, t, q, q_dot) {
-            return false;
-        }
-        acc.copy_from_slice(&self.out[..n]);
-        self.host_solve(acc)
     }
 
-    /// q̈ and its parameter Jacobian `∂q̈ᵢ/∂θₖ` (row-major, `i P + k`) at `(t, q, q̇)`.
-    /// `false`: not decided here.
+    /// The host's q̈ (dense function, pivoted LU) into `sample_out`.
+    fn host_accelerations(&mut self, sample: &Sample) -> bool {
+        let n = self.shared.n;
+        assert!(sample.q.len() == n && sample.q_dot.len() == n);
+        if !self.run_dense(Which::Values, sample.t, sample.q, sample.q_dot) {
+            return false;
+        }
+        let mut acc = std::mem::take(&mut self.sample_out);
+        acc.clear();
+        acc.extend_from_slice(&self.out[..n]);
+        let solved = self.host_solve(&mut acc);
+        self.sample_out = acc;
+        solved
+    }
+
+    /// q̈ and its parameter Jacobian (row-major, `i P + k`) of every sample: `each(index,
+    /// Some((q̈, Jacobian)))`, or `each(index, None)` where not decided here.
     ///
     /// # Panics
-    /// If compiled without derivatives, or on wrong lengths (`acc`: n, `jac`: n P).
-    pub fn jacobian_into(
+    /// If compiled without derivatives, or a sample's `q` or `q_dot` does not have n values.
+    pub fn jacobian_batch(
         &mut self,
-        t: f64,
-        q: &[f64],
-        q_dot: &[f64],
-        acc: &mut [f64],
-        jac: &mut [f64],
-    ) -> bool {
+        samples: &[Sample],
+        mut each: impl FnMut(usize, Option<(&[f64], &[f64])>),
+    ) {
         let (n, p) = (self.shared.n, self.shared.p);
-        assert!(
-            acc.len() == n && jac.len() == n * p,
-            "acc: n, jac: n P values"
-        );
-        if self.run_in_code(Which::Jacobian, t, q, q_dot) {
-            acc.copy_from_slice(&self.out[..n]);
-            jac.copy_from_slice(&self.out[n..n + n * p]);
-            return true;
+        let run = self.run_in_code(Which::Jacobian, samples);
+        for (s, sample) in samples.iter().enumerate() {
+            if let Some(results) = run.and_then(|shape| self.accepted(shape, s)) {
+                each(s, Some(results.split_at(n)));
+            } else if self.host_jacobian(sample) {
+                each(s, Some(self.sample_out[..n + n * p].split_at(n)));
+            } else {
+                each(s, None);
+            }
         }
-        if !self.run(Which::DenseJacobian, t, q, q_dot) {
+    }
+
+    /// The host's q̈ and Jacobian into `sample_out` (`[q̈ (n) | Jacobian (n P)]`).
+    fn host_jacobian(&mut self, sample: &Sample) -> bool {
+        let (n, p) = (self.shared.n, self.shared.p);
+        assert!(sample.q.len() == n && sample.q_dot.len() == n);
+        if !self.run_dense(Which::Jacobian, sample.t, sample.q, sample.q_dot) {
             return false;
         }
         // out = [f, ∂f/∂θ (i P + k)], scratch = [M, ∂M/∂θ (k n² + i n + j)]
-        acc.copy_from_slice(&self.out[..n]);
-        if !self.host_solve(acc) {
-            return false;
-        }
+        let mut result = std::mem::take(&mut self.sample_out);
+        result.resize(n + n * p, 0.0);
         let mut rhs = std::mem::take(&mut self.rhs);
         rhs.resize(n, 0.0);
-        let solved = self.host_columns(&mut rhs, acc, jac);
+        let (acc, jac) = result.split_at_mut(n);
+        acc.copy_from_slice(&self.out[..n]);
+        let solved = self.host_solve(acc) && self.host_columns(&mut rhs, acc, jac);
         self.rhs = rhs;
+        self.sample_out = result;
         solved
     }
 
@@ -646,58 +784,149 @@ impl ParametricEquations {
         true
     }
 
-    /// q̈ and the gradient of the sample loss `Σᵢ (q̈ᵢ − observedᵢ)²` with respect to θ, at
-    /// `(t, q, q̇)`, as views of this evaluator's buffers (valid until its next use): `(q̈ (n),
-    /// gradient (P))`. `None`: not decided here.
+    /// The sample loss `ε = Σᵢ (q̈ᵢ − observedᵢ)²` and its gradient with respect to θ, for every
+    /// sample: `each(index, Some((ε, gradient (P))))`, or `each(index, None)` where not decided
+    /// here.
     ///
     /// # Panics
-    /// If compiled without derivatives, or if `observed` does not have n values.
-    #[inline]
-    pub fn loss_gradient(
+    /// If compiled without derivatives, or a sample's `q`, `q_dot` or `observed` does not have
+    /// n values.
+    pub fn loss_gradient_batch(
         &mut self,
-        t: f64,
-        q: &[f64],
-        q_dot: &[f64],
-        observed: &[f64],
-    ) -> Option<(&[f64], &[f64])> {
+        samples: &[Sample],
+        mut each: impl FnMut(usize, Option<(f64, &[f64])>),
+    ) {
         let (n, p) = (self.shared.n, self.shared.p);
-        assert_eq!(observed.len(), n, "observed must have {n} values");
-        // element by element: a call to memcpy would cost more than these few values
-        for (u, o) in self.uniform[1 + p..].iter_mut().zip(observed) {
-            *u = *o;
+        for sample in samples {
+            assert_eq!(sample.observed.len(), n, "observed must have {n} values");
         }
-        if self.run_in_code(Which::Gradient, t, q, q_dot) {
-            return Some((&self.out[..n], &self.out[n..n + p]));
-        }
-        self.host_loss_gradient(t, q, q_dot, observed)
-    }
-
-    /// The host's part of [`loss_gradient`](Self::loss_gradient): the Jacobian, then `2 Jᵀ r`.
-    #[inline(never)]
-    fn host_loss_gradient(
-        &mut self,
-        t: f64,
-        q: &[f64],
-        q_dot: &[f64],
-        observed: &[f64],
-    ) -> Option<(&[f64], &[f64])> {
-        let (n, p) = (self.shared.n, self.shared.p);
-        // spare = [q̈ (n) | gradient (P) | Jacobian (n P)]
-        let mut spare = std::mem::take(&mut self.spare);
-        spare.resize(n + p + n * p, 0.0);
-        let (acc, rest) = spare.split_at_mut(n);
-        let (grad, jac) = rest.split_at_mut(p);
-        let solved = self.jacobian_into(t, q, q_dot, acc, jac);
-        if solved {
-            for (k, g) in grad.iter_mut().enumerate() {
-                *g = 2.0
-                    * (0..n)
-                        .map(|i| jac[i * p + k] * (acc[i] - observed[i]))
-                        .sum::<f64>();
+        let run = self.run_in_code(Which::Gradient, samples);
+        for (s, sample) in samples.iter().enumerate() {
+            if let Some(results) = run.and_then(|shape| self.accepted(shape, s)) {
+                each(s, Some((results[0], &results[1..])));
+            } else if self.host_loss_gradient(sample) {
+                // spare = [ε | gradient (P)]
+                each(s, Some((self.spare[0], &self.spare[1..1 + p])));
+            } else {
+                each(s, None);
             }
         }
+    }
+
+    /// The host's part of [`loss_gradient_batch`](Self::loss_gradient_batch): the Jacobian,
+    /// then `ε` and `2 Jᵀ r`, into `spare`.
+    #[inline(never)]
+    fn host_loss_gradient(&mut self, sample: &Sample) -> bool {
+        let (n, p) = (self.shared.n, self.shared.p);
+        // the dense function's check sum reads the observed values too
+        self.uniform[1 + p..].copy_from_slice(sample.observed);
+        if !self.host_jacobian(sample) {
+            return false;
+        }
+        let mut spare = std::mem::take(&mut self.spare);
+        spare.resize(1 + p, 0.0);
+        let (acc, jac) = self.sample_out.split_at(n);
+        let residual = |i: usize| acc[i] - sample.observed[i];
+        spare[0] = (0..n).map(|i| residual(i) * residual(i)).sum();
+        for k in 0..p {
+            spare[1 + k] = 2.0 * (0..n).map(|i| jac[i * p + k] * residual(i)).sum::<f64>();
+        }
         self.spare = spare;
-        solved.then(|| (&self.spare[..n], &self.spare[n..n + p]))
+        true
+    }
+
+    /// q̈ at `(t, q, q̇)` with the current θ, into `acc`. `false`: not decided here (see the
+    /// type's documentation).
+    ///
+    /// # Panics
+    /// If `q`, `q_dot` or `acc` do not have [`dof`](Self::dof) values.
+    pub fn accelerations_into(
+        &mut self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        acc: &mut [f64],
+    ) -> bool {
+        let n = self.shared.n;
+        assert_eq!(acc.len(), n, "acc must have {n} values");
+        let sample = Sample {
+            t,
+            q,
+            q_dot,
+            observed: &[],
+        };
+        let mut decided = false;
+        self.accelerations_batch(&[sample], |_, result| {
+            if let Some(a) = result {
+                acc.copy_from_slice(a);
+                decided = true;
+            }
+        });
+        decided
+    }
+
+    /// q̈ and its parameter Jacobian `∂q̈ᵢ/∂θₖ` (row-major, `i P + k`) at `(t, q, q̇)`.
+    /// `false`: not decided here.
+    ///
+    /// # Panics
+    /// If compiled without derivatives, or on wrong lengths (`acc`: n, `jac`: n P).
+    pub fn jacobian_into(
+        &mut self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        acc: &mut [f64],
+        jac: &mut [f64],
+    ) -> bool {
+        let (n, p) = (self.shared.n, self.shared.p);
+        assert!(
+            acc.len() == n && jac.len() == n * p,
+            "acc: n, jac: n P values"
+        );
+        let sample = Sample {
+            t,
+            q,
+            q_dot,
+            observed: &[],
+        };
+        let mut decided = false;
+        self.jacobian_batch(&[sample], |_, result| {
+            if let Some((a, j)) = result {
+                acc.copy_from_slice(a);
+                jac.copy_from_slice(j);
+                decided = true;
+            }
+        });
+        decided
+    }
+
+    /// The sample loss `Σᵢ (q̈ᵢ − observedᵢ)²` at `(t, q, q̇)` and its gradient with respect to
+    /// θ, written to `grad` (P). `None`: not decided here.
+    ///
+    /// # Panics
+    /// If compiled without derivatives, or on wrong lengths.
+    pub fn loss_gradient_into(
+        &mut self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        observed: &[f64],
+        grad: &mut [f64],
+    ) -> Option<f64> {
+        let sample = Sample {
+            t,
+            q,
+            q_dot,
+            observed,
+        };
+        let mut loss = None;
+        self.loss_gradient_batch(&[sample], |_, result| {
+            if let Some((e, g)) = result {
+                grad.copy_from_slice(g);
+                loss = Some(e);
+            }
+        });
+        loss
     }
 }
 
@@ -707,6 +936,4 @@ enum Which {
     Values,
     Jacobian,
     Gradient,
-    DenseValues,
-    DenseJacobian,
 }

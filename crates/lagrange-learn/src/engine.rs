@@ -199,9 +199,10 @@ mod compiled {
     use crate::model::Model;
     use lagrange_jit::{
         CompileError, DerivativeMode, ParametricEquations, ParametricLagrangian, ParametricOptions,
-        TraceError, Traced,
+        Sample, TraceError, Traced,
     };
     use rayon::prelude::*;
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Samples per parallel task: each task clones the compiled code's buffers once, and the
@@ -248,6 +249,9 @@ mod compiled {
         equations: ParametricEquations,
         report: EngineReport,
         fallbacks: AtomicUsize,
+        /// Copies of `equations` whose buffers are warm, reused from call to call: a fresh
+        /// copy per block would allocate (and page-fault in) its buffers on every call.
+        pool: Mutex<Vec<ParametricEquations>>,
     }
 
     impl<'m, M: Model + Sync + ?Sized> Compiled<'m, M> {
@@ -276,6 +280,7 @@ mod compiled {
                 equations,
                 report,
                 fallbacks: AtomicUsize::new(0),
+                pool: Mutex::new(Vec::new()),
             })
         }
 
@@ -299,34 +304,47 @@ mod compiled {
             (0..len.div_ceil(BLOCK))
                 .into_par_iter()
                 .map(|b| {
-                    let mut eq = self.equations.clone();
+                    let pool = || self.pool.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut eq = pool().pop().unwrap_or_else(|| self.equations.clone());
                     eq.set_parameters(theta);
-                    f(&mut eq, b * BLOCK..((b + 1) * BLOCK).min(len))
+                    let result = f(&mut eq, b * BLOCK..((b + 1) * BLOCK).min(len));
+                    pool().push(eq);
+                    result
                 })
                 .collect()
         }
     }
 
+    /// The samples of `range` for the batch methods (t = 0: the data are autonomous states).
+    fn samples(data: &Dataset, range: std::ops::Range<usize>) -> Vec<Sample<'_>> {
+        range
+            .map(|i| Sample {
+                t: 0.0,
+                q: &data.q[i],
+                q_dot: &data.q_dot[i],
+                observed: &data.q_ddot[i],
+            })
+            .collect()
+    }
+
     impl<M: Model + Sync + ?Sized> LossEngine for Compiled<'_, M> {
         fn loss(&self, data: &Dataset, theta: &[f64]) -> Result<LossValue, LearnError> {
-            let n = data.dof();
             let blocks = self.blocks(data, theta, |eq, range| {
-                let mut acc = vec![0.0; n];
-                range
-                    .map(|i| {
-                        if eq.accelerations_into(0.0, &data.q[i], &data.q_dot[i], &mut acc) {
-                            Ok(Some(
-                                acc.iter()
-                                    .zip(&data.q_ddot[i])
-                                    .map(|(x, y)| (x - y) * (x - y))
-                                    .sum(),
-                            ))
-                        } else {
-                            self.fallbacks.fetch_add(1, Ordering::Relaxed);
-                            sample_loss(self.model, theta, data, i)
-                        }
-                    })
-                    .collect::<Result<Vec<Option<f64>>, LearnError>>()
+                let start = range.start;
+                let mut losses = vec![None; range.len()];
+                let mut undecided = Vec::new();
+                eq.accelerations_batch(&samples(data, range), |j, acc| match acc {
+                    Some(acc) => {
+                        let obs = &data.q_ddot[start + j];
+                        losses[j] = Some(acc.iter().zip(obs).map(|(x, y)| (x - y) * (x - y)).sum());
+                    }
+                    None => undecided.push(j),
+                });
+                self.fallbacks.fetch_add(undecided.len(), Ordering::Relaxed);
+                for j in undecided {
+                    losses[j] = sample_loss(self.model, theta, data, start + j)?;
+                }
+                Ok(losses)
             })?;
             finish(data, blocks.concat())
         }
@@ -335,24 +353,25 @@ mod compiled {
             if !self.equations.has_derivatives() {
                 return crate::loss::evaluate(self.model, data, theta);
             }
-            let (n, np) = (data.dof(), theta.len());
             let blocks = self.blocks(data, theta, |eq, range| {
-                range
-                    .map(|i| {
-                        let (mut acc, mut jac) = (vec![0.0; n], vec![0.0; n * np]);
-                        if eq.jacobian_into(0.0, &data.q[i], &data.q_dot[i], &mut acc, &mut jac) {
-                            for (a, y) in acc.iter_mut().zip(&data.q_ddot[i]) {
-                                *a -= y;
-                            }
-                            Ok(Some((acc, jac)))
-                        } else {
-                            self.fallbacks.fetch_add(1, Ordering::Relaxed);
-                            sample_rows_classified(self.model, theta, data, i)
-                        }
-                    })
-                    .collect::<Result<Vec<Option<Rows>>, LearnError>>()
+                let start = range.start;
+                let mut rows: Vec<Option<Rows>> = vec![None; range.len()];
+                let mut undecided = Vec::new();
+                eq.jacobian_batch(&samples(data, range), |j, result| match result {
+                    Some((acc, jac)) => {
+                        let obs = &data.q_ddot[start + j];
+                        let residual = acc.iter().zip(obs).map(|(a, y)| a - y).collect();
+                        rows[j] = Some((residual, jac.to_vec()));
+                    }
+                    None => undecided.push(j),
+                });
+                self.fallbacks.fetch_add(undecided.len(), Ordering::Relaxed);
+                for j in undecided {
+                    rows[j] = sample_rows_classified(self.model, theta, data, start + j)?;
+                }
+                Ok(rows)
             })?;
-            assemble(data, blocks.concat(), np)
+            assemble(data, blocks.concat(), theta.len())
         }
 
         fn loss_and_gradient(
@@ -366,21 +385,20 @@ mod compiled {
             let (n, np) = (data.dof(), theta.len());
             // per block: the loss over its regular samples, their gradient, the singular ones
             let blocks = self.blocks(data, theta, |eq, range| {
-                let (mut sum, mut total, mut singular) = (0.0, vec![0.0; np], Vec::new());
-                for i in range {
-                    let (q, v, obs) = (&data.q[i], &data.q_dot[i], &data.q_ddot[i]);
-                    if let Some((acc, grad)) = eq.loss_gradient(0.0, q, v, obs) {
+                let start = range.start;
+                let (mut sum, mut total, mut undecided) = (0.0, vec![0.0; np], Vec::new());
+                eq.loss_gradient_batch(&samples(data, range), |j, result| match result {
+                    Some((loss, grad)) => {
                         for (t, g) in total.iter_mut().zip(grad) {
                             *t += g;
                         }
-                        sum += acc
-                            .iter()
-                            .zip(obs)
-                            .map(|(x, y)| (x - y) * (x - y))
-                            .sum::<f64>();
-                        continue;
+                        sum += loss;
                     }
-                    self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                    None => undecided.push(start + j),
+                });
+                self.fallbacks.fetch_add(undecided.len(), Ordering::Relaxed);
+                let mut singular = Vec::new();
+                for i in undecided {
                     match sample_rows_classified(self.model, theta, data, i)? {
                         Some((r, j)) => {
                             for (k, t) in total.iter_mut().enumerate() {
