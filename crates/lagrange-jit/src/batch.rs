@@ -28,6 +28,7 @@
 use std::collections::HashMap;
 
 use cranelift_codegen::Context;
+use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{
     AbiParam, BlockArg, InstBuilder, MemFlagsData, Signature, Type, UserFuncName, Value, types,
 };
@@ -66,8 +67,25 @@ pub(crate) struct BatchLayout {
     pub outputs: Vec<u32>,
     /// Element of the output record that receives the sample's check sum, if any.
     pub check: Option<u32>,
+    /// A test of the sample's own results, folded into the check (which must be present):
+    /// where it fails, the check is NaN.
+    pub accept: Option<Accept>,
     /// Nodes below this are computed where first needed (see [`schedule`]).
     pub defer_below: Id,
+}
+
+/// Accept a sample's results only where every `pivots` output exceeds `relative` times the
+/// largest `diagonal` output, and that is positive (an elimination without pivoting is then
+/// safe: see `ParametricEquations`). Tested in the loop, so that the caller reads one number per
+/// sample.
+#[derive(Debug, Clone)]
+pub(crate) struct Accept {
+    /// Output record elements holding M's diagonal.
+    pub diagonal: Vec<u32>,
+    /// Output record elements holding the pivots.
+    pub pivots: Vec<u32>,
+    /// The smallest pivot accepted, relative to the largest diagonal entry.
+    pub relative: f64,
 }
 
 /// A compiled loop over pairs of samples (see the module documentation).
@@ -112,6 +130,10 @@ impl BatchFunction {
             "one place per input"
         );
         assert_eq!(layout.outputs.len(), outputs.len(), "one place per output");
+        assert!(
+            layout.accept.is_none() || layout.check.is_some(),
+            "the acceptance test writes to the check"
+        );
         assert!(
             outputs.iter().all(|&o| (o as usize) < graph.len()),
             "outputs are nodes"
@@ -175,6 +197,7 @@ impl BatchFunction {
                 record_len,
                 output_len,
                 first_chunk: c == 0,
+                last_chunk: c + 1 == chunks.list.len(),
                 ptr,
             };
             emitter.emit(&mut module, &mut ctx, &mut fctx, &unused, chunk)?;
@@ -279,6 +302,7 @@ struct Emitter<'a> {
     record_len: usize,
     output_len: usize,
     first_chunk: bool,
+    last_chunk: bool,
     ptr: Type,
 }
 
@@ -324,6 +348,39 @@ impl Emitter<'_> {
             let at = self.output_offset(l, k);
             b.ins().store(MemFlagsData::trusted(), x, out, at);
         }
+    }
+
+    /// `check` where lane `l`'s results pass `accept`, NaN where not (reading the outputs back
+    /// from the lane's record, where this chunk or an earlier one stored them).
+    fn accept(
+        &self,
+        b: &mut FunctionBuilder,
+        accept: &Accept,
+        out: Value,
+        l: usize,
+        check: Value,
+    ) -> Value {
+        let mem = MemFlagsData::trusted();
+        let load = |b: &mut FunctionBuilder, k: u32| {
+            b.ins().load(types::F64, mem, out, self.output_offset(l, k))
+        };
+        let mut scale = b.ins().f64const(0.0);
+        for &k in &accept.diagonal {
+            let d = load(b, k);
+            // NaN-propagating: a NaN on the diagonal fails the test below
+            scale = b.ins().fmax(scale, d);
+        }
+        let zero = b.ins().f64const(0.0);
+        let mut ok = b.ins().fcmp(FloatCC::GreaterThan, scale, zero);
+        let relative = b.ins().f64const(accept.relative);
+        let floor = b.ins().fmul(scale, relative);
+        for &k in &accept.pivots {
+            let p = load(b, k);
+            let above = b.ins().fcmp(FloatCC::GreaterThan, p, floor);
+            ok = b.ins().band(ok, above);
+        }
+        let nan = b.ins().f64const(f64::NAN);
+        b.ins().select(ok, check, nan)
     }
 
     fn operand(&self, b: &mut FunctionBuilder, body: &mut Body, a: Id) -> Value {
@@ -442,18 +499,18 @@ impl Emitter<'_> {
                     b.ins().splat(types::F64X2, z)
                 }
             };
-            if self.first_chunk {
-                self.store_lanes(&mut b, body.out, total, slot);
-            } else {
-                for l in 0..LANES {
-                    let at = self.output_offset(l, slot);
-                    let old = b
-                        .ins()
-                        .load(types::F64, MemFlagsData::trusted(), body.out, at);
-                    let x = b.ins().extractlane(total, l as u8);
-                    let new = b.ins().fadd(old, x);
-                    b.ins().store(MemFlagsData::trusted(), new, body.out, at);
+            let mem = MemFlagsData::trusted();
+            for l in 0..LANES {
+                let at = self.output_offset(l, slot);
+                let mut x = b.ins().extractlane(total, l as u8);
+                if !self.first_chunk {
+                    let old = b.ins().load(types::F64, mem, body.out, at);
+                    x = b.ins().fadd(old, x);
                 }
+                if let (true, Some(accept)) = (self.last_chunk, &self.layout.accept) {
+                    x = self.accept(&mut b, accept, body.out, l, x);
+                }
+                b.ins().store(mem, x, body.out, at);
             }
         }
         let lanes = LANES as i64;
@@ -500,6 +557,7 @@ mod tests {
             ],
             outputs: vec![0, 1],
             check: Some(2),
+            accept: None,
             defer_below: 0,
         };
         (g, vec![first, second], layout)
@@ -559,6 +617,48 @@ mod tests {
     }
 
     #[test]
+    fn the_acceptance_test_leaves_the_check_nan_where_a_pivot_is_too_small() {
+        // outputs [x, d, x]: the result, a diagonal entry d, a pivot x; accepted where x > 1e-3 d
+        let g = Graph::new(2);
+        let (x, d) = (g.input(0), g.input(1));
+        let layout = BatchLayout {
+            inputs: vec![BatchInput::Sample(0), BatchInput::Sample(1)],
+            outputs: vec![0, 1, 2],
+            check: Some(3),
+            accept: Some(Accept {
+                diagonal: vec![1],
+                pivots: vec![2],
+                relative: 1e-3,
+            }),
+            defer_below: 0,
+        };
+        let f = BatchFunction::compile(&g, &[x, d, x], &layout).unwrap();
+        // (x, d): accepted, negative pivot, too small a pivot, zero diagonal, NaN diagonal
+        let cases = [(0.5, 1.0, true), (-0.5, 1.0, false), (1e-4, 1.0, false)];
+        let cases = [
+            &cases[..],
+            &[(0.5, 0.0, false), (0.5, f64::NAN, false), (2e-3, 1.0, true)],
+        ]
+        .concat();
+        let samples: Vec<[f64; 2]> = cases.iter().map(|&(x, d, _)| [x, d]).collect();
+        let mut out = vec![0.0; cases.len() * f.output_len()];
+        f.run(&[], &pack(&samples), &mut out, &mut []);
+        for (s, &(x, d, accepted)) in cases.iter().enumerate() {
+            let check = out[s * f.output_len() + 3];
+            assert_eq!(
+                check.is_finite(),
+                accepted,
+                "x = {x}, d = {d}: check {check}"
+            );
+            if accepted {
+                // inputs and outputs summed (in 4 accumulators: rounding differs by an ulp)
+                let sum = 3.0 * x + 2.0 * d;
+                assert!((check - sum).abs() <= 1e-15 * sum, "{check} vs {sum}");
+            }
+        }
+    }
+
+    #[test]
     fn a_loop_body_cut_into_chunks_passes_values_through_temp() {
         // a recurrence longer than one chunk, whose every step also reads x: values made in
         // one chunk are read in later ones
@@ -575,6 +675,7 @@ mod tests {
             inputs: vec![BatchInput::Sample(0)],
             outputs: vec![0],
             check: None,
+            accept: None,
             defer_below: 0,
         };
         let f = BatchFunction::compile(&g, &[v], &layout).unwrap();

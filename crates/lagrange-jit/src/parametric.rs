@@ -27,7 +27,7 @@
 //! value, a singular mass matrix and a non-finite error: the classification of
 //! samples is the reference's own.
 
-use crate::batch::{BatchFunction, BatchInput, BatchLayout, LANES};
+use crate::batch::{Accept, BatchFunction, BatchInput, BatchLayout, LANES};
 use crate::codegen::{CompiledFunction, Layout};
 use crate::diff::{directional, gradient};
 use crate::equations::{CompileError, SYMBOLIC_SOLVE, eliminate, force_and_mass};
@@ -331,6 +331,12 @@ fn compile_in_code(
             .collect(),
         outputs: (0..outputs.len() as u32).collect(),
         check: Some(outputs.len() as u32),
+        // the outputs after `front`: M's diagonal (n), then the pivots (n)
+        accept: Some(Accept {
+            diagonal: (front..front + n).map(|k| k as u32).collect(),
+            pivots: (front + n..front + 2 * n).map(|k| k as u32).collect(),
+            relative: ACCEPT_PIVOT,
+        }),
         defer_below: traced_nodes as Id,
     };
     let code = BatchFunction::compile(g, outputs, &layout)?;
@@ -658,20 +664,12 @@ impl ParametricEquations {
     }
 
     /// Sample `s`'s results (the first `front` values of its output record) if the in-code
-    /// elimination is accepted for it: everything finite, every pivot clearly positive.
+    /// elimination is accepted for it: everything finite, every pivot clearly positive (tested
+    /// in the compiled loop, which leaves the check NaN otherwise).
     #[inline]
     fn accepted(&self, (front, output): (usize, usize), s: usize) -> Option<&[f64]> {
-        let n = self.shared.n;
         let record = &self.lane_out[s * output..(s + 1) * output];
-        let (results, checks) = record.split_at(front);
-        let (diagonal, rest) = checks.split_at(n);
-        let (pivots, sum) = rest.split_at(n);
-        if !sum[0].is_finite() {
-            return None;
-        }
-        let scale = diagonal.iter().fold(0.0_f64, |a, &d| a.max(d));
-        let floor = ACCEPT_PIVOT * scale;
-        (scale > 0.0 && pivots.iter().all(|&p| p > floor)).then_some(results)
+        record[output - 1].is_finite().then(|| &record[..front])
     }
 
     /// Solves `M x = rhs` in place with a fresh copy of M (the first n² values of scratch),

@@ -1,5 +1,5 @@
 //! Times (and lets a profiler see) one full-batch loss-and-gradient evaluation on the compiled
-//! engine: `cargo run --release -p lagrange-learn --example engine_step -- [SYSTEM] [CALLS]`,
+//! engine: `cargo run --release -p lagrange-learn --example engine_step -- [SYSTEM] [CALLS] [SAMPLES]`,
 //! SYSTEM one of `cyclotron` (B free, default) or `double-pendulum` (m2, g free).
 use lagrange_learn::generate::{GenerateSpec, generate};
 use lagrange_learn::{Engine, Model, Restricted, TextModel, build_engine};
@@ -9,6 +9,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let system = args.next().unwrap_or_else(|| "cyclotron".into());
     let calls: usize = args.next().map_or(2000, |c| c.parse().expect("CALLS"));
+    let samples: usize = args.next().map_or(2000, |c| c.parse().expect("SAMPLES"));
     let text = TextModel::from_path(format!(
         "{}/../../examples/{system}.toml",
         env!("CARGO_MANIFEST_DIR")
@@ -21,7 +22,7 @@ fn main() {
     };
     let model = Restricted::new(text.clone(), Some(&fit), &[]).expect("fit");
     let spec = GenerateSpec {
-        samples: 2000,
+        samples,
         seed: 1,
         ..GenerateSpec::default()
     };
