@@ -614,10 +614,15 @@ impl ParametricEquations {
         sum.is_finite()
     }
 
-    /// Runs the in-code function `which` over `samples`, two per iteration; its results stay
-    /// in `lane_out` for [`accepted`](Self::accepted). `None` where there is no in-code solve
-    /// (n > 4).
-    fn run_in_code(&mut self, which: Which, samples: &[Sample]) -> Option<(usize, usize)> {
+    /// Runs the in-code function `which` over the samples `0..count` (`sample(s)` gives each),
+    /// two per iteration; its results stay in `lane_out` for [`accepted`](Self::accepted).
+    /// `None` where there is no in-code solve (n > 4).
+    fn run_in_code<'s>(
+        &mut self,
+        which: Which,
+        count: usize,
+        sample: &impl Fn(usize) -> Sample<'s>,
+    ) -> Option<(usize, usize)> {
         let shared = Arc::clone(&self.shared);
         let in_code = shared.in_code.as_ref()?;
         let compiled_without = "compiled without derivatives";
@@ -629,28 +634,36 @@ impl ParametricEquations {
         let n = shared.n;
         let (record, output) = (function.code.record_len(), function.code.output_len());
         debug_assert_eq!(record, 1 + 3 * n);
-        let pairs = samples.len().div_ceil(LANES);
+        let pairs = count.div_ceil(LANES);
         self.records.resize(pairs * LANES * record, 0.0);
+        // the output records: sample s's at s output, the odd last sample's twin after it
         self.lane_out.resize(pairs * LANES * output, 0.0);
-        // (the output records: sample s's at s output, the odd last sample's twin after it)
         self.lane_temp
             .resize(pairs * LANES * function.code.temp_len(), 0.0);
         // pack: element k of lane l at 2 k + l of the pair's record; an odd last sample fills
         // both lanes
-        for (pair, chunk) in samples.chunks(LANES).enumerate() {
-            let packed = &mut self.records[pair * LANES * record..(pair + 1) * LANES * record];
+        for (pair, packed) in self.records.chunks_exact_mut(LANES * record).enumerate() {
             for l in 0..LANES {
-                let sample = chunk.get(l).unwrap_or(&chunk[0]);
-                assert!(
-                    sample.q.len() == n && sample.q_dot.len() == n,
-                    "q and q̇ must have {n} values"
-                );
-                packed[l] = sample.t;
+                let x = sample((pair * LANES + l).min(count - 1));
+                let (q, q_dot) = (x.q, x.q_dot);
+                if q.len() != n || q_dot.len() != n {
+                    panic!("q and q̇ must have {n} values");
+                }
+                packed[l] = x.t;
+                let (qs, rest) = packed[LANES..].split_at_mut(LANES * n);
+                let (vs, os) = rest.split_at_mut(LANES * n);
                 for i in 0..n {
-                    packed[LANES * (1 + i) + l] = sample.q[i];
-                    packed[LANES * (1 + n + i) + l] = sample.q_dot[i];
-                    packed[LANES * (1 + 2 * n + i) + l] =
-                        sample.observed.get(i).copied().unwrap_or(0.0);
+                    qs[LANES * i + l] = q[i];
+                    vs[LANES * i + l] = q_dot[i];
+                }
+                if x.observed.len() == n {
+                    for i in 0..n {
+                        os[LANES * i + l] = x.observed[i];
+                    }
+                } else {
+                    for i in 0..n {
+                        os[LANES * i + l] = 0.0;
+                    }
                 }
             }
         }
@@ -686,17 +699,18 @@ impl ParametricEquations {
     ///
     /// # Panics
     /// If a sample's `q` or `q_dot` does not have [`dof`](Self::dof) values.
-    pub fn accelerations_batch(
+    pub fn accelerations_batch<'s>(
         &mut self,
-        samples: &[Sample],
+        count: usize,
+        sample: impl Fn(usize) -> Sample<'s>,
         mut each: impl FnMut(usize, Option<&[f64]>),
     ) {
         let n = self.shared.n;
-        let run = self.run_in_code(Which::Values, samples);
-        for (s, sample) in samples.iter().enumerate() {
+        let run = self.run_in_code(Which::Values, count, &sample);
+        for s in 0..count {
             if let Some(acc) = run.and_then(|shape| self.accepted(shape, s)) {
                 each(s, Some(acc));
-            } else if self.host_accelerations(sample) {
+            } else if self.host_accelerations(&sample(s)) {
                 each(s, Some(&self.sample_out[..n]));
             } else {
                 each(s, None);
@@ -724,17 +738,18 @@ impl ParametricEquations {
     ///
     /// # Panics
     /// If compiled without derivatives, or a sample's `q` or `q_dot` does not have n values.
-    pub fn jacobian_batch(
+    pub fn jacobian_batch<'s>(
         &mut self,
-        samples: &[Sample],
+        count: usize,
+        sample: impl Fn(usize) -> Sample<'s>,
         mut each: impl FnMut(usize, Option<(&[f64], &[f64])>),
     ) {
         let (n, p) = (self.shared.n, self.shared.p);
-        let run = self.run_in_code(Which::Jacobian, samples);
-        for (s, sample) in samples.iter().enumerate() {
+        let run = self.run_in_code(Which::Jacobian, count, &sample);
+        for s in 0..count {
             if let Some(results) = run.and_then(|shape| self.accepted(shape, s)) {
                 each(s, Some(results.split_at(n)));
-            } else if self.host_jacobian(sample) {
+            } else if self.host_jacobian(&sample(s)) {
                 each(s, Some(self.sample_out[..n + n * p].split_at(n)));
             } else {
                 each(s, None);
@@ -789,20 +804,21 @@ impl ParametricEquations {
     /// # Panics
     /// If compiled without derivatives, or a sample's `q`, `q_dot` or `observed` does not have
     /// n values.
-    pub fn loss_gradient_batch(
+    pub fn loss_gradient_batch<'s>(
         &mut self,
-        samples: &[Sample],
+        count: usize,
+        sample: impl Fn(usize) -> Sample<'s>,
         mut each: impl FnMut(usize, Option<(f64, &[f64])>),
     ) {
         let (n, p) = (self.shared.n, self.shared.p);
-        for sample in samples {
-            assert_eq!(sample.observed.len(), n, "observed must have {n} values");
+        for s in 0..count {
+            assert_eq!(sample(s).observed.len(), n, "observed must have {n} values");
         }
-        let run = self.run_in_code(Which::Gradient, samples);
-        for (s, sample) in samples.iter().enumerate() {
+        let run = self.run_in_code(Which::Gradient, count, &sample);
+        for s in 0..count {
             if let Some(results) = run.and_then(|shape| self.accepted(shape, s)) {
                 each(s, Some((results[0], &results[1..])));
-            } else if self.host_loss_gradient(sample) {
+            } else if self.host_loss_gradient(&sample(s)) {
                 // spare = [ε | gradient (P)]
                 each(s, Some((self.spare[0], &self.spare[1..1 + p])));
             } else {
@@ -854,12 +870,16 @@ impl ParametricEquations {
             observed: &[],
         };
         let mut decided = false;
-        self.accelerations_batch(&[sample], |_, result| {
-            if let Some(a) = result {
-                acc.copy_from_slice(a);
-                decided = true;
-            }
-        });
+        self.accelerations_batch(
+            1,
+            |_| sample,
+            |_, result| {
+                if let Some(a) = result {
+                    acc.copy_from_slice(a);
+                    decided = true;
+                }
+            },
+        );
         decided
     }
 
@@ -888,13 +908,17 @@ impl ParametricEquations {
             observed: &[],
         };
         let mut decided = false;
-        self.jacobian_batch(&[sample], |_, result| {
-            if let Some((a, j)) = result {
-                acc.copy_from_slice(a);
-                jac.copy_from_slice(j);
-                decided = true;
-            }
-        });
+        self.jacobian_batch(
+            1,
+            |_| sample,
+            |_, result| {
+                if let Some((a, j)) = result {
+                    acc.copy_from_slice(a);
+                    jac.copy_from_slice(j);
+                    decided = true;
+                }
+            },
+        );
         decided
     }
 
@@ -918,12 +942,16 @@ impl ParametricEquations {
             observed,
         };
         let mut loss = None;
-        self.loss_gradient_batch(&[sample], |_, result| {
-            if let Some((e, g)) = result {
-                grad.copy_from_slice(g);
-                loss = Some(e);
-            }
-        });
+        self.loss_gradient_batch(
+            1,
+            |_| sample,
+            |_, result| {
+                if let Some((e, g)) = result {
+                    grad.copy_from_slice(g);
+                    loss = Some(e);
+                }
+            },
+        );
         loss
     }
 }

@@ -60,15 +60,23 @@ fn batches_agree_with_single_samples_and_the_hand_derivation() {
         .collect();
 
     let mut batch = vec![None; samples.len()];
-    eom.accelerations_batch(&samples, |s, acc| batch[s] = acc.map(<[f64]>::to_vec));
+    eom.accelerations_batch(
+        samples.len(),
+        |s| samples[s],
+        |s, acc| batch[s] = acc.map(<[f64]>::to_vec),
+    );
     let mut gradients = vec![None; samples.len()];
-    eom.loss_gradient_batch(&samples, |s, r| {
-        gradients[s] = r.map(|(e, g)| (e, g.to_vec()))
-    });
+    eom.loss_gradient_batch(
+        samples.len(),
+        |s| samples[s],
+        |s, r| gradients[s] = r.map(|(e, g)| (e, g.to_vec())),
+    );
     let mut jacobians = vec![None; samples.len()];
-    eom.jacobian_batch(&samples, |s, r| {
-        jacobians[s] = r.map(|(a, j)| (a.to_vec(), j.to_vec()))
-    });
+    eom.jacobian_batch(
+        samples.len(),
+        |s| samples[s],
+        |s, r| jacobians[s] = r.map(|(a, j)| (a.to_vec(), j.to_vec())),
+    );
 
     for (s, (q, v, obs)) in states.iter().enumerate() {
         let decided = s != 3 && s != 4;
@@ -159,21 +167,25 @@ fn more_than_four_coordinates_run_on_the_host_in_batches_too() {
         })
         .collect();
     let mut seen = 0;
-    eom.accelerations_batch(&samples, |s, acc| {
-        let acc = acc.expect("M = m I is regular");
-        let q = &qs[s];
-        // m ẍᵢ = −∂V/∂xᵢ
-        for i in 0..5 {
-            let left = if i == 0 { q[0] } else { q[i] - q[i - 1] };
-            let right = if i + 1 < 5 { q[i + 1] - q[i] } else { 0.0 };
-            let expected = k * (right - left) / m;
-            assert!(
-                (acc[i] - expected).abs() <= 1e-14,
-                "{} vs {expected}",
-                acc[i]
-            );
-        }
-        seen += 1;
-    });
+    eom.accelerations_batch(
+        samples.len(),
+        |s| samples[s],
+        |s, acc| {
+            let acc = acc.expect("M = m I is regular");
+            let q = &qs[s];
+            // m ẍᵢ = −∂V/∂xᵢ
+            for i in 0..5 {
+                let left = if i == 0 { q[0] } else { q[i] - q[i - 1] };
+                let right = if i + 1 < 5 { q[i + 1] - q[i] } else { 0.0 };
+                let expected = k * (right - left) / m;
+                assert!(
+                    (acc[i] - expected).abs() <= 1e-14,
+                    "{} vs {expected}",
+                    acc[i]
+                );
+            }
+            seen += 1;
+        },
+    );
     assert_eq!(seen, 3);
 }

@@ -315,16 +315,17 @@ mod compiled {
         }
     }
 
-    /// The samples of `range` for the batch methods (t = 0: the data are autonomous states).
-    fn samples(data: &Dataset, range: std::ops::Range<usize>) -> Vec<Sample<'_>> {
-        range
-            .map(|i| Sample {
+    /// Sample `start + j` for the batch methods (t = 0: the data are autonomous states).
+    fn sample<'d>(data: &'d Dataset, start: usize) -> impl Fn(usize) -> Sample<'d> {
+        move |j| {
+            let i = start + j;
+            Sample {
                 t: 0.0,
                 q: &data.q[i],
                 q_dot: &data.q_dot[i],
                 observed: &data.q_ddot[i],
-            })
-            .collect()
+            }
+        }
     }
 
     impl<M: Model + Sync + ?Sized> LossEngine for Compiled<'_, M> {
@@ -333,7 +334,7 @@ mod compiled {
                 let start = range.start;
                 let mut losses = vec![None; range.len()];
                 let mut undecided = Vec::new();
-                eq.accelerations_batch(&samples(data, range), |j, acc| match acc {
+                eq.accelerations_batch(range.len(), sample(data, start), |j, acc| match acc {
                     Some(acc) => {
                         let obs = &data.q_ddot[start + j];
                         losses[j] = Some(acc.iter().zip(obs).map(|(x, y)| (x - y) * (x - y)).sum());
@@ -357,7 +358,7 @@ mod compiled {
                 let start = range.start;
                 let mut rows: Vec<Option<Rows>> = vec![None; range.len()];
                 let mut undecided = Vec::new();
-                eq.jacobian_batch(&samples(data, range), |j, result| match result {
+                eq.jacobian_batch(range.len(), sample(data, start), |j, result| match result {
                     Some((acc, jac)) => {
                         let obs = &data.q_ddot[start + j];
                         let residual = acc.iter().zip(obs).map(|(a, y)| a - y).collect();
@@ -384,33 +385,36 @@ mod compiled {
             }
             let (n, np) = (data.dof(), theta.len());
             // per block: the loss over its regular samples, their gradient, the singular ones
-            let blocks = self.blocks(data, theta, |eq, range| {
-                let start = range.start;
-                let (mut sum, mut total, mut undecided) = (0.0, vec![0.0; np], Vec::new());
-                eq.loss_gradient_batch(&samples(data, range), |j, result| match result {
-                    Some((loss, grad)) => {
-                        for (t, g) in total.iter_mut().zip(grad) {
-                            *t += g;
-                        }
-                        sum += loss;
-                    }
-                    None => undecided.push(start + j),
-                });
-                self.fallbacks.fetch_add(undecided.len(), Ordering::Relaxed);
-                let mut singular = Vec::new();
-                for i in undecided {
-                    match sample_rows_classified(self.model, theta, data, i)? {
-                        Some((r, j)) => {
-                            for (k, t) in total.iter_mut().enumerate() {
-                                *t += 2.0 * (0..n).map(|a| j[a * np + k] * r[a]).sum::<f64>();
+            let blocks =
+                self.blocks(data, theta, |eq, range| {
+                    let start = range.start;
+                    let (mut sum, mut total, mut undecided) = (0.0, vec![0.0; np], Vec::new());
+                    eq.loss_gradient_batch(range.len(), sample(data, start), |j, result| {
+                        match result {
+                            Some((loss, grad)) => {
+                                for (t, g) in total.iter_mut().zip(grad) {
+                                    *t += g;
+                                }
+                                sum += loss;
                             }
-                            sum += r.iter().map(|x| x * x).sum::<f64>();
+                            None => undecided.push(start + j),
                         }
-                        None => singular.push(i),
+                    });
+                    self.fallbacks.fetch_add(undecided.len(), Ordering::Relaxed);
+                    let mut singular = Vec::new();
+                    for i in undecided {
+                        match sample_rows_classified(self.model, theta, data, i)? {
+                            Some((r, j)) => {
+                                for (k, t) in total.iter_mut().enumerate() {
+                                    *t += 2.0 * (0..n).map(|a| j[a * np + k] * r[a]).sum::<f64>();
+                                }
+                                sum += r.iter().map(|x| x * x).sum::<f64>();
+                            }
+                            None => singular.push(i),
+                        }
                     }
-                }
-                Ok((sum, total, singular))
-            })?;
+                    Ok((sum, total, singular))
+                })?;
             let mut gradient = vec![0.0; np];
             let (mut sum, mut singular) = (0.0, Vec::new());
             for (s, g, z) in blocks {
