@@ -30,15 +30,15 @@ use std::collections::HashMap;
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{
-    AbiParam, BlockArg, InstBuilder, MemFlagsData, Signature, Type, UserFuncName, Value, types,
+    AbiParam, BlockArg, InstBuilder, MemFlagsData, Signature, Type, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::JITModule;
-use cranelift_module::{Linkage, Module};
+use cranelift_module::Module;
 
 use crate::codegen::{
-    Chunks, CodegenError, Imports, JitMemory, codegen_error, emit_operation, is_leaf, jit_builder,
-    schedule,
+    Chunks, CodegenError, Imports, JitMemory, codegen_error, compile_chunks, emit_operation,
+    is_leaf, jit_builder, schedule,
 };
 use crate::graph::{Graph, Id, Op};
 
@@ -171,51 +171,37 @@ impl BatchFunction {
             outputs.iter().enumerate().map(|(k, &o)| (o, k)).collect();
         stores.sort_unstable();
         let live = graph.live(outputs);
-        let mut ids = Vec::with_capacity(chunks.list.len());
-        let mut ctx = Context::new();
-        let mut fctx = FunctionBuilderContext::new();
-        for (c, chunk) in chunks.list.iter().enumerate() {
-            let func_id = module
-                .declare_function(&format!("lagrange_jit_batch_{c}"), Linkage::Local, &sig)
-                .map_err(codegen_error)?;
-            ctx.clear();
-            ctx.func.signature = sig.clone();
-            ctx.func.name = UserFuncName::user(0, func_id.as_u32());
-            // the check covers every input, also those no output depends on
-            let unused: Vec<Id> = if c == 0 && layout.check.is_some() {
-                (0..graph.num_inputs() as Id)
-                    .filter(|&i| !live[i as usize])
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let emitter = Emitter {
-                graph,
-                layout,
-                chunks: &chunks,
-                stores: &stores,
-                record_len,
-                output_len,
-                first_chunk: c == 0,
-                last_chunk: c + 1 == chunks.list.len(),
-                ptr,
-            };
-            emitter.emit(&mut module, &mut ctx, &mut fctx, &unused, chunk)?;
-            let disasm = std::env::var("LAGRANGE_JIT_DISASM").is_ok();
-            ctx.set_disasm(disasm);
-            module
-                .define_function(func_id, &mut ctx)
-                .map_err(codegen_error)?;
-            if disasm && let Some(code) = ctx.compiled_code().and_then(|c| c.vcode.clone()) {
-                eprintln!("{}\n{code}", ctx.func.display());
-            }
-            ids.push(func_id);
-        }
-        module.finalize_definitions().map_err(codegen_error)?;
-        let funcs = ids
-            .iter()
-            .map(|&id| {
-                let code = module.get_finalized_function(id);
+        let entries = compile_chunks(
+            &mut module,
+            &sig,
+            "lagrange_jit_batch",
+            chunks.list.len(),
+            |module, ctx, fctx, c| {
+                // the check covers every input, also those no output depends on
+                let unused: Vec<Id> = if c == 0 && layout.check.is_some() {
+                    (0..graph.num_inputs() as Id)
+                        .filter(|&i| !live[i as usize])
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let emitter = Emitter {
+                    graph,
+                    layout,
+                    chunks: &chunks,
+                    stores: &stores,
+                    record_len,
+                    output_len,
+                    first_chunk: c == 0,
+                    last_chunk: c + 1 == chunks.list.len(),
+                    ptr,
+                };
+                emitter.emit(module, ctx, fctx, &unused, &chunks.list[c])
+            },
+        )?;
+        let funcs = entries
+            .into_iter()
+            .map(|code| {
                 // SAFETY: `code` is the entry of a function just compiled with the signature
                 // `sig`: the host's C calling convention, five pointer-sized arguments, no
                 // result: `BatchFn`.

@@ -249,48 +249,34 @@ impl CompiledFunction {
         let mut stores: Vec<(Id, usize)> =
             outputs.iter().enumerate().map(|(k, &o)| (o, k)).collect();
         stores.sort_unstable();
-        let mut ids = Vec::with_capacity(chunks.list.len());
-        let mut ctx = Context::new();
-        let mut fctx = FunctionBuilderContext::new();
-        for (c, chunk) in chunks.list.iter().enumerate() {
-            let func_id = module
-                .declare_function(&format!("lagrange_jit_chunk_{c}"), Linkage::Local, &sig)
-                .map_err(codegen_error)?;
-            ctx.clear();
-            ctx.func.signature = sig.clone();
-            ctx.func.name = UserFuncName::user(0, func_id.as_u32());
-            let code = ChunkCode {
-                graph,
-                layout,
-                chunks: &chunks,
-                stores: &stores,
-            };
-            // the check sum covers every input, also those no output depends on (a NaN
-            // velocity is an error even where q̈ does not depend on q̇)
-            let unused: Vec<Id> = if c == 0 && layout.check_sum {
-                let live = graph.live(outputs);
-                (0..num_inputs as Id)
-                    .filter(|&i| !live[i as usize])
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            code.emit(&mut module, &mut ctx, &mut fctx, &unused, chunk)?;
-            let disasm = std::env::var("LAGRANGE_JIT_DISASM").is_ok();
-            ctx.set_disasm(disasm);
-            module
-                .define_function(func_id, &mut ctx)
-                .map_err(codegen_error)?;
-            if disasm && let Some(code) = ctx.compiled_code().and_then(|c| c.vcode.clone()) {
-                eprintln!("{}\n{code}", ctx.func.display());
-            }
-            ids.push(func_id);
-        }
-        module.finalize_definitions().map_err(codegen_error)?;
-        let funcs = ids
-            .iter()
-            .map(|&id| {
-                let code = module.get_finalized_function(id);
+        let live = graph.live(outputs);
+        let code = ChunkCode {
+            graph,
+            layout,
+            chunks: &chunks,
+            stores: &stores,
+        };
+        let entries = compile_chunks(
+            &mut module,
+            &sig,
+            "lagrange_jit_chunk",
+            chunks.list.len(),
+            |module, ctx, fctx, c| {
+                // the check sum covers every input, also those no output depends on (a NaN
+                // velocity is an error even where q̈ does not depend on q̇)
+                let unused: Vec<Id> = if c == 0 && layout.check_sum {
+                    (0..num_inputs as Id)
+                        .filter(|&i| !live[i as usize])
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                code.emit(module, ctx, fctx, &unused, &chunks.list[c])
+            },
+        )?;
+        let funcs = entries
+            .into_iter()
+            .map(|code| {
                 // SAFETY: `code` is the entry of a function just compiled with the signature
                 // `sig`: the host's C calling convention, six pointers in, one f64 out.
                 unsafe { std::mem::transmute::<*const u8, RawFn>(code) }
@@ -760,6 +746,60 @@ pub fn schedule(graph: &Graph, outputs: &[Id], defer_below: Id) -> Vec<Id> {
         }
     }
     order
+}
+
+/// Declares, emits (with `emit(module, ctx, fctx, c)`) and compiles the functions
+/// `{prefix}_{c}` for `c` in `0..count`, all of signature `sig`, and returns their entry points
+/// (valid as long as `module` lives).
+pub(crate) fn compile_chunks(
+    module: &mut JITModule,
+    sig: &Signature,
+    prefix: &str,
+    count: usize,
+    mut emit: impl FnMut(
+        &mut JITModule,
+        &mut Context,
+        &mut FunctionBuilderContext,
+        usize,
+    ) -> Result<(), CodegenError>,
+) -> Result<Vec<*const u8>, CodegenError> {
+    let mut ids = Vec::with_capacity(count);
+    let mut ctx = Context::new();
+    let mut fctx = FunctionBuilderContext::new();
+    for c in 0..count {
+        let func_id = module
+            .declare_function(&format!("{prefix}_{c}"), Linkage::Local, sig)
+            .map_err(codegen_error)?;
+        ctx.clear();
+        ctx.func.signature = sig.clone();
+        ctx.func.name = UserFuncName::user(0, func_id.as_u32());
+        emit(module, &mut ctx, &mut fctx, c)?;
+        define(module, func_id, &mut ctx)?;
+        ids.push(func_id);
+    }
+    module.finalize_definitions().map_err(codegen_error)?;
+    Ok(ids
+        .into_iter()
+        .map(|id| module.get_finalized_function(id))
+        .collect())
+}
+
+/// Compiles the function built in `ctx` into `module` as `func_id`; with `LAGRANGE_JIT_DISASM`
+/// set, prints its Cranelift IR and machine code to stderr.
+pub(crate) fn define(
+    module: &mut JITModule,
+    func_id: cranelift_module::FuncId,
+    ctx: &mut Context,
+) -> Result<(), CodegenError> {
+    let disasm = std::env::var("LAGRANGE_JIT_DISASM").is_ok();
+    ctx.set_disasm(disasm);
+    module
+        .define_function(func_id, ctx)
+        .map_err(codegen_error)?;
+    if disasm && let Some(code) = ctx.compiled_code().and_then(|c| c.vcode.clone()) {
+        eprintln!("{}\n{code}", ctx.func.display());
+    }
+    Ok(())
 }
 
 /// A JIT for the host: its native ISA, optimizing, with our wrappers as the only symbols the

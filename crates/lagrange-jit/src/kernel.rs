@@ -29,7 +29,7 @@ use cranelift_jit::JITModule;
 use cranelift_module::{Linkage, Module};
 
 use crate::codegen::{
-    CodegenError, Imports, JitMemory, codegen_error, emit_operation, jit_builder, schedule,
+    CodegenError, Imports, JitMemory, codegen_error, define, emit_operation, jit_builder, schedule,
 };
 use crate::graph::{Graph, Id, Op};
 
@@ -137,14 +137,7 @@ impl TermKernel {
             ptr,
         };
         emitter.emit(&mut module, &mut ctx, &mut fctx, lanes)?;
-        let disasm = std::env::var("LAGRANGE_JIT_DISASM").is_ok();
-        ctx.set_disasm(disasm);
-        module
-            .define_function(func_id, &mut ctx)
-            .map_err(codegen_error)?;
-        if disasm && let Some(code) = ctx.compiled_code().and_then(|c| c.vcode.clone()) {
-            eprintln!("{}\n{code}", ctx.func.display());
-        }
+        define(&mut module, func_id, &mut ctx)?;
         module.finalize_definitions().map_err(codegen_error)?;
         let code = module.get_finalized_function(func_id);
         // SAFETY: `code` is the entry of the function just compiled with the host's C calling

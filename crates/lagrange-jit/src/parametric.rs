@@ -274,6 +274,19 @@ fn layout(n: usize, p: usize, out: usize, total: usize, traced_nodes: usize) -> 
     }
 }
 
+/// The operations computing `outputs`, or [`CompileError::TooLarge`] beyond
+/// [`MAX_OPERATIONS`].
+fn operations_within_limit(g: &Graph, outputs: &[Id]) -> Result<usize, CompileError> {
+    let operations = g.work(outputs);
+    if operations > MAX_OPERATIONS {
+        return Err(CompileError::TooLarge {
+            operations,
+            limit: MAX_OPERATIONS,
+        });
+    }
+    Ok(operations)
+}
+
 fn compile(
     g: &Graph,
     outputs: &[Id],
@@ -282,13 +295,7 @@ fn compile(
     p: usize,
     traced_nodes: usize,
 ) -> Result<(Function, usize), CompileError> {
-    let operations = g.work(outputs);
-    if operations > MAX_OPERATIONS {
-        return Err(CompileError::TooLarge {
-            operations,
-            limit: MAX_OPERATIONS,
-        });
-    }
+    let operations = operations_within_limit(g, outputs)?;
     let code = CompiledFunction::compile_with_layout(
         g,
         outputs,
@@ -315,13 +322,7 @@ fn compile_in_code(
     p: usize,
     traced_nodes: usize,
 ) -> Result<(InCodeFunction, usize), CompileError> {
-    let operations = g.work(outputs);
-    if operations > MAX_OPERATIONS {
-        return Err(CompileError::TooLarge {
-            operations,
-            limit: MAX_OPERATIONS,
-        });
-    }
+    let operations = operations_within_limit(g, outputs)?;
     let sample = |k: usize| BatchInput::Sample(k as u32);
     let layout = BatchLayout {
         inputs: std::iter::once(sample(0))
