@@ -17,7 +17,7 @@
 //!
 //! **Solving with M.** Up to four coordinates, `M x = f` is eliminated in the code without
 //! pivoting (one factorization shared by q̈ and all its derivatives, thanks to the graph's
-//! common-subexpression elimination). The host accepts the result only where every pivot is
+//! common-subexpression elimination). The result is accepted only where every pivot is
 //! positive with a margin of 1000 over the engine's singularity threshold (M is then positive
 //! definite and the elimination stable). Otherwise (more coordinates, or a refused elimination:
 //! learned models may well have an indefinite M) a second function writes `f`, `M` and their
@@ -26,6 +26,11 @@
 //! whose reference path (the automatic differentiation of the core) then decides between a
 //! value, a singular mass matrix and a non-finite error: the classification of
 //! samples is the reference's own.
+//!
+//! **Batches.** The in-code functions are loops over a block of samples, two per iteration in
+//! `f64x2` lanes (`batch.rs`), with the acceptance test inside the loop: one call per
+//! block ([`accelerations_batch`](ParametricEquations::accelerations_batch) and its siblings).
+//! The single-sample methods run a batch of one.
 
 use crate::batch::{Accept, BatchFunction, BatchInput, BatchLayout, LANES};
 use crate::codegen::{CompiledFunction, Layout};

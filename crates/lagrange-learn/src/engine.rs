@@ -205,8 +205,9 @@ mod compiled {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// Samples per parallel task: each task clones the compiled code's buffers once, and the
-    /// partial gradients are added in block order, so results do not depend on the threads.
+    /// Samples per parallel task (one call of the compiled batch loop): each task takes a warm
+    /// copy of the compiled code's buffers from the pool, and the partial gradients are added
+    /// in block order, so results do not depend on the threads.
     const BLOCK: usize = 1024;
 
     /// A [`Model`] seen by the tracer: parameters and state both [`Traced`].
