@@ -37,8 +37,8 @@ use cranelift_jit::JITModule;
 use cranelift_module::Module;
 
 use crate::codegen::{
-    Chunks, CodegenError, Imports, JitMemory, codegen_error, compile_chunks, emit_operation,
-    is_leaf, jit_builder, schedule,
+    Chunks, CodegenError, Imports, JitMemory, checked_unused_inputs, codegen_error, compile_chunks,
+    emit_operation, is_leaf, jit_builder, schedule, stores_by_node,
 };
 use crate::graph::{Graph, Id, Op};
 
@@ -167,9 +167,7 @@ impl BatchFunction {
         }
         let order = schedule(graph, outputs, layout.defer_below);
         let chunks = Chunks::new(graph, &order);
-        let mut stores: Vec<(Id, usize)> =
-            outputs.iter().enumerate().map(|(k, &o)| (o, k)).collect();
-        stores.sort_unstable();
+        let stores = stores_by_node(outputs);
         let live = graph.live(outputs);
         let entries = compile_chunks(
             &mut module,
@@ -177,14 +175,7 @@ impl BatchFunction {
             "lagrange_jit_batch",
             chunks.list.len(),
             |module, ctx, fctx, c| {
-                // the check covers every input, also those no output depends on
-                let unused: Vec<Id> = if c == 0 && layout.check.is_some() {
-                    (0..graph.num_inputs() as Id)
-                        .filter(|&i| !live[i as usize])
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+                let unused = checked_unused_inputs(graph, &live, c == 0 && layout.check.is_some());
                 let emitter = Emitter {
                     graph,
                     layout,

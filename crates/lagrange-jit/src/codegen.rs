@@ -246,9 +246,7 @@ impl CompiledFunction {
         let chunks = Chunks::new(graph, &order);
         // (node, output slot), by node: each output is stored as soon as it is computed,
         // so that it does not stay live (in a register or a stack slot) to the end
-        let mut stores: Vec<(Id, usize)> =
-            outputs.iter().enumerate().map(|(k, &o)| (o, k)).collect();
-        stores.sort_unstable();
+        let stores = stores_by_node(outputs);
         let live = graph.live(outputs);
         let code = ChunkCode {
             graph,
@@ -264,13 +262,7 @@ impl CompiledFunction {
             |module, ctx, fctx, c| {
                 // the check sum covers every input, also those no output depends on (a NaN
                 // velocity is an error even where q̈ does not depend on q̇)
-                let unused: Vec<Id> = if c == 0 && layout.check_sum {
-                    (0..num_inputs as Id)
-                        .filter(|&i| !live[i as usize])
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+                let unused = checked_unused_inputs(graph, &live, c == 0 && layout.check_sum);
                 code.emit(module, ctx, fctx, &unused, &chunks.list[c])
             },
         )?;
@@ -746,6 +738,25 @@ pub fn schedule(graph: &Graph, outputs: &[Id], defer_below: Id) -> Vec<Id> {
         }
     }
     order
+}
+
+/// `(node, output index)` of every output, sorted by node: emitters store each output as soon
+/// as its node is computed, so that it does not stay live to the end.
+pub(crate) fn stores_by_node(outputs: &[Id]) -> Vec<(Id, usize)> {
+    let mut stores: Vec<(Id, usize)> = outputs.iter().enumerate().map(|(k, &o)| (o, k)).collect();
+    stores.sort_unstable();
+    stores
+}
+
+/// The graph inputs no output depends on (`live` from [`Graph::live`]), where `checked`: a
+/// function's check sum reads them too, so that a NaN anywhere in the inputs shows.
+pub(crate) fn checked_unused_inputs(graph: &Graph, live: &[bool], checked: bool) -> Vec<Id> {
+    if !checked {
+        return Vec::new();
+    }
+    (0..graph.num_inputs() as Id)
+        .filter(|&i| !live[i as usize])
+        .collect()
 }
 
 /// Declares, emits (with `emit(module, ctx, fctx, c)`) and compiles the functions

@@ -30,6 +30,7 @@ use cranelift_module::{Linkage, Module};
 
 use crate::codegen::{
     CodegenError, Imports, JitMemory, codegen_error, define, emit_operation, jit_builder, schedule,
+    stores_by_node,
 };
 use crate::graph::{Graph, Id, Op};
 
@@ -337,13 +338,7 @@ impl Emitter<'_> {
         body: &mut Body,
     ) -> Result<(), CodegenError> {
         let mem = MemFlagsData::trusted();
-        let mut stores: Vec<(Id, usize)> = self
-            .outputs
-            .iter()
-            .enumerate()
-            .map(|(k, &o)| (o, k))
-            .collect();
-        stores.sort_unstable();
+        let stores = stores_by_node(self.outputs);
         for &id in &self.order {
             let op = self.graph.op(id);
             let v = match op {

@@ -207,7 +207,7 @@ pub struct ParametricEquations {
     scratch: Vec<f64>,
     temp: Vec<f64>,
     matrix: Vec<f64>,
-    /// Results of the host path of `loss_gradient`.
+    /// Results of the host path of `loss_gradient_batch`: `[ε | gradient (P)]`.
     spare: Vec<f64>,
     /// Right-hand sides of the host's solves for the Jacobian.
     rhs: Vec<f64>,
@@ -662,6 +662,9 @@ impl ParametricEquations {
                     qs[LANES * i + l] = q[i];
                     vs[LANES * i + l] = q_dot[i];
                 }
+                if matches!(which, Which::Gradient) && x.observed.len() != n {
+                    panic!("observed must have {n} values");
+                }
                 if x.observed.len() == n {
                     for i in 0..n {
                         os[LANES * i + l] = x.observed[i];
@@ -816,10 +819,8 @@ impl ParametricEquations {
         sample: impl Fn(usize) -> Sample<'s>,
         mut each: impl FnMut(usize, Option<(f64, &[f64])>),
     ) {
-        let (n, p) = (self.shared.n, self.shared.p);
-        for s in 0..count {
-            assert_eq!(sample(s).observed.len(), n, "observed must have {n} values");
-        }
+        let p = self.shared.p;
+        // (the lengths of `observed` are checked where the samples are read: packing, host)
         let run = self.run_in_code(Which::Gradient, count, &sample);
         for s in 0..count {
             if let Some(results) = run.and_then(|shape| self.accepted(shape, s)) {
@@ -838,6 +839,7 @@ impl ParametricEquations {
     #[inline(never)]
     fn host_loss_gradient(&mut self, sample: &Sample) -> bool {
         let (n, p) = (self.shared.n, self.shared.p);
+        assert_eq!(sample.observed.len(), n, "observed must have {n} values");
         // the dense function's check sum reads the observed values too
         self.uniform[1 + p..].copy_from_slice(sample.observed);
         if !self.host_jacobian(sample) {
