@@ -522,6 +522,20 @@ impl Graph {
         live
     }
 
+    /// Which nodes depend on an input numbered below `inputs` (for the equations of motion, the
+    /// state `t, q, q̇`: what does not can be evaluated once per parameter set, or at compile
+    /// time).
+    pub fn depends_on_inputs_below(&self, inputs: usize) -> Vec<bool> {
+        let mut depends = vec![false; self.ops.len()];
+        for id in 0..self.ops.len() {
+            depends[id] = match self.ops[id] {
+                Op::Input(i) => (i as usize) < inputs,
+                op => op.operands().any(|a| depends[a as usize]),
+            };
+        }
+        depends
+    }
+
     /// Number of nodes the `outputs` need, not counting inputs and constants (the size of the
     /// compiled code).
     pub fn work(&self, outputs: &[Id]) -> usize {

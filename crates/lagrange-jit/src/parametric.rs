@@ -21,7 +21,12 @@
 //! positive with a margin of 1000 over the engine's singularity threshold (M is then positive
 //! definite and the elimination stable). Otherwise (more coordinates, or a refused elimination:
 //! learned models may well have an indefinite M) a second function writes `f`, `M` and their
-//! derivatives, and the host solves with the engine's own pivoted LU and singularity test.
+//! derivatives, and the host solves with the engine's LU and singularity test, one
+//! factorization per sample for q̈ and every column of its Jacobian. The host keeps M as a
+//! band where it is narrow (half-bandwidth b, 4 b < n: LU without pivoting, dense with pivoting
+//! where a pivot fails), dense otherwise. Where M depends on θ alone (not on t, q, q̇), M and
+//! `∂M/∂θ` are evaluated and factorized once per [`set_parameters`](ParametricEquations::set_parameters)
+//! and the per-sample code leaves them out.
 //! **Every sample neither accepts** (a singular M, anything not finite) is left to the caller,
 //! whose reference path (the automatic differentiation of the core) then decides between a
 //! value, a singular mass matrix and a non-finite error: the classification of
@@ -38,7 +43,10 @@ use crate::diff::{directional, gradient};
 use crate::equations::{CompileError, SYMBOLIC_SOLVE, eliminate, force_and_mass};
 use crate::graph::{Graph, Id};
 use crate::trace::{Traced, trace};
-use lagrange::mechanics::linalg::{SINGULAR_RELATIVE_PIVOT, solve_in_place};
+use lagrange::mechanics::linalg::{
+    SINGULAR_RELATIVE_PIVOT, band_index, band_to_dense, factor_banded_in_place, factor_in_place,
+    solve_banded_factored, solve_factored,
+};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -115,7 +123,7 @@ pub struct ParametricStats {
     /// when derivatives were not asked for).
     pub derivative_operations: usize,
     /// How M is handled.
-    pub mass_matrix: &'static str,
+    pub mass_matrix: String,
     /// `"forward"` or `"reverse"`: how the parameter derivatives were taken (`"none"` without).
     pub derivatives: &'static str,
     /// Wall time of tracing, differentiation and code generation.
@@ -158,15 +166,69 @@ struct InCode {
     gradient: Option<InCodeFunction>,
 }
 
+/// How the host stores M (and each `∂M/∂θₖ`).
+#[derive(Debug, Clone, Copy)]
+enum Storage {
+    /// `n × n`, row-major.
+    Dense,
+    /// The band `n × (2 bw + 1)` (see [`band_index`]); factorized without pivoting, dense with
+    /// pivoting where a pivot fails.
+    Banded { bandwidth: usize },
+}
+
+impl Storage {
+    fn len(self, n: usize) -> usize {
+        match self {
+            Storage::Dense => n * n,
+            Storage::Banded { bandwidth } => n * (2 * bandwidth + 1),
+        }
+    }
+
+    /// `Σⱼ Mᵢⱼ xⱼ` for `M` in this storage.
+    fn row_times(self, n: usize, m: &[f64], i: usize, x: &[f64]) -> f64 {
+        match self {
+            Storage::Dense => m[i * n..(i + 1) * n]
+                .iter()
+                .zip(x)
+                .map(|(a, b)| a * b)
+                .sum(),
+            Storage::Banded { bandwidth } => (i.saturating_sub(bandwidth)
+                ..(i + bandwidth + 1).min(n))
+                .map(|j| m[band_index(bandwidth, i, j)] * x[j])
+                .sum(),
+        }
+    }
+}
+
+/// How the host's last factorization came out (its factors are in `matrix`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Factored {
+    Banded,
+    Dense,
+    /// Singular by the engine's test, or not finite: the sample is not decided here.
+    Failed,
+}
+
+/// The host's solve with M (every n > 4, and the samples the in-code elimination refuses).
+#[derive(Debug)]
+struct Host {
+    storage: Storage,
+    /// Where M depends on θ alone (not on t, q, q̇): M and `∂M/∂θ` (out, in `storage`), run and
+    /// factorized once per [`set_parameters`](ParametricEquations::set_parameters); the
+    /// per-sample functions then leave M out.
+    per_parameters: Option<Function>,
+}
+
 #[derive(Debug)]
 struct Shared {
     n: usize,
     p: usize,
     /// Tried first where present (n ≤ 4).
     in_code: Option<InCode>,
-    /// `f` and `M` for the host's LU (out: f; scratch: M).
+    host: Host,
+    /// `f` (out) and, unless M depends on θ alone, `M` (scratch) for the host's LU.
     dense_values: Function,
-    /// `f`, `∂f/∂θ` (out) and `M`, `∂M/∂θ` (scratch).
+    /// `f`, `∂f/∂θ` (out) and, unless M depends on θ alone, `M`, `∂M/∂θ` (scratch).
     dense_jacobian: Option<Function>,
     stats: ParametricStats,
 }
@@ -206,7 +268,12 @@ pub struct ParametricEquations {
     out: Vec<f64>,
     scratch: Vec<f64>,
     temp: Vec<f64>,
+    /// The host's factors of M (see `factored`), with the row swaps of a dense factorization.
     matrix: Vec<f64>,
+    pivots: Vec<usize>,
+    factored: Factored,
+    /// Where M depends on θ alone: M and `∂M/∂θ` at the current θ (host storage).
+    parameter_mass: Vec<f64>,
     /// Results of the host path of `loss_gradient_batch`: `[ε | gradient (P)]`.
     spare: Vec<f64>,
     /// Right-hand sides of the host's solves for the Jacobian.
@@ -243,6 +310,9 @@ impl Clone for ParametricEquations {
             scratch: self.scratch.clone(),
             temp: self.temp.clone(),
             matrix: self.matrix.clone(),
+            pivots: self.pivots.clone(),
+            factored: self.factored,
+            parameter_mass: self.parameter_mass.clone(),
             spare: Vec::new(),
             rhs: Vec::new(),
             theta: self.theta.clone(),
@@ -428,31 +498,89 @@ impl ParametricEquations {
         let constant_mass = mass.iter().all(|&m| g.as_const(m).is_some());
         let diagonal: Vec<Id> = (0..n).map(|i| mass[i * n + i]).collect();
 
+        // the host's storage of M: its band where that is narrow (as the simulation's
+        // compiler decides), dense otherwise
+        let bandwidth = (0..n * n)
+            .filter(|&e| g.as_const(mass[e]) != Some(0.0))
+            .map(|e| (e / n).abs_diff(e % n))
+            .max()
+            .unwrap_or(0);
+        let storage = if 4 * bandwidth < n {
+            Storage::Banded { bandwidth }
+        } else {
+            Storage::Dense
+        };
+        let zero = g.constant(0.0);
+        // the entries of one matrix (n × n row-major nodes) in the host's storage
+        let stored = |matrix: &[Id]| -> Vec<Id> {
+            match storage {
+                Storage::Dense => matrix.to_vec(),
+                Storage::Banded { bandwidth } => (0..n)
+                    .flat_map(|i| {
+                        (0..=2 * bandwidth).map(move |d| (i, (i + d).checked_sub(bandwidth)))
+                    })
+                    .map(|(i, j)| match j {
+                        Some(j) if j < n => matrix[i * n + j],
+                        _ => zero,
+                    })
+                    .collect(),
+            }
+        };
+        let state = g.depends_on_inputs_below(1 + 2 * n);
+        let mass_per_parameters = !mass.iter().any(|&m| state[m as usize]);
+
         let mut operations = [0, 0];
-        // f and M for the host's pivoted LU: every n, and the second try where the in-code
-        // elimination is not accepted
-        let dense_outputs: Vec<Id> = force.iter().chain(&mass).copied().collect();
+        // f (and M unless it depends on θ alone) for the host's LU: every n, and the second
+        // try where the in-code elimination is not accepted
+        let per_sample_mass = |m: &[Id]| {
+            if mass_per_parameters {
+                Vec::new()
+            } else {
+                stored(m)
+            }
+        };
+        let dense_outputs: Vec<Id> = force
+            .iter()
+            .copied()
+            .chain(per_sample_mass(&mass))
+            .collect();
         let (dense_values, ops) = compile(&g, &dense_outputs, n, n, p, traced_nodes)?;
         operations[0] = ops;
         let mut how = "none";
         let derivatives = options
             .derivatives
             .then(|| parameter_derivatives(&mut g, &force, &mass, &theta, options.mode));
+        // M, then ∂M/∂θₖ for each k, in the host's storage
+        let mut mass_and_derivatives = stored(&mass);
+        if let Some((_, dm, _)) = &derivatives {
+            for k in 0..p {
+                mass_and_derivatives.extend(stored(&dm[k * n * n..(k + 1) * n * n]));
+            }
+        }
         let dense_jacobian = match &derivatives {
-            Some((df, dm, label)) => {
+            Some((df, _, label)) => {
                 how = label;
-                let outputs: Vec<Id> = force
-                    .iter()
-                    .chain(df)
-                    .chain(&mass)
-                    .chain(dm)
-                    .copied()
-                    .collect();
+                let mut outputs: Vec<Id> = force.iter().chain(df).copied().collect();
+                if !mass_per_parameters {
+                    outputs.extend(&mass_and_derivatives);
+                }
                 let (function, ops) = compile(&g, &outputs, n + n * p, n, p, traced_nodes)?;
                 operations[1] += ops;
                 Some(function)
             }
             None => None,
+        };
+        let per_parameters = if mass_per_parameters {
+            let outputs = &mass_and_derivatives;
+            let (function, ops) = compile(&g, outputs, outputs.len(), n, p, traced_nodes)?;
+            operations[0] += ops;
+            Some(function)
+        } else {
+            None
+        };
+        let host = Host {
+            storage,
+            per_parameters,
         };
 
         let in_code = if in_code {
@@ -513,10 +641,18 @@ impl ParametricEquations {
             None
         };
 
+        let on_host = match (mass_per_parameters, storage) {
+            (true, Storage::Banded { .. }) => "banded LU on the host, once per parameter set",
+            (true, Storage::Dense) => "dense LU on the host, once per parameter set",
+            (false, Storage::Banded { .. }) => "banded LU on the host",
+            (false, Storage::Dense) => "dense LU on the host",
+        };
         let mass_matrix = match (constant_mass, in_code.is_some()) {
-            (true, true) => "constant, eliminated at compile time",
-            (false, true) => "solved in the code (positive pivots), else dense LU on the host",
-            (_, false) => "dense LU on the host",
+            (true, true) => "constant, eliminated at compile time".to_string(),
+            (false, true) => {
+                format!("solved in the code (positive pivots), else {on_host}")
+            }
+            (_, false) => on_host.to_string(),
         };
         let stats = ParametricStats {
             parameters: p,
@@ -527,10 +663,14 @@ impl ParametricEquations {
             derivatives: how,
             compile_seconds: start.elapsed().as_secs_f64(),
         };
-        let functions: Vec<&Function> = [Some(&dense_values), dense_jacobian.as_ref()]
-            .into_iter()
-            .flatten()
-            .collect();
+        let functions: Vec<&Function> = [
+            Some(&dense_values),
+            dense_jacobian.as_ref(),
+            host.per_parameters.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let out_len = functions.iter().map(|f| f.out).max().unwrap_or(0);
         let scratch_len = functions.iter().map(|f| f.scratch).max().unwrap_or(0);
         let temp_len = functions
@@ -543,6 +683,7 @@ impl ParametricEquations {
                 n,
                 p,
                 in_code,
+                host,
                 dense_values,
                 dense_jacobian,
                 stats,
@@ -552,6 +693,9 @@ impl ParametricEquations {
             scratch: vec![0.0; scratch_len],
             temp: vec![0.0; temp_len],
             matrix: vec![0.0; n * n],
+            pivots: vec![0; n],
+            factored: Factored::Failed,
+            parameter_mass: Vec::new(),
             spare: Vec::new(),
             rhs: Vec::new(),
             theta: vec![0.0; p],
@@ -591,6 +735,36 @@ impl ParametricEquations {
         assert_eq!(theta.len(), p, "one value per parameter");
         self.uniform[1..1 + p].copy_from_slice(theta);
         self.theta.copy_from_slice(theta);
+        let shared = Arc::clone(&self.shared);
+        if let Some(function) = &shared.host.per_parameters {
+            // M (and ∂M/∂θ) do not read the state: evaluate at the origin, factorize once
+            let origin = vec![0.0; shared.n];
+            self.uniform[0] = 0.0;
+            // SAFETY: as in `run_dense`: `uniform` holds 1 + P + n values, `origin` n, `out`
+            // and `temp` are sized to the largest function, this one writes only to `out`.
+            let sum = unsafe {
+                function.code.call_split_unchecked(
+                    [&self.uniform, &origin, &origin],
+                    [&mut self.out, &mut self.scratch],
+                    &mut self.temp,
+                )
+            };
+            self.parameter_mass.clear();
+            self.parameter_mass
+                .extend_from_slice(&self.out[..function.out]);
+            let len = shared.host.storage.len(shared.n);
+            self.factored = if sum.is_finite() {
+                factor(
+                    shared.host.storage,
+                    shared.n,
+                    &self.parameter_mass[..len],
+                    &mut self.matrix,
+                    &mut self.pivots,
+                )
+            } else {
+                Factored::Failed
+            };
+        }
     }
 
     /// Runs a dense function (f, M and their derivatives, for the host's LU) on `(t, q, q̇)`;
@@ -694,12 +868,35 @@ impl ParametricEquations {
         record[output - 1].is_finite().then(|| &record[..front])
     }
 
-    /// Solves `M x = rhs` in place with a fresh copy of M (the first n² values of scratch),
-    /// with the engine's pivoted LU and singularity test.
-    fn host_solve(&mut self, rhs: &mut [f64]) -> bool {
+    /// Factorizes this sample's M (the start of scratch, after a dense function ran), unless
+    /// M depends on θ alone (then `set_parameters` did); `false` where it is singular.
+    fn host_factor(&mut self) -> bool {
+        let host = &self.shared.host;
+        if host.per_parameters.is_none() {
+            let n = self.shared.n;
+            self.factored = factor(
+                host.storage,
+                n,
+                &self.scratch[..host.storage.len(n)],
+                &mut self.matrix,
+                &mut self.pivots,
+            );
+        }
+        self.factored != Factored::Failed
+    }
+
+    /// Solves `M x = rhs` in place with the factors of [`host_factor`](Self::host_factor);
+    /// `false` where x is not finite.
+    fn host_solve(&self, rhs: &mut [f64]) -> bool {
         let n = self.shared.n;
-        self.matrix.copy_from_slice(&self.scratch[..n * n]);
-        solve_in_place(&mut self.matrix, n, rhs).is_ok() && rhs.iter().all(|x| x.is_finite())
+        match (self.factored, self.shared.host.storage) {
+            (Factored::Banded, Storage::Banded { bandwidth }) => {
+                solve_banded_factored(&self.matrix, n, bandwidth, rhs)
+            }
+            (Factored::Dense, _) => solve_factored(&self.matrix, n, &self.pivots, rhs),
+            _ => return false,
+        }
+        rhs.iter().all(|x| x.is_finite())
     }
 
     /// q̈ of every sample with the current θ: `each(index, Some(q̈))`, or `each(index, None)`
@@ -737,7 +934,7 @@ impl ParametricEquations {
         let mut acc = std::mem::take(&mut self.sample_out);
         acc.clear();
         acc.extend_from_slice(&self.out[..n]);
-        let solved = self.host_solve(&mut acc);
+        let solved = self.host_factor() && self.host_solve(&mut acc);
         self.sample_out = acc;
         solved
     }
@@ -780,21 +977,29 @@ impl ParametricEquations {
         rhs.resize(n, 0.0);
         let (acc, jac) = result.split_at_mut(n);
         acc.copy_from_slice(&self.out[..n]);
-        let solved = self.host_solve(acc) && self.host_columns(&mut rhs, acc, jac);
+        let solved =
+            self.host_factor() && self.host_solve(acc) && self.host_columns(&mut rhs, acc, jac);
         self.rhs = rhs;
         self.sample_out = result;
         solved
     }
 
     /// The columns `∂q̈/∂θₖ = M⁻¹ (∂f/∂θₖ − (∂M/∂θₖ) q̈)` on the host, after the dense function
-    /// ran and `acc` holds q̈.
-    fn host_columns(&mut self, rhs: &mut [f64], acc: &[f64], jac: &mut [f64]) -> bool {
+    /// ran, M was factorized and `acc` holds q̈: one factorization serves every column.
+    fn host_columns(&self, rhs: &mut [f64], acc: &[f64], jac: &mut [f64]) -> bool {
         let (n, p) = (self.shared.n, self.shared.p);
+        let storage = self.shared.host.storage;
+        let len = storage.len(n);
+        // [M, ∂M/∂θ₀, …] in the host's storage: per sample in scratch, or per parameter set
+        let masses = if self.shared.host.per_parameters.is_some() {
+            &self.parameter_mass
+        } else {
+            &self.scratch
+        };
         for k in 0..p {
-            let dm = &self.scratch[n * n * (1 + k)..n * n * (2 + k)];
+            let dm = &masses[len * (1 + k)..len * (2 + k)];
             for (i, r) in rhs.iter_mut().enumerate() {
-                let row = &dm[i * n..(i + 1) * n];
-                *r = self.out[n + i * p + k] - row.iter().zip(acc).map(|(a, b)| a * b).sum::<f64>();
+                *r = self.out[n + i * p + k] - storage.row_times(n, dm, i, acc);
             }
             if !self.host_solve(rhs) {
                 return false;
@@ -961,6 +1166,32 @@ impl ParametricEquations {
             },
         );
         loss
+    }
+}
+
+/// Factorizes `mass` (in `storage`) into `matrix` (and `pivots`): banded without pivoting
+/// where every pivot passes the engine's test, else dense with partial pivoting.
+fn factor(
+    storage: Storage,
+    n: usize,
+    mass: &[f64],
+    matrix: &mut Vec<f64>,
+    pivots: &mut [usize],
+) -> Factored {
+    if let Storage::Banded { bandwidth } = storage {
+        matrix.clear();
+        matrix.extend_from_slice(mass);
+        if factor_banded_in_place(matrix, n, bandwidth).is_ok() {
+            return Factored::Banded;
+        }
+        band_to_dense(mass, n, bandwidth, matrix);
+    } else {
+        matrix.clear();
+        matrix.extend_from_slice(mass);
+    }
+    match factor_in_place(matrix, n, pivots) {
+        Ok(()) => Factored::Dense,
+        Err(_) => Factored::Failed,
     }
 }
 

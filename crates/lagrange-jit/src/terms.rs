@@ -448,13 +448,7 @@ fn differentiate(class: &Class) -> Differentiated {
     let l = map[class.root as usize];
     let forward_len = g.len() as Id;
     let (force, mass) = euler_lagrange(&mut g, l, m);
-    let mut state = vec![false; g.len()];
-    for id in 0..g.len() {
-        state[id] = match g.op(id as Id) {
-            Op::Input(i) => (i as usize) < 1 + 2 * m,
-            op => op.operands().any(|a| state[a as usize]),
-        };
-    }
+    let state = g.depends_on_inputs_below(1 + 2 * m);
     Differentiated {
         graph: g,
         forward_len,

@@ -272,7 +272,7 @@ mod compiled {
                 used: "compiled".into(),
                 reason: None,
                 compile_seconds: stats.compile_seconds,
-                mass_matrix: Some(stats.mass_matrix.into()),
+                mass_matrix: Some(stats.mass_matrix.clone()),
                 derivatives: Some(stats.derivatives.into()),
                 operations: Some([stats.compiled_operations, stats.derivative_operations]),
             };

@@ -201,14 +201,96 @@ fn five_coordinates_solve_on_the_host() {
          - 0.5*k*a^2\"\n[parameters]\nm = 1.0\ns = 0.3\nk = 2.0\n",
     );
     let engine = build_engine(&chain, Engine::Compiled, true).unwrap();
+    // M couples b and c only (half-bandwidth 1, 4 × 1 < 5) and depends on the state (a, d)
     assert_eq!(
         engine.report().mass_matrix.as_deref(),
-        Some("dense LU on the host")
+        Some("banded LU on the host")
     );
     assert_eq!(
         compare(&chain, &random_data(&["a", "b", "c", "d", "e"], 60, 10), 10),
         0
     );
+}
+
+/// A text model over `names` with kinetic energy `kinetic`, a spring chain fixed at one end.
+fn chain_model(names: &[String], kinetic: &str) -> TextModel {
+    let springs: Vec<String> = (0..names.len())
+        .map(|i| match i {
+            0 => format!("{}^2", names[0]),
+            _ => format!("({} - {})^2", names[i], names[i - 1]),
+        })
+        .collect();
+    let quoted: Vec<String> = names.iter().map(|c| format!("\"{c}\"")).collect();
+    text(&format!(
+        "coordinates = [{}]\nlagrangian = \"{kinetic} - 0.5*k*({})\"\n\
+         [parameters]\nm = 1.0\ns = 0.2\nk = 2.0\n",
+        quoted.join(", "),
+        springs.join(" + ")
+    ))
+}
+
+#[test]
+fn mass_matrices_of_the_parameters_alone_are_factorized_once_per_parameter_set() {
+    // 12 masses with neighbour coupling s ẋᵢ ẋᵢ₊₁: M = tridiag(s, m, s) depends on θ only
+    let names: Vec<String> = (0..12).map(|i| format!("x{i}")).collect();
+    let kinetic: Vec<String> = (0..12)
+        .map(|i| match i {
+            0 => format!("0.5*m*{}_dot^2", names[i]),
+            _ => format!(
+                "0.5*m*{}_dot^2 + s*{}_dot*{}_dot",
+                names[i],
+                names[i - 1],
+                names[i]
+            ),
+        })
+        .collect();
+    let banded = chain_model(&names, &kinetic.join(" + "));
+    let engine = build_engine(&banded, Engine::Compiled, true).unwrap();
+    assert_eq!(
+        engine.report().mass_matrix.as_deref(),
+        Some("banded LU on the host, once per parameter set")
+    );
+    let coordinates: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_eq!(compare(&banded, &random_data(&coordinates, 40, 12), 12), 0);
+
+    // 6 masses, every pair coupled: M = (m − s) I + s 𝟙𝟙ᵀ, dense
+    let names: Vec<String> = (0..6).map(|i| format!("y{i}")).collect();
+    let sum = names
+        .iter()
+        .map(|c| format!("{c}_dot"))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let squares = names
+        .iter()
+        .map(|c| format!("{c}_dot^2"))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let dense = chain_model(
+        &names,
+        &format!("0.5*(m - s)*({squares}) + 0.5*s*({sum})^2"),
+    );
+    let engine = build_engine(&dense, Engine::Compiled, true).unwrap();
+    assert_eq!(
+        engine.report().mass_matrix.as_deref(),
+        Some("dense LU on the host, once per parameter set")
+    );
+    let coordinates: Vec<&str> = names.iter().map(String::as_str).collect();
+    let data = random_data(&coordinates, 40, 13);
+    assert_eq!(compare(&dense, &data, 13), 0);
+    // M's eigenvalues are m − s (5 times) and m + 5 s: at s = −m/5 it is singular, for every
+    // sample alike; the compiled engine leaves them all to the reference, which says so
+    let theta = [1.0, -0.2, 2.0];
+    let want = Autodiff::new(&dense).evaluate(&data, &theta);
+    let got = engine.evaluate(&data, &theta);
+    match (got, want) {
+        (Err(got), Err(want)) => assert_eq!(got.to_string(), want.to_string()),
+        (Ok(got), Ok(want)) => {
+            assert_eq!(got.value.singular, want.value.singular);
+            assert_eq!(got.value.singular, data.len());
+        }
+        (got, want) => panic!("compiled {:?} vs autodiff {:?}", got.is_ok(), want.is_ok()),
+    }
+    assert_eq!(engine.reference_samples(), data.len());
 }
 
 /// `L = ½ m x² ẋ² − ½ k x²`: its mass matrix m x² is singular at x = 0.
