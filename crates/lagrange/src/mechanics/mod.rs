@@ -8,6 +8,7 @@ pub mod jet;
 pub mod linalg;
 pub mod quantities;
 pub mod structured;
+pub mod symmetry;
 
 pub use eom::{
     EomPath, EulerLagrangeParts, accelerations, accelerations_into, accelerations_with,
