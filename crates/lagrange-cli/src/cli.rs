@@ -45,6 +45,8 @@ pub enum Command {
     Evaluate(crate::commands::evaluate::EvaluateArgs),
     /// Map a trained model's relative q̈ error on a 2-D slice of phase space, beyond the training range
     Extrapolate(crate::commands::extrapolate::ExtrapolateArgs),
+    /// Noether analysis: which translations, rotations, linear fields and time shifts leave L invariant, with their conserved charges
+    Symmetries(crate::commands::symmetries::SymmetriesArgs),
     /// Autodiff vs hand-derived vs finite-difference EOM: latency, throughput, RK4, error.
     Bench(crate::commands::bench::BenchArgs),
 }

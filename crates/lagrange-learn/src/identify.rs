@@ -11,6 +11,8 @@
 //! (`θ_a^α θ_b^β` constant along `δθ`, e.g. `k/m`), and a suggestion of which parameter to fix:
 //! a mass-like one (`m`, `m1`, `mass`, ...) if involved, else the one with the largest component.
 
+use crate::model::{Bound, Model};
+use lagrange::num_dual::{Dual, Dual64};
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use serde::{Deserialize, Serialize};
 
@@ -263,4 +265,129 @@ pub fn uncertainties(jac: &DMatrix<f64>, residuals: &[f64], threshold: f64) -> V
             }
         })
         .collect()
+}
+
+/// What a flat direction does to L itself (see [`classify_flat`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlatKind {
+    /// L changes by a multiple of itself (`L → c L`): the motion is that of L.
+    Scale,
+    /// L changes by a constant.
+    Constant,
+    /// L changes by something else that the equations of motion do not see: a total time
+    /// derivative `dΦ/dt` (possibly with a scale and a constant).
+    TotalTimeDerivative,
+    /// L does not change at all (the parameters do not enter it).
+    Unused,
+}
+
+impl FlatKind {
+    /// `scale`, `constant`, `total time derivative` or `unused`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FlatKind::Scale => "scale",
+            FlatKind::Constant => "constant",
+            FlatKind::TotalTimeDerivative => "total time derivative",
+            FlatKind::Unused => "unused",
+        }
+    }
+}
+
+/// Classifies the flat direction `direction` (in θ) of `model` at `theta` by how L changes
+/// along it, `g = ∂L/∂θ · δθ` (exact, by dual numbers in the parameters), at the sampled
+/// `states` `(t, q, q̇)`: g is fitted by `c L + e` in least squares; an exact fit (relative
+/// residual below `1e-8`) with `c ≠ 0` is a [scale](FlatKind::Scale), with `c = 0` a
+/// [constant](FlatKind::Constant); anything else, being invisible to the motion, is a
+/// [total time derivative](FlatKind::TotalTimeDerivative).
+pub fn classify_flat<M: Model + ?Sized>(
+    model: &M,
+    theta: &[f64],
+    direction: &[f64],
+    states: &[(f64, Vec<f64>, Vec<f64>)],
+) -> FlatKind {
+    let params: Vec<Dual64> = theta
+        .iter()
+        .zip(direction)
+        .map(|(&p, &d)| Dual64::new(p, d))
+        .collect();
+    type D = Dual<Dual64>;
+    let lift =
+        |x: &[f64]| -> Vec<D> { x.iter().map(|&v| D::from_re(Dual64::from_re(v))).collect() };
+    let (mut l, mut g) = (Vec::new(), Vec::new());
+    for (t, q, q_dot) in states {
+        let value = model.lagrangian_over::<Dual64, D>(
+            &params,
+            D::from_re(Dual64::from_re(*t)),
+            &lift(q),
+            &lift(q_dot),
+        );
+        l.push(value.re.re);
+        g.push(value.re.eps);
+    }
+    let norm = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let g_norm = norm(&g);
+    if g_norm == 0.0 {
+        return FlatKind::Unused;
+    }
+    // least squares g ≈ c L + e
+    let a = DMatrix::from_fn(states.len(), 2, |i, k| if k == 0 { l[i] } else { 1.0 });
+    let Some(solution) = a
+        .clone()
+        .svd(true, true)
+        .solve(&DVector::from_vec(g.clone()), 1e-14)
+        .ok()
+    else {
+        return FlatKind::TotalTimeDerivative;
+    };
+    let fitted = &a * &solution;
+    let residual: Vec<f64> = g.iter().zip(fitted.iter()).map(|(x, y)| x - y).collect();
+    if norm(&residual) > 1e-8 * g_norm {
+        return FlatKind::TotalTimeDerivative;
+    }
+    if solution[0].abs() * norm(&l) > 1e-8 * g_norm {
+        FlatKind::Scale
+    } else {
+        FlatKind::Constant
+    }
+}
+
+/// `∂q̈/∂θ` of `model` at `theta`, one row per (state, coordinate), at the sampled `states`
+/// `(t, q, q̇)` (the time included, unlike a [`crate::Dataset`]): exact, one dual-number pass
+/// through the core's equations of motion per parameter. States where the mass matrix is
+/// singular are left out.
+pub fn acceleration_jacobian<M: Model + ?Sized>(
+    model: &M,
+    theta: &[f64],
+    states: &[(f64, Vec<f64>, Vec<f64>)],
+) -> DMatrix<f64> {
+    let (n, p) = (model.dof(), theta.len());
+    let lift = |x: &[f64]| -> Vec<Dual64> { x.iter().map(|&v| Dual64::from_re(v)).collect() };
+    let mut rows: Vec<f64> = Vec::new();
+    let mut count = 0;
+    let mut column = vec![0.0; n * p];
+    'states: for (t, q, q_dot) in states {
+        for k in 0..p {
+            let params: Vec<Dual64> = theta
+                .iter()
+                .enumerate()
+                .map(|(j, &x)| Dual64::new(x, if j == k { 1.0 } else { 0.0 }))
+                .collect();
+            let bound = Bound {
+                model,
+                params: &params,
+            };
+            let Ok(a) =
+                lagrange::accelerations(&bound, Dual64::from_re(*t), &lift(q), &lift(q_dot))
+            else {
+                continue 'states;
+            };
+            for i in 0..n {
+                column[i * p + k] = a[i].eps;
+            }
+        }
+        rows.extend_from_slice(&column);
+        count += n;
+    }
+    DMatrix::from_row_slice(count, p, &rows)
 }

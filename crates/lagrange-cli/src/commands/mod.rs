@@ -13,6 +13,7 @@ pub mod landscape;
 pub mod learn;
 pub mod noise_sweep;
 pub mod simulate;
+pub mod symmetries;
 pub mod systems;
 pub mod train;
 
@@ -30,6 +31,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Train(args) => train::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Extrapolate(args) => extrapolate::run(&args),
+        Command::Symmetries(args) => symmetries::run(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }
