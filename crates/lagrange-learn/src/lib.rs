@@ -19,7 +19,9 @@
 //!    oscillator entering only through `k/m`).
 //! 6. **Neural Lagrangians** ([`neural`]): `lnn`, `structured` and `baseline` networks with a
 //!    batched forward-Taylor pass and exact weight gradients, trained with minibatch Adam.
-//! 7. **Landscapes** ([`landscape`]), **noise tolerance** and bias correction ([`noise`]),
+//! 7. **Positions only** ([`positions`]): a measured trajectory `t, q(t)` turned into samples by
+//!    smoothing differentiation, or fitted by multiple shooting.
+//! 8. **Landscapes** ([`landscape`]), **noise tolerance** and bias correction ([`noise`]),
 //!    **multi-start** ([`multistart`]), and a JSON-serializable [`LearnResult`] ([`result`]).
 
 pub mod data;
@@ -34,6 +36,7 @@ pub mod multistart;
 pub mod neural;
 pub mod noise;
 pub mod optim;
+pub mod positions;
 pub mod result;
 
 pub use data::{DataError, Dataset};

@@ -121,6 +121,9 @@ pub struct LearnResult {
     /// Which engine evaluated the loss (and why, when `auto` did not compile).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<EngineReport>,
+    /// How a trajectory of positions became the fit (absent for `(q, q̇, q̈)` data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trajectory: Option<crate::positions::TrajectoryFit>,
 }
 
 impl LearnResult {
@@ -258,5 +261,6 @@ pub(crate) fn build_result<M: Model + ?Sized>(
         failed_starts: None,
         bias_correction: None,
         engine: None,
+        trajectory: None,
     }
 }
