@@ -133,9 +133,12 @@ impl PositionTrajectory {
                 )));
             }
             trajectory.t.push(t);
-            trajectory
-                .q
-                .push(columns.iter().map(|&j| value(j)).collect::<Result<_, _>>()?);
+            trajectory.q.push(
+                columns
+                    .iter()
+                    .map(|&j| value(j))
+                    .collect::<Result<_, _>>()?,
+            );
         }
         if trajectory.t.len() < MIN_SAMPLES {
             return Err(DataError::TooFewRows {
@@ -178,7 +181,12 @@ impl PositionTrajectory {
         }
         let index: Vec<usize> = order
             .iter()
-            .map(|c| self.coordinates.iter().position(|d| d == c).ok_or_else(mismatch))
+            .map(|c| {
+                self.coordinates
+                    .iter()
+                    .position(|d| d == c)
+                    .ok_or_else(mismatch)
+            })
             .collect::<Result<_, _>>()?;
         Ok(Self {
             coordinates: order.to_vec(),
@@ -225,7 +233,9 @@ fn local_fit(traj: &PositionTrajectory, i: usize, h: usize) -> Option<(Vec<Vec<f
     let window = start..start + width;
     let s = (traj.t[window.end - 1] - traj.t[start]).max(f64::MIN_POSITIVE) / 2.0;
     let d = DEGREE + 1;
-    let x = DMatrix::from_fn(width, d, |r, k| ((traj.t[start + r] - traj.t[i]) / s).powi(k as i32));
+    let x = DMatrix::from_fn(width, d, |r, k| {
+        ((traj.t[start + r] - traj.t[i]) / s).powi(k as i32)
+    });
     let normal = x.transpose() * &x;
     let inverse = normal.try_inverse()?;
     // the hat value at the centre, where (t − tᵢ)/s = 0: the fit's row there is (1, 0, …, 0)
@@ -415,19 +425,39 @@ impl<M: Model + Sync + ?Sized> Shooting<'_, M> {
 
     /// Residuals of segment `k` (model − measured, sample-major) at `x`, with the derivative
     /// along direction `seed` (an index into x) when given.
-    fn segment(&self, k: usize, x: &[f64], seed: Option<usize>) -> Result<Vec<(f64, f64)>, MechanicsError> {
+    fn segment(
+        &self,
+        k: usize,
+        x: &[f64],
+        seed: Option<usize>,
+    ) -> Result<Vec<(f64, f64)>, MechanicsError> {
         let (p, n) = (self.parameters(), self.traj.coordinates.len());
-        let dual = |j: usize, value: f64| Dual64::new(value, if seed == Some(j) { 1.0 } else { 0.0 });
+        let dual =
+            |j: usize, value: f64| Dual64::new(value, if seed == Some(j) { 1.0 } else { 0.0 });
         let params: Vec<Dual64> = (0..p).map(|j| dual(j, x[j])).collect();
         let base = p + 2 * n * k;
         let q0: Vec<Dual64> = (0..n).map(|i| dual(base + i, x[base + i])).collect();
-        let v0: Vec<Dual64> = (0..n).map(|i| dual(base + n + i, x[base + n + i])).collect();
+        let v0: Vec<Dual64> = (0..n)
+            .map(|i| dual(base + n + i, x[base + n + i]))
+            .collect();
         let range = self.segments[k].clone();
-        let positions = integrate(self.model, &params, &self.traj.t[range.clone()], q0, v0, self.substeps)?;
+        let positions = integrate(
+            self.model,
+            &params,
+            &self.traj.t[range.clone()],
+            q0,
+            v0,
+            self.substeps,
+        )?;
         Ok(positions
             .iter()
             .zip(range)
-            .flat_map(|(q, s)| q.iter().zip(&self.traj.q[s]).map(|(m, d)| (m.re - d, m.eps)).collect::<Vec<_>>())
+            .flat_map(|(q, s)| {
+                q.iter()
+                    .zip(&self.traj.q[s])
+                    .map(|(m, d)| (m.re - d, m.eps))
+                    .collect::<Vec<_>>()
+            })
             .collect())
     }
 
@@ -461,7 +491,10 @@ impl<M: Model + Sync + ?Sized> LossEngine for Shooting<'_, M> {
     fn loss(&self, _: &Dataset, x: &[f64]) -> Result<LossValue, LearnError> {
         let residuals: Vec<f64> = (0..self.segments.len())
             .into_par_iter()
-            .map(|k| self.segment(k, x, None).map(|r| r.into_iter().map(|(v, _)| v).collect::<Vec<_>>()))
+            .map(|k| {
+                self.segment(k, x, None)
+                    .map(|r| r.into_iter().map(|(v, _)| v).collect::<Vec<_>>())
+            })
             .collect::<Result<Vec<_>, _>>()?
             .concat();
         Ok(Self::value(&residuals))
@@ -476,11 +509,21 @@ impl<M: Model + Sync + ?Sized> LossEngine for Shooting<'_, M> {
         let blocks: Vec<(Vec<f64>, Vec<Vec<f64>>)> = (0..self.segments.len())
             .into_par_iter()
             .map(|k| {
-                let residuals: Vec<f64> = self.segment(k, x, None)?.into_iter().map(|(v, _)| v).collect();
+                let residuals: Vec<f64> = self
+                    .segment(k, x, None)?
+                    .into_iter()
+                    .map(|(v, _)| v)
+                    .collect();
                 let base = p + 2 * n * k;
                 let columns = (0..p)
                     .chain(base..base + 2 * n)
-                    .map(|j| Ok(self.segment(k, x, Some(j))?.into_iter().map(|(_, d)| d).collect()))
+                    .map(|j| {
+                        Ok(self
+                            .segment(k, x, Some(j))?
+                            .into_iter()
+                            .map(|(_, d)| d)
+                            .collect())
+                    })
                     .collect::<Result<Vec<Vec<f64>>, MechanicsError>>()?;
                 Ok((residuals, columns))
             })
@@ -550,13 +593,20 @@ pub fn learn_by_shooting<M: Model + Sync + ?Sized>(
     if shooting.segment < 2 || shooting.substeps == 0 {
         return Err(LearnError::InvalidOption {
             option: "shooting",
-            value: format!("segment {}, substeps {}", shooting.segment, shooting.substeps),
+            value: format!(
+                "segment {}, substeps {}",
+                shooting.segment, shooting.substeps
+            ),
             reason: "segments need at least 2 samples and at least 1 substep",
         });
     }
     let traj = traj.reordered(&model.coordinates())?;
     let (smoothed, smoothing) = differentiate(&traj, shooting.half_window)?;
-    let (p, n, count) = (model.parameter_names().len(), traj.coordinates.len(), traj.len());
+    let (p, n, count) = (
+        model.parameter_names().len(),
+        traj.coordinates.len(),
+        traj.len(),
+    );
     let longest = shooting.max_segment.unwrap_or(count).clamp(2, count);
     let init = crate::result::starting_point(model, options)?;
     let report = EngineReport {
@@ -592,10 +642,11 @@ pub fn learn_by_shooting<M: Model + Sync + ?Sized>(
             Err(_) if best.is_some() => break,
             Err(e) => return Err(e),
         };
-        let rms = (fitted.evaluation.value.sum / fitted.evaluation.residuals.len().max(1) as f64).sqrt();
+        let rms =
+            (fitted.evaluation.value.sum / fitted.evaluation.residuals.len().max(1) as f64).sqrt();
         // below 1e-8 of the positions' size, differences are integration error and rounding
         if let Some((_, _, previous)) = &best
-            && !(rms <= RMS_GROWTH * previous + 1e-8 * scale)
+            && (rms.is_nan() || rms > RMS_GROWTH * previous + 1e-8 * scale)
         {
             break;
         }
@@ -612,7 +663,10 @@ pub fn learn_by_shooting<M: Model + Sync + ?Sized>(
         let starts: Vec<usize> = engine.segments.iter().map(|s| s.start).collect();
         x = fitted.parameters[..p].to_vec();
         for s in split(count, next.max(length)) {
-            let k = starts.iter().position(|&a| a == s.start).expect("segment starts nest");
+            let k = starts
+                .iter()
+                .position(|&a| a == s.start)
+                .expect("segment starts nest");
             x.extend_from_slice(&fitted.parameters[p + 2 * n * k..p + 2 * n * (k + 1)]);
         }
         best = Some((engine, fitted, rms));
@@ -631,14 +685,19 @@ pub fn learn_by_shooting<M: Model + Sync + ?Sized>(
     for (k, range) in rows.iter().enumerate() {
         let base = p + 2 * n * k;
         let j_theta = full.view((range.start, 0), (range.len(), p)).into_owned();
-        let j_state = full.view((range.start, base), (range.len(), 2 * n)).into_owned();
+        let j_state = full
+            .view((range.start, base), (range.len(), 2 * n))
+            .into_owned();
         let svd = j_state.svd(true, true);
         let tolerance = 1e-12 * svd.singular_values.max().max(f64::MIN_POSITIVE);
         let coefficients = svd
             .solve(&j_theta, tolerance)
             .unwrap_or_else(|_| DMatrix::zeros(2 * n, p));
-        let projected = &j_theta - full.view((range.start, base), (range.len(), 2 * n)) * coefficients;
-        profiled.view_mut((range.start, 0), (range.len(), p)).copy_from(&projected);
+        let projected =
+            &j_theta - full.view((range.start, base), (range.len(), 2 * n)) * coefficients;
+        profiled
+            .view_mut((range.start, 0), (range.len(), p))
+            .copy_from(&projected);
     }
     let residuals = outcome.evaluation.residuals.clone();
     let gradient = (profiled.transpose() * DVector::from_column_slice(&residuals) * 2.0)

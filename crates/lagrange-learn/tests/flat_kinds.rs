@@ -33,7 +33,12 @@ fn scale_constant_and_total_derivative_are_told_apart() {
     let vector = |f: &lagrange_learn::identify::FlatDirection| -> Vec<f64> {
         names
             .iter()
-            .map(|n| f.direction.iter().find(|(m, _)| m == n).map_or(0.0, |d| d.1))
+            .map(|n| {
+                f.direction
+                    .iter()
+                    .find(|(m, _)| m == n)
+                    .map_or(0.0, |d| d.1)
+            })
             .collect()
     };
     // the three directions span θ itself (L → (1 + ε) L), c and a; classify the pure ones
@@ -47,7 +52,11 @@ fn scale_constant_and_total_derivative_are_told_apart() {
     .collect();
     assert_eq!(
         kinds,
-        [FlatKind::Scale, FlatKind::Constant, FlatKind::TotalTimeDerivative]
+        [
+            FlatKind::Scale,
+            FlatKind::Constant,
+            FlatKind::TotalTimeDerivative
+        ]
     );
     // and whatever basis the eigen-solver returns, each of its vectors is one of those or a mix
     kinds = flats

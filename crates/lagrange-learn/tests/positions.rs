@@ -28,7 +28,11 @@ fn trajectory(count: usize, dt: f64, sigma: f64, seed: u64) -> PositionTrajector
     let mut csv = String::from("t,x\n");
     for i in 0..count {
         let t = i as f64 * dt;
-        let e = if sigma > 0.0 { noise.sample(&mut rng) } else { 0.0 };
+        let e = if sigma > 0.0 {
+            noise.sample(&mut rng)
+        } else {
+            0.0
+        };
         csv.push_str(&format!("{t},{}\n", exact(t)[0] + e));
     }
     PositionTrajectory::from_csv_str(&csv).unwrap()
@@ -68,7 +72,9 @@ fn smoothing_recovers_the_exact_derivatives_of_clean_positions() {
             assert!(w[k] < l[k], "derivative {k} (ends: {edge}): {w:?}");
         }
     }
-    let k = learn(&model(), &data, &LearnOptions::default()).unwrap().parameters["k"];
+    let k = learn(&model(), &data, &LearnOptions::default())
+        .unwrap()
+        .parameters["k"];
     assert!((k - 4.0).abs() < 1e-5, "k = {k}");
 }
 
@@ -98,7 +104,9 @@ fn with_noisy_positions_shooting_beats_smoothing() {
     let traj = trajectory(1000, 0.02, 0.01, 7);
     let (data, fit) = differentiate(&traj, None).unwrap();
     assert!(fit.half_window > 3, "noise widens the window: {fit:?}");
-    let smoothing = learn(&model(), &data, &LearnOptions::default()).unwrap().parameters["k"];
+    let smoothing = learn(&model(), &data, &LearnOptions::default())
+        .unwrap()
+        .parameters["k"];
     let shooting = learn_by_shooting(
         &model(),
         &traj,
@@ -124,7 +132,11 @@ fn with_noisy_positions_shooting_beats_smoothing() {
 
 #[test]
 fn bad_trajectories_are_refused_with_the_reason() {
-    let err = |csv: &str| PositionTrajectory::from_csv_str(csv).unwrap_err().to_string();
+    let err = |csv: &str| {
+        PositionTrajectory::from_csv_str(csv)
+            .unwrap_err()
+            .to_string()
+    };
     assert!(err("x,y\n1,2\n").contains("missing column `t"));
     let mut rows = String::from("t,x\n");
     for i in 0..10 {

@@ -19,6 +19,9 @@ use lagrange_learn::model::{AnyModel, Model, Restricted};
 use lagrange_learn::multistart::{MultiStartOptions, multistart};
 use lagrange_learn::noise::{NoiseModel, SimexOptions, learn_bias_corrected};
 use lagrange_learn::optim::{AdamOptions, LmOptions, Optimizer, Schedule};
+use lagrange_learn::positions::{
+    PositionTrajectory, ShootingOptions, TrajectoryFit, differentiate, learn_by_shooting,
+};
 use lagrange_learn::{Dataset, Engine, EngineReport, LearnOptions, learn_with_progress};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -27,7 +30,32 @@ use std::path::{Path, PathBuf};
 pub struct LearnArgs {
     /// Data file (CSV with columns <q>...,<q>_dot...,<q>_ddot...).
     #[arg(long, value_name = "FILE")]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
+
+    /// Measured positions only, instead of --data: CSV with columns t,<q>... (velocities,
+    /// accelerations and an energy column, as `simulate` writes them, are ignored).
+    #[arg(long, value_name = "FILE")]
+    pub trajectory: Option<PathBuf>,
+
+    /// How --trajectory is fitted: `smoothing` (q̇ and q̈ from local polynomial fits, then the
+    /// usual fit; default) or `shooting` (the model integrated over segments, matched to the
+    /// positions).
+    #[arg(long, value_name = "METHOD")]
+    pub from_positions: Option<String>,
+
+    /// Half-width h of the smoothing window, 2h + 1 samples (default: chosen by
+    /// cross-validation).
+    #[arg(long, value_name = "H")]
+    pub window: Option<usize>,
+
+    /// Shooting: samples per segment of the first fit (default 20; later fits use longer
+    /// segments while they still follow the data).
+    #[arg(long, value_name = "K")]
+    pub segment: Option<usize>,
+
+    /// Shooting: RK4 steps between consecutive samples (default 4).
+    #[arg(long, value_name = "S")]
+    pub substeps: Option<usize>,
 
     /// Model: a TOML system file (its [parameters] are the initial guesses) or a family name:
     /// poly-separable[:K[:V]], poly-product[:K[:V]], network[:H[:f0[:f1]]].
@@ -136,6 +164,104 @@ impl EngineArgs {
 /// Reads and validates the data file.
 pub fn read_data(path: &Path) -> Result<Dataset> {
     Dataset::read_csv(path).with_context(|| format!("data file '{}'", path.display()))
+}
+
+/// How `--trajectory` is fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PositionsMethod {
+    Smoothing,
+    Shooting,
+}
+
+/// A `--trajectory` input: the positions, their smoothing, and how to fit them.
+struct Positions {
+    trajectory: PositionTrajectory,
+    smoothing: TrajectoryFit,
+    method: PositionsMethod,
+    shooting: ShootingOptions,
+}
+
+/// The samples to fit: `--data`, or `--trajectory` differentiated by smoothing (with the
+/// positions kept for shooting). Checks the options that belong to one or the other.
+fn read_input(args: &LearnArgs) -> Result<(Dataset, Option<Positions>)> {
+    let trajectory_only = [
+        ("--from-positions", args.from_positions.is_some()),
+        ("--window", args.window.is_some()),
+        ("--segment", args.segment.is_some()),
+        ("--substeps", args.substeps.is_some()),
+    ];
+    let path = match (&args.trajectory, &args.data) {
+        (Some(_), Some(_)) => bail!("give either --data or --trajectory, not both"),
+        (None, None) => bail!(
+            "no data: give --data FILE (columns <q>,<q>_dot,<q>_ddot) or --trajectory FILE (columns t,<q>)"
+        ),
+        (None, Some(data)) => {
+            if let Some((flag, _)) = trajectory_only.iter().find(|(_, given)| *given) {
+                bail!("{flag} applies to --trajectory only");
+            }
+            return Ok((read_data(data)?, None));
+        }
+        (Some(path), None) => path,
+    };
+    let method = match args.from_positions.as_deref().map(str::trim) {
+        None | Some("smoothing") => PositionsMethod::Smoothing,
+        Some("shooting") => PositionsMethod::Shooting,
+        Some(other) => {
+            bail!("unknown --from-positions '{other}' (expected smoothing or shooting)")
+        }
+    };
+    if method == PositionsMethod::Smoothing
+        && let Some((flag, _)) = trajectory_only[2..].iter().find(|(_, given)| *given)
+    {
+        bail!("{flag} applies to --from-positions shooting only");
+    }
+    if method == PositionsMethod::Shooting {
+        if args.starts.is_some() {
+            bail!("--starts cannot be combined with --from-positions shooting");
+        }
+        if args.noise.is_some() {
+            bail!(
+                "--noise cannot be combined with --from-positions shooting (shooting fits the noisy positions themselves)"
+            );
+        }
+    }
+    let mut shooting = ShootingOptions {
+        half_window: args.window,
+        ..ShootingOptions::default()
+    };
+    if let Some(k) = args.segment {
+        if k < 2 {
+            bail!("--segment must be at least 2 samples, got {k}");
+        }
+        shooting.segment = k;
+    }
+    if let Some(s) = args.substeps {
+        if !(1..=1000).contains(&s) {
+            bail!("--substeps must be between 1 and 1000, got {s}");
+        }
+        shooting.substeps = s;
+    }
+    let trajectory = PositionTrajectory::read_csv(path)
+        .with_context(|| format!("trajectory file '{}'", path.display()))?;
+    if let Some(h) = args.window
+        && (h < 2 || 2 * h + 1 > trajectory.len())
+    {
+        bail!(
+            "--window must be at least 2 and 2·H + 1 at most the {} samples of the trajectory, got {h}",
+            trajectory.len()
+        );
+    }
+    let (data, smoothing) = differentiate(&trajectory, args.window)
+        .with_context(|| format!("trajectory file '{}'", path.display()))?;
+    Ok((
+        data,
+        Some(Positions {
+            trajectory,
+            smoothing,
+            method,
+            shooting,
+        }),
+    ))
 }
 
 /// Loads MODEL over the data's coordinates, with `--fit`, `--fix` and `--init` applied.
@@ -306,7 +432,7 @@ pub fn run(args: &LearnArgs) -> Result<()> {
         bail!("--starts must be at least 1");
     }
     check_target(&args.out, "--out")?;
-    let data = read_data(&args.data)?;
+    let (data, positions) = read_input(args)?;
     let model = load_model(
         &args.model,
         &data,
@@ -333,7 +459,30 @@ pub fn run(args: &LearnArgs) -> Result<()> {
             max,
         )?;
     }
-    let result = if let Some(starts) = args.starts {
+    let shooting = positions
+        .as_ref()
+        .filter(|p| p.method == PositionsMethod::Shooting);
+    let mut result = if let Some(positions) = shooting {
+        let progress = bar(args.quiet, None);
+        if let Some(b) = &progress {
+            b.set_message("shooting fit");
+        }
+        let r = learn_by_shooting(
+            &model,
+            &positions.trajectory,
+            &options,
+            &positions.shooting,
+            &mut |p| {
+                if let Some(b) = &progress {
+                    b.set_message(format!("shooting: loss {:.3e}", p.loss));
+                }
+            },
+        )?;
+        if let Some(b) = progress {
+            b.finish_and_clear();
+        }
+        r
+    } else if let Some(starts) = args.starts {
         let progress = bar(args.quiet, None);
         if let Some(b) = &progress {
             b.set_message(format!("multi-start: {starts} starts"));
@@ -382,6 +531,11 @@ pub fn run(args: &LearnArgs) -> Result<()> {
         r
     };
 
+    if let Some(positions) = &positions
+        && result.trajectory.is_none()
+    {
+        result.trajectory = Some(positions.smoothing.clone());
+    }
     if let Some(report) = &result.engine {
         args.engine.report(report, args.quiet);
     }
