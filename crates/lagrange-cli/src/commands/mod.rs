@@ -12,6 +12,7 @@ pub mod generate;
 pub mod landscape;
 pub mod learn;
 pub mod noise_sweep;
+pub mod report;
 pub mod simulate;
 pub mod symmetries;
 pub mod systems;
@@ -32,6 +33,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Extrapolate(args) => extrapolate::run(&args),
         Command::Symmetries(args) => symmetries::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }

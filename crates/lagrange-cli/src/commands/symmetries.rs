@@ -12,7 +12,7 @@ use clap::Args;
 use lagrange::expr::TextSystem;
 use lagrange::integrators::{Method, NoObserver, Trajectory, simulate};
 use lagrange::mechanics::symmetry::{Symmetry, SymmetryKind, find_symmetries};
-use lagrange::mechanics::{accelerations, energy, momenta};
+use lagrange::mechanics::{accelerations, energy, lagrangian_value, momenta};
 use lagrange::systems::System;
 use lagrange_learn::identify::{
     FLAT_THRESHOLD, acceleration_jacobian, classify_flat, flat_directions,
@@ -280,7 +280,7 @@ fn sum_text(terms: &[(f64, String)]) -> String {
 
 /// Noether's charge `Q = Σᵢ pᵢ ξᵢ(q) − τ E` as text, with `p_<name>` = ∂L/∂<name>_dot and
 /// `E = Σ q̇ᵢ pᵢ − L`.
-fn charge_text(s: &Symmetry, coordinates: &[String]) -> String {
+pub(crate) fn charge_text(s: &Symmetry, coordinates: &[String]) -> String {
     let n = coordinates.len();
     let mut terms: Vec<(f64, String)> = Vec::new();
     for (i, c) in coordinates.iter().enumerate() {
@@ -312,9 +312,9 @@ fn charge_text(s: &Symmetry, coordinates: &[String]) -> String {
 }
 
 /// The charge's largest change along the rollout, relative to its size: `max |Q(t) − Q(0)|`
-/// over the larger of `|Q(0)|` and the rollout's mean of `Σ |pᵢ ξᵢ| + |τ E|` (so that a charge
-/// that is zero at the start is not divided by zero). `None` where p or E is not finite.
-fn charge_drift(system: &AnySystem, s: &Symmetry, rollout: &Trajectory) -> Option<f64> {
+/// over the larger of `|Q(0)|` and the rollout's mean of `Σ |pᵢ ξᵢ| + |τ| (Σ |q̇ᵢ pᵢ| + |L|)`
+/// (the size of its terms, so that a charge that is zero is not divided by zero). `None` where p or E is not finite.
+pub(crate) fn charge_drift(system: &AnySystem, s: &Symmetry, rollout: &Trajectory) -> Option<f64> {
     let n = s.translation.len();
     let mut values = Vec::with_capacity(rollout.len());
     let mut size = 0.0;
@@ -328,9 +328,17 @@ fn charge_drift(system: &AnySystem, s: &Symmetry, rollout: &Trajectory) -> Optio
             terms += (p * xi).abs();
         }
         if s.time != 0.0 {
+            // E = Σ q̇ᵢ pᵢ − L: its size is that of its terms (E itself may be 0)
             let e = energy(system, t, q, q_dot).ok()?;
+            let l = lagrangian_value(system, t, q, q_dot).ok()?;
             charge -= s.time * e;
-            terms += (s.time * e).abs();
+            let size: f64 = q_dot
+                .iter()
+                .zip(&p)
+                .map(|(v, p)| (v * p).abs())
+                .sum::<f64>()
+                + l.abs();
+            terms += s.time.abs() * size;
         }
         if !charge.is_finite() {
             return None;

@@ -717,3 +717,111 @@ pub fn error_map(
         colour_bar(&bar, clo, chi, "log10 relative error of d²q/dt²")?;
     })
 }
+
+/// One curve of [`lines`].
+pub struct Series {
+    /// Legend entry.
+    pub name: String,
+    /// Points `(x, y)`; non-finite ones (and non-positive ones on a log axis) are skipped.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Axes of [`lines`].
+pub struct LineAxes<'a> {
+    /// Title of the figure.
+    pub title: &'a str,
+    /// X axis label.
+    pub x_label: &'a str,
+    /// Y axis label.
+    pub y_label: &'a str,
+    /// Logarithmic x axis.
+    pub log_x: bool,
+    /// Logarithmic y axis.
+    pub log_y: bool,
+}
+
+/// Okabe–Ito, a palette told apart with every common colour-vision deficiency.
+const OKABE_ITO: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(213, 94, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(204, 121, 167),
+    RGBColor(240, 228, 66),
+    RGBColor(0, 0, 0),
+];
+
+/// Curves with markers on linear or logarithmic axes (the report's convergence, work–precision
+/// and drift figures). Colours cycle through Okabe–Ito; past 8 curves the marker alternates
+/// between circles and triangles so that no two curves look alike.
+pub fn lines(series: &[Series], axes_spec: &LineAxes, path: &Path, kind: PlotKind) -> Result<()> {
+    let keep = |x: f64, y: f64| {
+        x.is_finite()
+            && y.is_finite()
+            && (!axes_spec.log_x || x > 0.0)
+            && (!axes_spec.log_y || y > 0.0)
+    };
+    let points: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .filter(|&(x, y)| keep(x, y))
+        .collect();
+    let bounds = |values: Vec<f64>, log: bool| -> (f64, f64) {
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        match (lo.is_finite(), log) {
+            (false, true) => (0.1, 10.0),
+            (false, false) => (0.0, 1.0),
+            (true, true) => (lo / 1.5, hi * 1.5),
+            (true, false) => {
+                let pad = 0.05 * (hi - lo).max(1e-12 * hi.abs().max(1.0));
+                (lo - pad, hi + pad)
+            }
+        }
+    };
+    let (x0, x1) = bounds(points.iter().map(|p| p.0).collect(), axes_spec.log_x);
+    let (y0, y1) = bounds(points.iter().map(|p| p.1).collect(), axes_spec.log_y);
+    macro_rules! draw {
+        ($x:expr, $y:expr) => {
+            render!(path, kind, (1000, 650), |root| {
+                let mut chart = chart(root, (axes_spec.title, 24), 90, $x, $y)?;
+                axes(&mut chart, axes_spec.x_label, axes_spec.y_label)
+                    .x_label_formatter(&|v| tick(*v))
+                    .y_label_formatter(&|v| tick(*v))
+                    .draw()?;
+                for (k, s) in series.iter().enumerate() {
+                    let color = OKABE_ITO[k % OKABE_ITO.len()];
+                    let pts: Vec<(f64, f64)> = s
+                        .points
+                        .iter()
+                        .copied()
+                        .filter(|&(x, y)| keep(x, y))
+                        .collect();
+                    chart
+                        .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?
+                        .label(s.name.as_str())
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                        });
+                    if k / OKABE_ITO.len() % 2 == 0 {
+                        chart
+                            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+                    } else {
+                        chart.draw_series(
+                            pts.iter()
+                                .map(|&p| TriangleMarker::new(p, 5, color.filled())),
+                        )?;
+                    }
+                }
+                legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+            })
+        };
+    }
+    match (axes_spec.log_x, axes_spec.log_y) {
+        (true, true) => draw!((x0..x1).log_scale(), (y0..y1).log_scale()),
+        (true, false) => draw!((x0..x1).log_scale(), y0..y1),
+        (false, true) => draw!(x0..x1, (y0..y1).log_scale()),
+        (false, false) => draw!(x0..x1, y0..y1),
+    }
+}
