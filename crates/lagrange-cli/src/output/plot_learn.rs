@@ -754,7 +754,8 @@ const OKABE_ITO: [RGBColor; 8] = [
 
 /// Curves with markers on linear or logarithmic axes (the report's convergence, work–precision
 /// and drift figures). Colours cycle through Okabe–Ito; past 8 curves the marker alternates
-/// between circles and triangles so that no two curves look alike.
+/// between circles and triangles so that no two curves look alike. The legend sits in the
+/// quarter of the chart with the fewest points.
 pub fn lines(series: &[Series], axes_spec: &LineAxes, path: &Path, kind: PlotKind) -> Result<()> {
     let keep = |x: f64, y: f64| {
         x.is_finite()
@@ -782,6 +783,33 @@ pub fn lines(series: &[Series], axes_spec: &LineAxes, path: &Path, kind: PlotKin
     };
     let (x0, x1) = bounds(points.iter().map(|p| p.0).collect(), axes_spec.log_x);
     let (y0, y1) = bounds(points.iter().map(|p| p.1).collect(), axes_spec.log_y);
+    // the legend goes in the corner with the fewest points (in axis fractions)
+    let fraction = |v: f64, lo: f64, hi: f64, log: bool| {
+        if log {
+            (v.ln() - lo.ln()) / (hi.ln() - lo.ln())
+        } else {
+            (v - lo) / (hi - lo)
+        }
+    };
+    let corners = [
+        (SeriesLabelPosition::UpperLeft, (0.0, 0.5), (0.5, 1.0)),
+        (SeriesLabelPosition::UpperRight, (0.5, 1.0), (0.5, 1.0)),
+        (SeriesLabelPosition::LowerLeft, (0.0, 0.5), (0.0, 0.5)),
+        (SeriesLabelPosition::LowerRight, (0.5, 1.0), (0.0, 0.5)),
+    ];
+    let corner = corners
+        .iter()
+        .min_by_key(|(_, (ax, bx), (ay, by))| {
+            points
+                .iter()
+                .filter(|&&(x, y)| {
+                    let fx = fraction(x, x0, x1, axes_spec.log_x);
+                    let fy = fraction(y, y0, y1, axes_spec.log_y);
+                    (*ax..=*bx).contains(&fx) && (*ay..=*by).contains(&fy)
+                })
+                .count()
+        })
+        .map_or(SeriesLabelPosition::UpperRight, |c| c.0.clone());
     macro_rules! draw {
         ($x:expr, $y:expr) => {
             render!(path, kind, (1000, 650), |root| {
@@ -814,7 +842,7 @@ pub fn lines(series: &[Series], axes_spec: &LineAxes, path: &Path, kind: PlotKin
                         )?;
                     }
                 }
-                legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+                legend(&mut chart, corner)?;
             })
         };
     }

@@ -440,7 +440,7 @@ pub fn extrapolation(ctx: &mut Context) -> Result<Section> {
         &LineAxes {
             title: "pendulum: error outside the training box",
             x_label: "distance from the box (multiple of its half-width)",
-            y_label: "relative q̈ error",
+            y_label: "relative error of the accelerations",
             log_x: false,
             log_y: true,
         },

@@ -165,7 +165,12 @@ pub fn run(ctx: &mut Context) -> Result<Section> {
             &with_jax,
         ));
     }
-    body.push_str(&format!("\n{}\n", combined.machine_line()));
+    // the machine line names the peers' interpreter: keep the path relative to this checkout
+    let mut machine = combined.machine_line();
+    if let Ok(cwd) = std::env::current_dir() {
+        machine = machine.replace(&format!("{}/", cwd.display()), "");
+    }
+    body.push_str(&format!("\n{machine}\n"));
     ctx.shared.timings.push(format!(
         "q̈ per state: autodiff {:.1}–{:.1}×, compiled {:.2}–{:.2}× the hand-written equations",
         ad_lo, ad_hi, c_lo, c_hi

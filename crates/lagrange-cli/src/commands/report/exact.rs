@@ -500,7 +500,7 @@ pub fn run(ctx: &mut Context) -> Result<Section> {
         &work,
         &LineAxes {
             title: &format!("Work–precision: {rep_label}"),
-            x_label: "q̈ evaluations",
+            x_label: "evaluations of the accelerations",
             y_label: "max relative error",
             log_x: true,
             log_y: true,
