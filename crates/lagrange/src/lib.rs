@@ -6,6 +6,7 @@
 //! hand-derived oracles).
 
 pub mod expr;
+pub mod field;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod integrators;

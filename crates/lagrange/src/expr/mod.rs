@@ -52,6 +52,9 @@ mod tape;
 
 pub use parser::{ParseError, function_names};
 pub use system::{SystemFileError, TextSystem, WithParameters};
+pub(crate) use system::{
+    compile, is_identifier, number, parse_table, string, sub_table, type_name,
+};
 pub use tape::{Expr, LocalTerm};
 
 use std::collections::HashMap;

@@ -149,6 +149,81 @@ pub enum SystemFileError {
         /// Comma-separated list of coordinates and velocities.
         known: String,
     },
+    /// A `[field]` file given to [`TextSystem`]: it is a [`FieldSystem`](crate::field::FieldSystem).
+    #[error(
+        "this file declares a `[field]`: read it as a field system (`FieldSystem::from_toml_str`)"
+    )]
+    FieldFile,
+    /// A key of `[field]` that is not part of the format.
+    #[error("unknown key `field.{key}` (allowed: names, sites, spacing, boundary, density)")]
+    UnknownFieldKey {
+        /// The key.
+        key: String,
+    },
+    /// `field.sites` is not one or two integers, each at least 2.
+    #[error("`field.sites` must be [N] or [Nx, Ny] with every N ≥ 2 (found {found})")]
+    Sites {
+        /// What was found, as written.
+        found: String,
+    },
+    /// `field.spacing` ≤ 0 (or not finite).
+    #[error("`field.spacing` must be a finite number > 0 (found {value})")]
+    Spacing {
+        /// The value.
+        value: f64,
+    },
+    /// `field.boundary` is not one of the three.
+    #[error("unknown boundary `{value}` (allowed: periodic, fixed, free)")]
+    UnknownBoundary {
+        /// The value.
+        value: String,
+    },
+    /// The density's `∂²/∂φ_t²` is singular: the field has no (regular) kinetic term.
+    #[error(
+        "`density` is not regular in `{velocity}`: ∂²(density)/∂{velocity}² is {detail} at the initial state (a field needs a kinetic term such as `0.5*{velocity}^2`)"
+    )]
+    NotRegular {
+        /// The field velocity (`phi_t`), or all of them for several fields.
+        velocity: String,
+        /// What was found (`0`, `singular`).
+        detail: String,
+    },
+    /// The same name for two things (a field and a parameter, `phi_t` as a particle, ...).
+    #[error("name `{name}` is used twice: {uses}")]
+    NameClash {
+        /// The name.
+        name: String,
+        /// Both meanings.
+        uses: String,
+    },
+    /// A syntax or name error in an `[initial]` expression.
+    #[error("in `initial.{name}` at column {column}: {message}")]
+    InitialExpression {
+        /// The entry.
+        name: String,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// An `[initial]` expression that is not finite at some site.
+    #[error("`initial.{name}` is {value} at {at}: initial values must be finite")]
+    InitialNotFinite {
+        /// The entry.
+        name: String,
+        /// The value.
+        value: f64,
+        /// Where (`x = 1.5`).
+        at: String,
+    },
+    /// More coordinates than the engine indexes.
+    #[error("the lattice has {coordinates} coordinates; at most {max} are supported")]
+    TooLarge {
+        /// Sites × fields (+ particles).
+        coordinates: u128,
+        /// The limit.
+        max: u64,
+    },
     /// NaN or infinity as a parameter or initial value.
     #[error("`{section}.{name}` is {value}: values must be finite")]
     NonFinite {
@@ -229,7 +304,7 @@ fn detect_terms(lagrangian: &Expr) -> Vec<LocalTerm> {
     }
 }
 
-fn type_name(v: &toml::Value) -> &'static str {
+pub(crate) fn type_name(v: &toml::Value) -> &'static str {
     match v {
         toml::Value::String(_) => "a string",
         toml::Value::Integer(_) => "an integer",
@@ -241,13 +316,17 @@ fn type_name(v: &toml::Value) -> &'static str {
     }
 }
 
-fn is_identifier(s: &str) -> bool {
+pub(crate) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn number(section: &'static str, name: &str, v: &toml::Value) -> Result<f64, SystemFileError> {
+pub(crate) fn number(
+    section: &'static str,
+    name: &str,
+    v: &toml::Value,
+) -> Result<f64, SystemFileError> {
     let x = match v {
         toml::Value::Float(x) => *x,
         toml::Value::Integer(i) => *i as f64,
@@ -269,7 +348,10 @@ fn number(section: &'static str, name: &str, v: &toml::Value) -> Result<f64, Sys
     Ok(x)
 }
 
-fn string<'a>(table: &'a toml::Table, key: &str) -> Result<Option<&'a str>, SystemFileError> {
+pub(crate) fn string<'a>(
+    table: &'a toml::Table,
+    key: &str,
+) -> Result<Option<&'a str>, SystemFileError> {
     match table.get(key) {
         None => Ok(None),
         Some(toml::Value::String(s)) => Ok(Some(s)),
@@ -281,7 +363,7 @@ fn string<'a>(table: &'a toml::Table, key: &str) -> Result<Option<&'a str>, Syst
     }
 }
 
-fn sub_table<'a>(
+pub(crate) fn sub_table<'a>(
     table: &'a toml::Table,
     key: &str,
 ) -> Result<Option<&'a toml::Table>, SystemFileError> {
@@ -297,7 +379,7 @@ fn sub_table<'a>(
 }
 
 /// 1-based line and column of byte offset `at` in `s`.
-fn line_column(s: &str, at: usize) -> (usize, usize) {
+pub(crate) fn line_column(s: &str, at: usize) -> (usize, usize) {
     let at = at.min(s.len());
     let before = s.get(..at).unwrap_or(s);
     let line = before.matches('\n').count() + 1;
@@ -305,7 +387,7 @@ fn line_column(s: &str, at: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
-fn compile(
+pub(crate) fn compile(
     field: &'static str,
     source: &str,
     symbols: &Arc<Symbols>,
@@ -326,6 +408,30 @@ fn compile(
             column: e.column,
             message: e.message,
         },
+    })
+}
+
+/// Parses TOML text; errors name the line, the column and the offending key.
+pub(crate) fn parse_table(source: &str) -> Result<toml::Table, SystemFileError> {
+    source.parse().map_err(|e: toml::de::Error| {
+        let (line, column) = e.span().map_or((1, 1), |s| line_column(source, s.start));
+        let mut message = e.message().trim().replace('\n', "; ");
+        // Quote short offending text (toml says "duplicate key" without naming it).
+        if let Some(snippet) = e.span().and_then(|s| source.get(s)) {
+            let snippet = snippet.trim();
+            if !snippet.is_empty() && snippet.chars().count() <= 40 && !snippet.contains('\n') {
+                message = format!("{message} (at `{snippet}`)");
+            }
+        }
+        // Name the key whose value is bad (`1e999` overflows: which quantity?).
+        if let Some(key) = e.span().and_then(|s| key_before(source, s.start)) {
+            message = format!("{message} (the value of `{key}`)");
+        }
+        SystemFileError::Toml {
+            line,
+            column,
+            message,
+        }
     })
 }
 
@@ -373,26 +479,15 @@ impl TextSystem {
     /// assert!((a[0] - 2.0).abs() < 1e-14 && a[1].abs() < 1e-14 && a[2] == 0.0);
     /// ```
     pub fn from_toml_str(source: &str) -> Result<TextSystem, SystemFileError> {
-        let table: toml::Table = source.parse().map_err(|e: toml::de::Error| {
-            let (line, column) = e.span().map_or((1, 1), |s| line_column(source, s.start));
-            let mut message = e.message().trim().replace('\n', "; ");
-            // Quote short offending text (toml says "duplicate key" without naming it).
-            if let Some(snippet) = e.span().and_then(|s| source.get(s)) {
-                let snippet = snippet.trim();
-                if !snippet.is_empty() && snippet.chars().count() <= 40 && !snippet.contains('\n') {
-                    message = format!("{message} (at `{snippet}`)");
-                }
-            }
-            // Name the key whose value is bad (`1e999` overflows: which quantity?).
-            if let Some(key) = e.span().and_then(|s| key_before(source, s.start)) {
-                message = format!("{message} (the value of `{key}`)");
-            }
-            SystemFileError::Toml {
-                line,
-                column,
-                message,
-            }
-        })?;
+        let table = parse_table(source)?;
+        if table.contains_key("field") {
+            return Err(SystemFileError::FieldFile);
+        }
+        Self::from_table(&table)
+    }
+
+    fn from_table(table: &toml::Table) -> Result<TextSystem, SystemFileError> {
+        let table = table.clone();
         for key in table.keys() {
             if !KEYS.contains(&key.as_str()) {
                 return Err(SystemFileError::UnknownKey { key: key.clone() });
@@ -852,7 +947,7 @@ impl<'a, S: Scalar> LagrangianOver<S> for WithParameters<'a, S> {
 
 /// The dotted key (`initial.x`) whose value starts before `offset` on its line, when the text
 /// before `offset` is `key =` (or `key = ` plus part of a value); `None` elsewhere.
-fn key_before(source: &str, offset: usize) -> Option<String> {
+pub(crate) fn key_before(source: &str, offset: usize) -> Option<String> {
     let start = source.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
     let (key, _) = source[start..offset].split_once('=')?;
     let key = key.trim().trim_matches('"');
