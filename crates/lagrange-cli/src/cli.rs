@@ -169,6 +169,12 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub every: Option<String>,
 
+    /// Threads for the compiled term kernels (default: all cores). Kernels with at least
+    /// 32 768 terms (a lattice of that many sites, a chain of that many springs) are split
+    /// across them; smaller ones, straight-line code and dual numbers run on one thread.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub threads: Option<String>,
+
     /// Report how q̈ was computed (evaluator, path, mass-matrix solve), steps, rejected steps, q̈
     /// evaluations, compile and run time: on stderr, and under "stats" in `--format json`.
     #[arg(long)]

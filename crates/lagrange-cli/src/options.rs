@@ -245,6 +245,8 @@ pub struct SimulateOptions {
     pub dt: f64,
     /// `--every K`: one row per K output intervals (steps of the fixed-step methods).
     pub every: usize,
+    /// `--threads N` (default: all cores).
+    pub threads: usize,
     /// `--stats`: report the evaluator, path, mass-matrix solve, counts and times.
     pub stats: bool,
     pub out: Option<TrajectoryTarget>,
@@ -304,6 +306,16 @@ impl SimulateOptions {
                 ),
             },
         };
+        let threads = match &args.threads {
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            Some(text) => match text.trim().parse::<usize>() {
+                Ok(n) if (1..=1024).contains(&n) => n,
+                _ => bail!(
+                    "--threads must be a whole number from 1 to 1024, got '{}'",
+                    text.trim()
+                ),
+            },
+        };
         if args.out.is_none() && args.plot.is_none() {
             bail!(
                 "nothing to write: give --out FILE (.csv, .json, .npy or - for stdout) and/or --plot FILE (.png or .svg)"
@@ -343,6 +355,19 @@ impl SimulateOptions {
             bail!("--out and --plot name the same file");
         }
         let problem = problem(&args.system)?;
+        let mut out = out;
+        // Fields write NPY unless the format is asked for (by --format or a .csv/.json name).
+        if let Some(target) = out.as_mut()
+            && problem.system.field().is_some()
+            && args.format.is_none()
+            && !target.path.as_deref().is_some_and(|p| {
+                p.extension().is_some_and(|e| {
+                    e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("json")
+                })
+            })
+        {
+            target.format = TrajectoryFormat::Npy;
+        }
         // A start at which q̈, the energy or the momenta are not finite is bad input, not a run
         // that "blew up at t = 0".
         let Problem {
@@ -360,6 +385,7 @@ impl SimulateOptions {
             t_end,
             dt,
             every,
+            threads,
             stats: args.stats,
             out,
             plot,

@@ -4,6 +4,7 @@
 use anyhow::{Result, bail};
 use lagrange::Lagrangian;
 use lagrange::expr::TextSystem;
+use lagrange::field::{FieldSystem, is_field_file};
 use lagrange::systems::{BuiltinSystem, ParameterError, System};
 use lagrange_learn::neural::{ModelFile, NeuralKind, NeuralModel};
 use std::path::Path;
@@ -14,6 +15,8 @@ use std::path::Path;
 pub enum AnySystem {
     Builtin(BuiltinSystem),
     Text(Box<TextSystem>),
+    /// A lattice field (a TOML file with a `[field]` table).
+    Field(Box<FieldSystem>),
     Neural(Box<NeuralSystem>),
 }
 
@@ -92,6 +95,9 @@ pub fn load(spec: &str) -> Result<AnySystem> {
         .is_some_and(|ext| ext.eq_ignore_ascii_case("toml"));
     if path.is_file() || is_toml {
         // The error already names the file.
+        if std::fs::read_to_string(path).is_ok_and(|text| is_field_file(&text)) {
+            return Ok(AnySystem::Field(Box::new(FieldSystem::from_path(path)?)));
+        }
         let system = TextSystem::from_path(path)?;
         return Ok(AnySystem::Text(Box::new(system)));
     }
@@ -109,6 +115,7 @@ macro_rules! delegate {
         match $self {
             AnySystem::Builtin($s) => $body,
             AnySystem::Text($s) => $body,
+            AnySystem::Field($s) => $body,
             AnySystem::Neural($s) => $body,
         }
     };
@@ -147,6 +154,14 @@ impl AnySystem {
     pub fn neural(&self) -> Option<&NeuralSystem> {
         match self {
             AnySystem::Neural(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The lattice field, when SYSTEM is a field file.
+    pub fn field(&self) -> Option<&FieldSystem> {
+        match self {
+            AnySystem::Field(s) => Some(s),
             _ => None,
         }
     }

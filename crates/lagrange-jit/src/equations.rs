@@ -4,7 +4,7 @@
 use crate::codegen::{CodegenError, CompiledFunction, Layout, RawFn};
 use crate::diff::{euler_lagrange, gradient};
 use crate::graph::{Graph, Id};
-use crate::terms::{Mass, Terms};
+use crate::terms::{Mass, Split, Terms};
 use crate::trace::{TraceError, Traced, trace};
 use lagrange::mechanics::linalg::{
     SINGULAR_RELATIVE_PIVOT, band_index, band_to_dense, factor_banded_in_place, invert,
@@ -235,6 +235,8 @@ pub struct CompiledEquations {
     matrix: Vec<f64>,
     /// The part of M the term kernels add to.
     work: Vec<f64>,
+    /// How the term kernels' rows are split across threads (see [`Self::set_threads`]).
+    splits: Option<Arc<Vec<Option<Split>>>>,
 }
 
 impl Clone for CompiledEquations {
@@ -246,6 +248,7 @@ impl Clone for CompiledEquations {
             temp: self.temp.clone(),
             matrix: self.matrix.clone(),
             work: self.work.clone(),
+            splits: self.splits.clone(),
         }
     }
 }
@@ -254,6 +257,26 @@ impl Clone for CompiledEquations {
 const SMALL: usize = 8;
 
 impl CompiledEquations {
+    /// Runs the term kernels on `threads` threads of the current rayon pool (the CLI's
+    /// `--threads`): each kernel with at least
+    /// [`MIN_PARALLEL_ROWS`](crate::terms::MIN_PARALLEL_ROWS) rows is cut into `2 × threads`
+    /// chunks along its table, run in two phases whose chunks touch disjoint coordinates, so
+    /// the result is the same as on one thread up to the order of additions. Straight-line
+    /// code and smaller kernels stay on the calling thread; `threads ≤ 1` turns it off.
+    /// Returns the number of kernels that are split.
+    pub fn set_threads(&mut self, threads: usize) -> usize {
+        self.splits = match &self.shared.code {
+            Code::Terms(terms) if threads > 1 => {
+                let splits = terms.split(threads, self.shared.n);
+                splits.iter().any(Option::is_some).then(|| Arc::new(splits))
+            }
+            _ => None,
+        };
+        self.splits
+            .as_ref()
+            .map_or(0, |s| s.iter().filter(|x| x.is_some()).count())
+    }
+
     /// Traces, differentiates and compiles the equations of motion of `lagrangian`.
     ///
     /// Where L is declared as a sum of local terms ([`Structure::local_terms`](lagrange::Structure::local_terms)) and `n` > 8,
@@ -315,6 +338,7 @@ impl CompiledEquations {
             temp: Vec::new(),
             matrix: Vec::new(),
             work,
+            splits: None,
         }
     }
 
@@ -462,6 +486,7 @@ impl CompiledEquations {
             temp: vec![0.0; temp_len],
             matrix: Vec::new(),
             work: Vec::new(),
+            splits: None,
         })
     }
 
@@ -534,7 +559,8 @@ impl CompiledEquations {
             Code::Straight(function) => function,
             Code::Terms(terms) => {
                 let (work, matrix) = (&mut self.work, &mut self.matrix);
-                return terms_accelerations(shared, terms, work, matrix, t, q, q_dot, out);
+                let splits = self.splits.as_deref().map(|s| &s[..]);
+                return terms_accelerations(shared, terms, splits, work, matrix, t, q, q_dot, out);
             }
         };
         // SAFETY: the layout reads 1 element of the first input array, n of `q` and `q̇`
@@ -609,6 +635,7 @@ impl CompiledEquations {
 fn terms_accelerations(
     shared: &Shared,
     terms: &Terms,
+    splits: Option<&[Option<Split>]>,
     work: &mut [f64],
     matrix: &mut Vec<f64>,
     t: f64,
@@ -626,7 +653,10 @@ fn terms_accelerations(
         out.copy_from_slice(&terms.base_force);
     }
     work.copy_from_slice(&terms.base_mass);
-    terms.add_into(t, q, q_dot, out, work);
+    match splits {
+        Some(splits) => terms.add_into_parallel(t, q, q_dot, out, work, splits),
+        None => terms.add_into(t, q, q_dot, out, work),
+    }
     if !all_finite(out) {
         return Err(MechanicsError::NonFinite {
             t,

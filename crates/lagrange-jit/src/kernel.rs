@@ -201,6 +201,52 @@ impl TermKernel {
     }
 }
 
+impl TermKernel {
+    /// Coordinates per row.
+    pub(crate) fn coordinates(&self) -> usize {
+        self.m
+    }
+
+    /// Parameters per row.
+    pub(crate) fn params_per_row(&self) -> usize {
+        self.num_params
+    }
+
+    /// [`run`](Self::run) with the outputs as raw pointers, so that threads can run disjoint
+    /// parts of one table into the same `force` and `mass`.
+    ///
+    /// # Safety
+    /// As for `run`: every index in `rows` is in bounds of `q`, `q_dot`, `force` and `mass`,
+    /// and no other thread writes the entries these rows add to while this runs.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn run_raw(
+        &self,
+        t: &f64,
+        q: &[f64],
+        q_dot: &[f64],
+        rows: &[u32],
+        params: &[f64],
+        force: *mut f64,
+        mass: *mut f64,
+    ) {
+        let count = rows.len() / self.row_len().max(1);
+        debug_assert!(params.len() >= count * self.num_params);
+        // SAFETY: see the function's contract.
+        unsafe {
+            (self.func)(
+                t,
+                q.as_ptr(),
+                q_dot.as_ptr(),
+                rows.as_ptr(),
+                params.as_ptr(),
+                force,
+                mass,
+                count,
+            )
+        }
+    }
+}
+
 /// Where output k goes: `force[row[i]]`, or `mass[row[column]]`.
 #[derive(Clone, Copy)]
 enum Place {

@@ -30,4 +30,5 @@ pub use parametric::{
     DerivativeMode, MAX_OPERATIONS, ParametricEquations, ParametricLagrangian, ParametricOptions,
     ParametricStats, Sample,
 };
+pub use terms::MIN_PARALLEL_ROWS;
 pub use trace::{TraceError, Traced};

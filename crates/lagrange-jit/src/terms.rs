@@ -83,6 +83,124 @@ impl Terms {
     }
 }
 
+/// Fewest rows of one kernel that are split across threads: below, one kernel call takes a
+/// few tens of microseconds at most and handing work to other threads costs as much as it
+/// saves (measured with `lagrange bench --fields` on 2 cores).
+pub const MIN_PARALLEL_ROWS: usize = 32_768;
+
+/// One kernel's rows split for threads: two phases, each a list of row ranges (chunks) whose
+/// rows touch pairwise disjoint coordinates, so the chunks of a phase add into `force` and
+/// `mass` at the same time without racing. Chunks alternate between the phases along the
+/// table, which follows the order of the terms: for a lattice or a chain, two chunks of the
+/// same phase are a whole chunk apart.
+#[derive(Debug, Clone)]
+pub(crate) struct Split {
+    phases: [Vec<(usize, usize)>; 2],
+}
+
+/// A raw output pointer handed to the threads of one phase (they write disjoint entries).
+#[derive(Clone, Copy)]
+struct Output(*mut f64);
+// SAFETY: the chunks of a phase write disjoint entries (checked by `ClassKernel::split`), and
+// the phase ends before the caller's `&mut` is used again.
+unsafe impl Send for Output {}
+// SAFETY: as for `Send`: shared between the threads of one phase, which write disjoint entries.
+unsafe impl Sync for Output {}
+
+impl Output {
+    fn get(self) -> *mut f64 {
+        self.0
+    }
+}
+
+impl ClassKernel {
+    /// The split of this kernel's rows into `2 × threads` chunks, when it has at least
+    /// [`MIN_PARALLEL_ROWS`] rows and the chunks of each phase touch disjoint coordinates.
+    fn split(&self, threads: usize, n: usize) -> Option<Split> {
+        let row_len = self.kernel.row_len();
+        let m = self.kernel.coordinates();
+        let count = self.rows.len().checked_div(row_len)?;
+        if threads < 2 || count < MIN_PARALLEL_ROWS {
+            return None;
+        }
+        let chunks = 2 * threads;
+        let bounds: Vec<(usize, usize)> = (0..chunks)
+            .map(|c| (c * count / chunks, (c + 1) * count / chunks))
+            .collect();
+        let mut owner = vec![u32::MAX; n];
+        let mut phases = [Vec::new(), Vec::new()];
+        for (phase, list) in phases.iter_mut().enumerate() {
+            owner.fill(u32::MAX);
+            for c in (phase..chunks).step_by(2) {
+                let (a, b) = bounds[c];
+                for row in self.rows[a * row_len..b * row_len].chunks_exact(row_len) {
+                    for &coordinate in &row[..m] {
+                        let o = &mut owner[coordinate as usize];
+                        if *o != u32::MAX && *o != c as u32 {
+                            return None;
+                        }
+                        *o = c as u32;
+                    }
+                }
+                list.push((a, b));
+            }
+        }
+        Some(Split { phases })
+    }
+}
+
+impl Terms {
+    /// Per kernel, how its rows are split across `threads` threads (`None`: it runs on the
+    /// calling thread).
+    pub(crate) fn split(&self, threads: usize, n: usize) -> Vec<Option<Split>> {
+        self.kernels.iter().map(|k| k.split(threads, n)).collect()
+    }
+
+    /// [`add_into`](Self::add_into) with the kernels that have a split run on the current
+    /// rayon pool, phase after phase.
+    pub fn add_into_parallel(
+        &self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        force: &mut [f64],
+        mass: &mut [f64],
+        splits: &[Option<Split>],
+    ) {
+        use rayon::prelude::*;
+        let n = self.base_force.len();
+        assert!(q.len() >= n && q_dot.len() >= n && force.len() >= n);
+        assert!(mass.len() >= self.base_mass.len() && splits.len() == self.kernels.len());
+        for (k, split) in self.kernels.iter().zip(splits) {
+            let Some(split) = split else {
+                // SAFETY: as in `add_into`.
+                unsafe { k.kernel.run(&t, q, q_dot, &k.rows, &k.params, force, mass) };
+                continue;
+            };
+            let (row_len, np) = (k.kernel.row_len(), k.kernel.params_per_row());
+            let (f, m) = (Output(force.as_mut_ptr()), Output(mass.as_mut_ptr()));
+            for phase in &split.phases {
+                phase.par_iter().for_each(|&(a, b)| {
+                    // SAFETY: `build` made every index in bounds; the chunks of a phase touch
+                    // disjoint coordinates (hence disjoint force entries and mass slots), and
+                    // `force`/`mass` are not otherwise used until the phase ends.
+                    unsafe {
+                        k.kernel.run_raw(
+                            &t,
+                            q,
+                            q_dot,
+                            &k.rows[a * row_len..b * row_len],
+                            &k.params[a * np..b * np],
+                            f.get(),
+                            m.get(),
+                        )
+                    }
+                });
+            }
+        }
+    }
+}
+
 /// How M comes out of [`build`].
 #[derive(Debug)]
 pub(crate) enum Mass {

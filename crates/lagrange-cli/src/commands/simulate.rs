@@ -9,6 +9,7 @@ use crate::app::RunFailure;
 use crate::cli::SimulateArgs;
 use crate::options::{EomChoice, Problem, SimulateOptions};
 use crate::output::atomic::AtomicFile;
+use crate::output::field_rows::FieldRows;
 use crate::output::stream::{self, RowWriter};
 use crate::output::{Table, plot, progress};
 use crate::system::AnySystem;
@@ -75,7 +76,15 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         }
     };
 
-    let mut plot_rows = options.plot.as_ref().map(|_| PlotRows::new(coordinates));
+    // a field keeps a decimated space-time grid (kymograph / snapshots), not every coordinate
+    let mut field_rows = match (&options.plot, system.field()) {
+        (Some(_), Some(field)) => Some(FieldRows::new(field, rows)),
+        _ => None,
+    };
+    let mut plot_rows = match (&options.plot, &field_rows) {
+        (Some(_), None) => Some(PlotRows::new(coordinates)),
+        _ => None,
+    };
     let mut energy = EnergyWatch::new(rows);
     let mut failure: Option<anyhow::Error> = None;
     let started = Instant::now();
@@ -97,6 +106,9 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             }
             if let Some(p) = plot_rows.as_mut() {
                 p.push(t, q, q_dot, e.unwrap_or(f64::NAN));
+            }
+            if let Some(f) = field_rows.as_mut() {
+                f.push(t, q);
             }
             ControlFlow::Continue(())
         };
@@ -133,6 +145,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             chosen.compile_seconds,
             run_seconds,
             &chosen.note,
+            chosen.threads,
         )
     });
     let json_stats = match &options.out {
@@ -147,6 +160,18 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         file.sync().with_context(|| destination(&options))?;
     }
 
+    if let (Some(target), Some(rows)) = (&options.plot, field_rows) {
+        let file = AtomicFile::new(&target.path)?;
+        let title = format!(
+            "{} — {}, dt = {}",
+            system.title(),
+            options.integrator,
+            options.dt
+        );
+        rows.render(&title, file.temp_path(), target.kind)
+            .with_context(|| format!("cannot write plot '{}'", target.path.display()))?;
+        pending.push(file);
+    }
     if let (Some(target), Some(rows)) = (&options.plot, plot_rows.as_mut()) {
         rows.finish();
         let file = AtomicFile::new(&target.path)?;
@@ -190,6 +215,8 @@ struct Chosen<'a> {
     compile_seconds: f64,
     /// Why `--eom auto` chose what it chose (empty when the user chose).
     note: String,
+    /// Threads the term kernels run on (1 unless some are split).
+    threads: usize,
 }
 
 /// The evaluator `--eom` asks for; `auto` compiles when L can be traced and dual numbers would
@@ -204,10 +231,22 @@ fn choose_evaluator<'a>(
         eom: Box::new(EquationsOfMotion::new(system)),
         compile_seconds: 0.0,
         note,
+        threads: 1,
     };
     let compile = || {
         let start = Instant::now();
-        CompiledEquations::new(system).map(|eom| (eom, start.elapsed().as_secs_f64()))
+        CompiledEquations::new(system).map(|mut eom| {
+            let split = eom.set_threads(options.threads);
+            if split > 0 {
+                // the kernels run on rayon's global pool: size it once (a second call fails
+                // harmlessly when it already exists)
+                let _ = rayon::ThreadPoolBuilder::new()
+                    .num_threads(options.threads)
+                    .build_global();
+            }
+            let threads = if split > 0 { options.threads } else { 1 };
+            (eom, start.elapsed().as_secs_f64(), threads)
+        })
     };
     if let Some(neural) = system.neural() {
         let lagrangian = system.has_lagrangian();
@@ -236,6 +275,7 @@ fn choose_evaluator<'a>(
         return Ok(Chosen {
             eom: Box::new(NeuralAccelerations::new(&neural.model)),
             compile_seconds: 0.0,
+            threads: 1,
             note: "a trained model: the network's batched Taylor pass".into(),
         });
     }
@@ -245,13 +285,14 @@ fn choose_evaluator<'a>(
             "the variational integrator differentiates L itself".into(),
         )),
         EomChoice::Compiled => {
-            let (eom, seconds) = compile().map_err(|e| {
+            let (eom, seconds, threads) = compile().map_err(|e| {
                 anyhow!("--eom compiled: {e} (from the command line: leave out --eom compiled)")
             })?;
             Ok(Chosen {
                 eom: Box::new(eom),
                 compile_seconds: seconds,
                 note: String::new(),
+                threads,
             })
         }
         EomChoice::Auto => {
@@ -267,9 +308,10 @@ fn choose_evaluator<'a>(
                 )));
             }
             match compile() {
-                Ok((eom, seconds)) => Ok(Chosen {
+                Ok((eom, seconds, threads)) => Ok(Chosen {
                     eom: Box::new(eom),
                     compile_seconds: seconds,
+                    threads,
                     note: format!("dual numbers would need ≈ {estimate:.1e} s: compiled"),
                 }),
                 Err(e) => Ok(autodiff(format!("cannot compile ({e}): dual numbers"))),
@@ -462,6 +504,7 @@ fn stats_json(
     compile_seconds: f64,
     run_seconds: f64,
     note: &str,
+    threads: usize,
 ) -> serde_json::Value {
     let evaluator = match info.evaluator {
         Evaluator::Autodiff => "autodiff",
@@ -492,6 +535,7 @@ fn stats_json(
         "rows": run.rows,
         "compile_seconds": compile_seconds,
         "run_seconds": run_seconds,
+        "threads": threads,
         "choice": note,
     })
 }
@@ -515,12 +559,14 @@ fn stats_text(stats: &serde_json::Value) -> String {
         "q̈ evaluations"
     };
     let mut text = format!(
-        "stats: evaluator {}, path {path}, mass matrix {} ({solve}), {} steps ({} rejected), {} {evaluations}, compile {:.3} s, run {:.3} s",
+        "stats: evaluator {}, path {path}, mass matrix {} ({solve}), {} steps ({} rejected), {} {evaluations}, {} thread{}, compile {:.3} s, run {:.3} s",
         s("evaluator"),
         s("mass_matrix"),
         u("steps"),
         u("rejected_steps"),
         u("evaluations"),
+        u("threads"),
+        if u("threads") == 1 { "" } else { "s" },
         f("compile_seconds"),
         f("run_seconds"),
     );

@@ -358,6 +358,10 @@ fn flat(system: &AnySystem, states: &[(f64, Vec<f64>, Vec<f64>)]) -> (Vec<Value>
     match system {
         AnySystem::Neural(s) => (network_flat(&s.model, states), None),
         AnySystem::Text(text) => parameter_flat(text.as_ref().clone(), states),
+        AnySystem::Field(_) => (
+            Vec::new(),
+            Some("flat directions of a field's parameters are not computed".into()),
+        ),
         AnySystem::Builtin(b) => match as_text(b) {
             Ok(text) => parameter_flat(text, states),
             Err(e) => (

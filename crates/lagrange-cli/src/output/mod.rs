@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod csv;
+pub mod field_rows;
 pub mod json;
 pub mod npy;
 pub mod plot;
