@@ -12,7 +12,7 @@
 //! force and M. Code size is then independent of the number of terms, and the cost per call is
 //! linear in it.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::codegen::{CHUNK_OPERATIONS, CodegenError};
 use crate::diff::euler_lagrange;
@@ -303,7 +303,7 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
     }
 
     let mut classes: Vec<Class> = Vec::new();
-    let mut index: HashMap<(usize, Vec<Op>, Id), usize> = HashMap::new();
+    let mut index: HashMap<(usize, Vec<Op>, Id), usize> = HashMap::default();
     let mut coordinates = Vec::new();
     for k in 0..num_terms {
         coordinates.clear();
