@@ -14,6 +14,7 @@
 //! report carries the autodiff-over-peer ratios of that one run.
 
 pub mod cases;
+pub mod fields;
 pub mod finite_difference;
 pub mod measure;
 pub mod peers;

@@ -47,6 +47,8 @@ pub enum Command {
     Extrapolate(crate::commands::extrapolate::ExtrapolateArgs),
     /// Noether analysis: which translations, rotations, linear fields and time shifts leave L invariant, with their conserved charges
     Symmetries(crate::commands::symmetries::SymmetriesArgs),
+    /// Path-integral Monte Carlo of L = ½ q̇ᵀ M q̇ − V(q): ground-state energy, ⟨q²⟩ and density (exact diagonalization in 1-D), or a maximum-likelihood fit of V to measured positions
+    Quantum(crate::commands::quantum::QuantumArgs),
     /// The findings report: every question the project asks, answered with numbers and figures from runs it makes (README.md, slides.md, figures)
     Report(crate::commands::report::ReportArgs),
     /// Autodiff vs hand-derived vs finite-difference EOM: latency, throughput, RK4, error.

@@ -644,7 +644,10 @@ fn terms_accelerations(
     out: &mut [f64],
 ) -> Result<(), MechanicsError> {
     let n = shared.n;
-    if !(t.is_finite() && all_finite(q) && all_finite(q_dot)) {
+    // q enters every force the kernels compute, so a non-finite q shows in the force and is
+    // diagnosed there (one pass over the state saved: at 10⁶ sites the passes over memory
+    // cost as much as the kernels); q̇ may not enter at all, so it is checked here
+    if !(t.is_finite() && all_finite(q_dot)) {
         return Err(MechanicsError::NonFinite { t, what: "state" });
     }
     if terms.base_force_zero {
@@ -658,12 +661,17 @@ fn terms_accelerations(
         None => terms.add_into(t, q, q_dot, out, work),
     }
     if !all_finite(out) {
-        return Err(MechanicsError::NonFinite {
-            t,
-            what: "generalized force",
-        });
+        let what = if all_finite(q) {
+            "generalized force"
+        } else {
+            "state"
+        };
+        return Err(MechanicsError::NonFinite { t, what });
     }
     if !all_finite(work) {
+        if !all_finite(q) {
+            return Err(MechanicsError::NonFinite { t, what: "state" });
+        }
         return Err(MechanicsError::failed_solve(t, false, 0.0));
     }
     solve_with_mass_matrix(&shared.solve, n, t, work, matrix, out)

@@ -12,6 +12,7 @@ pub mod fuzzing;
 pub mod integrators;
 pub mod lagrangian;
 pub mod mechanics;
+pub mod quantum;
 pub mod systems;
 
 pub use lagrangian::{Lagrangian, LagrangianOver, Scalar, Structure};

@@ -257,8 +257,9 @@ fn two_dimensional_radial_wave_matches_the_bessel_solution() {
     );
 }
 
-/// A charged particle in a harmonic trap coupled to a massless string radiates: its own energy
-/// falls while the total energy of particle, field and coupling stays constant.
+/// A charged particle in a harmonic trap (frequency 2) coupled to a string of mass 1 radiates
+/// (it oscillates above the string's lowest frequency): its own energy falls while the total
+/// energy of particle, field and coupling stays constant.
 #[test]
 fn particle_radiates_into_a_string_with_total_energy_conserved() {
     let system = field(
@@ -272,8 +273,9 @@ fn particle_radiates_into_a_string_with_total_energy_conserved() {
         sites = [400]
         spacing = 0.1
         boundary = "periodic"
-        density = "0.5*phi_t^2 - 0.5*phi_x^2"
+        density = "0.5*phi_t^2 - 0.5*phi_x^2 - 0.5*mu^2*phi^2"
         [parameters]
+        mu = 1.0
         M = 1.0
         K = 4.0
         g = 1.0
@@ -312,7 +314,7 @@ fn particle_radiates_into_a_string_with_total_energy_conserved() {
     );
     let (field_energy, _) = system.energy_parts(15.0, q_end, q_dot_end);
     let (p0, p1) = (particle(&q, &q_dot), particle(q_end, q_dot_end));
-    assert!(p1 < 0.8 * p0, "the particle kept its energy: {p0} → {p1}");
+    assert!(p1 < 0.1 * p0, "the particle kept its energy: {p0} → {p1}");
     assert!(
         field_energy > 0.1 * (p0 - p1),
         "field energy {field_energy}"

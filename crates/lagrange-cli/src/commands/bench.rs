@@ -73,6 +73,12 @@ pub struct BenchArgs {
     /// apply.
     #[arg(long)]
     pub learn: bool,
+    /// Time the compiled Lagrangian density of lattice fields against a hand-written Rust
+    /// stencil (1 and 2 threads) and JAX (bench/peers/fields_jax.py, jitted `jnp.roll`) in the
+    /// same run: sine-Gordon 1-D (10⁴, 10⁶ sites), wave 2-D (256², 1000²), ns per site per q̈.
+    /// `--out` takes the JSON report; `--quick`, `--peers PYTHON` and `-q` apply.
+    #[arg(long)]
+    pub fields: bool,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
@@ -89,6 +95,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     if args.learn {
         return super::bench_learn::run(args.out.as_deref(), args.quick, python);
+    }
+    if args.fields {
+        return super::bench_fields::run(args.out.as_deref(), args.quick, python, args.quiet);
     }
     table(args)
 }

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_cli;
+pub mod bench_fields;
 pub mod bench_learn;
 pub mod bench_neural;
 pub mod eom;
@@ -12,6 +13,7 @@ pub mod generate;
 pub mod landscape;
 pub mod learn;
 pub mod noise_sweep;
+pub mod quantum;
 pub mod report;
 pub mod simulate;
 pub mod symmetries;
@@ -33,6 +35,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Extrapolate(args) => extrapolate::run(&args),
         Command::Symmetries(args) => symmetries::run(&args),
+        Command::Quantum(args) => quantum::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Bench(args) => bench::run(&args),
     }

@@ -3,43 +3,9 @@
 //! figure's size, not by the lattice's or the run's.
 
 use super::PlotKind;
-// TEMPORARY until output/plot_field.rs lands (same API)
-#[allow(dead_code)]
-mod plot_field {
-    use super::PlotKind;
-    use std::path::Path;
-    pub struct Kymograph<'a> {
-        pub field: &'a str,
-        pub x: &'a [f64],
-        pub t: &'a [f64],
-        pub values: &'a [Vec<f64>],
-    }
-    pub struct Snapshot<'a> {
-        pub t: f64,
-        pub nx: usize,
-        pub ny: usize,
-        pub x0: f64,
-        pub dx: f64,
-        pub y0: f64,
-        pub dy: f64,
-        pub values: &'a [f64],
-    }
-    pub fn kymograph(_: &Kymograph<'_>, _: &str, _: &Path, _: PlotKind) -> anyhow::Result<()> {
-        anyhow::bail!("field plots are not built yet")
-    }
-    pub fn snapshots(
-        _: &str,
-        _: &[Snapshot<'_>],
-        _: &str,
-        _: &Path,
-        _: PlotKind,
-    ) -> anyhow::Result<()> {
-        anyhow::bail!("field plots are not built yet")
-    }
-}
+use super::plot_field::{self, Kymograph, Snapshot};
 use anyhow::Result;
 use lagrange::field::FieldSystem;
-use plot_field::{Kymograph, Snapshot};
 use std::path::Path;
 
 /// Columns of the kymograph at most (sites are sampled with a stride above it).

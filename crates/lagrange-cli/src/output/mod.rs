@@ -10,6 +10,7 @@ pub mod field_rows;
 pub mod json;
 pub mod npy;
 pub mod plot;
+pub mod plot_field;
 pub mod plot_learn;
 pub mod progress;
 pub mod stream;

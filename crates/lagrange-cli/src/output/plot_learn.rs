@@ -51,6 +51,8 @@ macro_rules! render_on {
         area.present().map_err(|e| anyhow!("drawing the plot: {e}"))
     }};
 }
+pub(super) use render;
+pub(super) use render_on;
 
 /// A figure's single chart over `x` × `y`, titled `title` in `title_size`, with the margin and
 /// label areas the figures share (`y_label_area` wide).
@@ -84,7 +86,7 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 }
 
 /// Compact tick label.
-fn tick(v: f64) -> String {
+pub(super) fn tick(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
@@ -154,7 +156,7 @@ pub fn loss_curve(
 }
 
 /// Viridis, piecewise linear through 9 anchors; `x` in [0, 1].
-fn viridis(x: f64) -> RGBColor {
+pub(super) fn viridis(x: f64) -> RGBColor {
     const A: [(u8, u8, u8); 9] = [
         (68, 1, 84),
         (71, 44, 122),

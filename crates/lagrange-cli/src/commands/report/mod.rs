@@ -12,6 +12,7 @@ mod architecture;
 mod autodiff;
 mod conservation;
 mod exact;
+mod fields;
 mod landscape;
 mod noise;
 mod pending;
@@ -153,7 +154,7 @@ const SECTIONS: [(&str, &str, SectionFn); 12] = [
         architecture::extrapolation,
     ),
     ("speed", speed::TITLE, speed::run),
-    ("fields", pending::FIELDS_TITLE, pending::fields),
+    ("fields", fields::TITLE, fields::run),
     ("quantum", pending::QUANTUM_TITLE, pending::quantum),
     ("future", pending::FUTURE_TITLE, pending::future),
 ];
