@@ -8,7 +8,9 @@
 //!   between fixed neighbours), accepted with `min(1, e^{−ΔS})` where `ΔS` needs only the two
 //!   links and `V` at the moved slice; then one whole-path shift (all slices by the same
 //!   vector, only `V` changes), which moves the centroid — the slowest mode for single-slice
-//!   moves. Both step sizes are tuned during burn-in towards 50 % acceptance.
+//!   moves — and one reflection of the whole path through the origin (from one well of a
+//!   symmetric double well to the other). Both step sizes are tuned during burn-in towards
+//!   50 % acceptance.
 //! * **Hybrid Monte Carlo** (Duane, Kennedy, Pendleton & Roweth, Phys. Lett. B 195, 216
 //!   (1987)): Gaussian momenta for every `qₖ,ᵢ`, a leapfrog trajectory of `S_E/ħ + ½|p|²` with
 //!   the exact `∇V` from dual numbers, accepted with `min(1, e^{−ΔH})`; the leapfrog step is
@@ -262,6 +264,33 @@ impl<'a, L: Lagrangian + ?Sized> Sampler<'a, L> {
         }
     }
 
+    /// The whole path reflected through the origin, `q → −q`: the links do not change, only
+    /// `V`, and a reflection is its own inverse, so `min(1, e^{−ΔS})` keeps detailed balance.
+    /// In a symmetric double well it carries the path from one well to the other in one move,
+    /// which single-slice moves and small shifts do only by rare barrier crossings (without
+    /// it, a barrier of 8 in units of the ground-state energy leaves the histogram lopsided);
+    /// for an asymmetric V it is simply rejected. Returns whether it was accepted.
+    fn reflect(&mut self) -> bool {
+        let (n, p) = (self.n, self.p);
+        let mut v_new = vec![0.0; p];
+        let mut dv = 0.0;
+        for k in 0..p {
+            for i in 0..n {
+                self.trial[i] = -self.path[k * n + i];
+            }
+            v_new[k] = self.potential.value(&self.trial);
+            dv += v_new[k] - self.v[k];
+        }
+        let ds = self.action.potential_weight() * dv;
+        if ds <= 0.0 || self.rng.uniform() < (-ds).exp() {
+            self.path.iter_mut().for_each(|x| *x = -*x);
+            self.v = v_new;
+            true
+        } else {
+            false
+        }
+    }
+
     /// `S_E/ħ` of `path` and its gradient into `grad`.
     fn action_gradient(&mut self, path: &[f64], grad: &mut [f64], v: &mut [f64]) -> f64 {
         let (n, p) = (self.n, self.p);
@@ -369,6 +398,7 @@ impl<'a, L: Lagrangian + ?Sized> Sampler<'a, L> {
                 if shifts {
                     shift_acc += usize::from(self.shift(shift_step));
                     shift_tries += 1;
+                    self.reflect();
                 }
             }
             if (sweep + 1) % TUNE_WINDOW == 0 {
@@ -402,6 +432,7 @@ impl<'a, L: Lagrangian + ?Sized> Sampler<'a, L> {
                 if shifts {
                     shift_acc += usize::from(self.shift(shift_step));
                     shift_tries += 1;
+                    self.reflect();
                 }
             }
             let e = self.virial_energy();

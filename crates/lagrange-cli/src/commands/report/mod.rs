@@ -16,6 +16,7 @@ mod fields;
 mod landscape;
 mod noise;
 mod pending;
+mod quantum;
 mod speed;
 mod symmetry;
 
@@ -155,7 +156,7 @@ const SECTIONS: [(&str, &str, SectionFn); 12] = [
     ),
     ("speed", speed::TITLE, speed::run),
     ("fields", fields::TITLE, fields::run),
-    ("quantum", pending::QUANTUM_TITLE, pending::quantum),
+    ("quantum", quantum::TITLE, quantum::run),
     ("future", pending::FUTURE_TITLE, pending::future),
 ];
 
