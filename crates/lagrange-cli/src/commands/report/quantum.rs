@@ -29,7 +29,9 @@ pub fn run(ctx: &mut Context) -> Result<Section> {
     let beta = 10.0;
 
     // 1. E₀ of the oscillator and of the quartic oscillator, extrapolated in Δτ.
-    let cases: [(&str, &str, f64, PimcMethod, [usize; 3], usize); 2] = [
+    /// label, L, exact E₀, sampler, slices at the three Δτ, sweeps
+    type Case<'a> = (&'a str, &'a str, f64, PimcMethod, [usize; 3], usize);
+    let cases: [Case; 2] = [
         (
             "oscillator ½q̇² − ½q²",
             "0.5*x_dot^2 - 0.5*x^2",
