@@ -180,22 +180,18 @@ impl TermKernel {
         force: &mut [f64],
         mass: &mut [f64],
     ) {
-        let count = rows.len() / self.row_len().max(1);
-        debug_assert!(params.len() >= count * self.num_params);
         // SAFETY: the caller guarantees that every index the table holds is in bounds; the
-        // code reads `count` rows and `count * num_params` parameters, writes only `force`
-        // and `mass` at the table's indices, and the module holding it lives as long as
-        // `self`.
+        // code writes only `force` and `mass` at the table's indices, and `&mut` excludes any
+        // other writer.
         unsafe {
-            (self.func)(
+            self.run_raw(
                 t,
-                q.as_ptr(),
-                q_dot.as_ptr(),
-                rows.as_ptr(),
-                params.as_ptr(),
+                q,
+                q_dot,
+                rows,
+                params,
                 force.as_mut_ptr(),
                 mass.as_mut_ptr(),
-                count,
             )
         }
     }

@@ -9,7 +9,7 @@
 
 use super::PlotKind;
 use super::plot::{Chart, DrawResult, FAMILY, axes, register_fonts};
-use super::plot_learn::{render, render_on, tick, viridis};
+use super::plot_learn::{piecewise_linear, render, render_on, tick, viridis};
 use anyhow::{Result, anyhow, bail};
 use plotters::coord::{ReverseCoordTranslate, Shift};
 use plotters::element::BitMapElement;
@@ -129,20 +129,7 @@ fn diverging(x: f64) -> RGBColor {
         (178, 24, 43),
         (103, 0, 31),
     ];
-    let x = if x.is_finite() {
-        x.clamp(0.0, 1.0)
-    } else {
-        0.5
-    };
-    let f = x * (A.len() - 1) as f64;
-    let i = (f.floor() as usize).min(A.len() - 2);
-    let t = f - i as f64;
-    let mix = |a: u8, b: u8| (a as f64 + t * (b as f64 - a as f64)).round() as u8;
-    RGBColor(
-        mix(A[i].0, A[i + 1].0),
-        mix(A[i].1, A[i + 1].1),
-        mix(A[i].2, A[i + 1].2),
-    )
+    piecewise_linear(&A, if x.is_finite() { x } else { 0.5 })
 }
 
 /// A field on a rectangular grid of cells: row `r` spans `y[r]..y[r + 1]`, column `c` spans

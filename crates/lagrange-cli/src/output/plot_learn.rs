@@ -168,20 +168,17 @@ pub(super) fn viridis(x: f64) -> RGBColor {
         (170, 220, 50),
         (253, 231, 37),
     ];
-    let x = if x.is_finite() {
-        x.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let f = x * (A.len() - 1) as f64;
-    let i = (f.floor() as usize).min(A.len() - 2);
+    piecewise_linear(&A, if x.is_finite() { x } else { 0.0 })
+}
+
+/// The colour at `x` (clamped to [0, 1]) of a map linear between equally spaced `anchors`.
+pub(super) fn piecewise_linear(anchors: &[(u8, u8, u8)], x: f64) -> RGBColor {
+    let f = x.clamp(0.0, 1.0) * (anchors.len() - 1) as f64;
+    let i = (f.floor() as usize).min(anchors.len() - 2);
     let t = f - i as f64;
     let mix = |a: u8, b: u8| (a as f64 + t * (b as f64 - a as f64)).round() as u8;
-    RGBColor(
-        mix(A[i].0, A[i + 1].0),
-        mix(A[i].1, A[i + 1].1),
-        mix(A[i].2, A[i + 1].2),
-    )
+    let (a, b) = (anchors[i], anchors[i + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
 /// The landscape as a heatmap of `log10(loss)`, with an optional optimizer path `(x, y)`.

@@ -237,31 +237,10 @@ impl<'a, L: Lagrangian + ?Sized> Sampler<'a, L> {
 
     /// One whole-path shift; returns whether it was accepted.
     fn shift(&mut self, step: f64) -> bool {
-        let (n, p) = (self.n, self.p);
-        let shift: Vec<f64> = (0..n)
+        let shift: Vec<f64> = (0..self.n)
             .map(|i| step * self.scale[i] * self.rng.symmetric())
             .collect();
-        let mut v_new = vec![0.0; p];
-        let mut dv = 0.0;
-        for k in 0..p {
-            for i in 0..n {
-                self.trial[i] = self.path[k * n + i] + shift[i];
-            }
-            v_new[k] = self.potential.value(&self.trial);
-            dv += v_new[k] - self.v[k];
-        }
-        let ds = self.action.potential_weight() * dv;
-        if ds <= 0.0 || self.rng.uniform() < (-ds).exp() {
-            for k in 0..p {
-                for i in 0..n {
-                    self.path[k * n + i] += shift[i];
-                }
-            }
-            self.v = v_new;
-            true
-        } else {
-            false
-        }
+        self.whole_path_move(|i, x| x + shift[i])
     }
 
     /// The whole path reflected through the origin, `q → −q`: the links do not change, only
@@ -271,19 +250,30 @@ impl<'a, L: Lagrangian + ?Sized> Sampler<'a, L> {
     /// it, a barrier of 8 in units of the ground-state energy leaves the histogram lopsided);
     /// for an asymmetric V it is simply rejected. Returns whether it was accepted.
     fn reflect(&mut self) -> bool {
+        self.whole_path_move(|_, x| -x)
+    }
+
+    /// Proposes `qₖ,ᵢ → f(i, qₖ,ᵢ)` for every slice at once, a move that leaves every link
+    /// `qₖ₊₁ − qₖ` unchanged (a shift or a reflection), so that only `V` enters `ΔS`; accepts it
+    /// with `min(1, e^{−ΔS})`. Returns whether it was accepted.
+    fn whole_path_move(&mut self, f: impl Fn(usize, f64) -> f64) -> bool {
         let (n, p) = (self.n, self.p);
         let mut v_new = vec![0.0; p];
         let mut dv = 0.0;
         for k in 0..p {
             for i in 0..n {
-                self.trial[i] = -self.path[k * n + i];
+                self.trial[i] = f(i, self.path[k * n + i]);
             }
             v_new[k] = self.potential.value(&self.trial);
             dv += v_new[k] - self.v[k];
         }
         let ds = self.action.potential_weight() * dv;
         if ds <= 0.0 || self.rng.uniform() < (-ds).exp() {
-            self.path.iter_mut().for_each(|x| *x = -*x);
+            for k in 0..p {
+                for i in 0..n {
+                    self.path[k * n + i] = f(i, self.path[k * n + i]);
+                }
+            }
             self.v = v_new;
             true
         } else {
