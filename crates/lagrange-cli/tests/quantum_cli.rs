@@ -219,6 +219,15 @@ fn bad_input_is_one_error_line_and_no_output() {
         &["damped-oscillator", "--beta", "1", "--slices", "8"],
         "dissipation",
     );
+    let field = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/sine-gordon.toml"
+    );
+    fails_with(
+        d,
+        &[field, "--beta", "1", "--slices", "8"],
+        "at most 64 coordinates; this system has 2048",
+    );
 }
 
 #[test]

@@ -287,8 +287,20 @@ fn problem(args: &SystemArgs) -> Result<Problem> {
     if !problem.system.has_lagrangian() {
         bail!("a baseline model has no Lagrangian: it has no Euclidean action");
     }
+    // every move evaluates V of the whole configuration and the form is checked with dense
+    // mass matrices: built for a few particles, not for lattice fields (a field's path integral
+    // would need moves local in space as well)
+    let n = problem.coordinates.len();
+    if n > MAX_COORDINATES {
+        bail!(
+            "quantum samples paths of at most {MAX_COORDINATES} coordinates; this system has {n} (lattice fields are not supported)"
+        );
+    }
     Ok(problem)
 }
+
+/// Most coordinates `quantum` takes.
+const MAX_COORDINATES: usize = 64;
 
 /// A library error as the one-line message of the CLI.
 fn explain(e: QuantumError) -> anyhow::Error {
