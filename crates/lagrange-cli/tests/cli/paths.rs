@@ -69,8 +69,19 @@ fn builtin_chain_takes_the_structured_and_kernel_paths() {
     );
     assert!(s["compile_seconds"].as_f64().unwrap() > 0.0);
     assert!(s["run_seconds"].as_f64().unwrap() > 0.0);
-    // auto compiles a run this long (≈ 400 × 20 µs of dual numbers)
-    let s = stats("chain", &args);
+    // auto compiles a run ten times as long (≈ 4000 × 50 µs of dual numbers, 10× the 20 ms
+    // threshold: the 100-step run sits right at it, and the choice is made by timing)
+    let long = [
+        "--integrator",
+        "rk4",
+        "--t-end",
+        "1",
+        "--dt",
+        "0.001",
+        "--param",
+        "n=1024",
+    ];
+    let s = stats("chain", &long);
     assert_eq!(s["evaluator"], "compiled");
     assert_eq!(s["path"], "term kernels");
 }
