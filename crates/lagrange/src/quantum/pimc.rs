@@ -124,6 +124,15 @@ pub struct PimcResult {
     pub form: NaturalForm,
 }
 
+/// Accepted and tried moves since the last reset (slice moves or trajectories; shifts).
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    acc: usize,
+    tries: usize,
+    shift_acc: usize,
+    shift_tries: usize,
+}
+
 /// The most stored positions for the histograms (sweeps are thinned beyond).
 const MAX_STORED: usize = 20_000_000;
 /// Blocks for the histograms' errors.
@@ -233,6 +242,31 @@ impl<'a, L: Lagrangian + ?Sized> Sampler<'a, L> {
             }
         }
         accepted
+    }
+
+    /// One sweep (burn-in and measuring alike): an HMC trajectory, or a Metropolis sweep over
+    /// the slices followed, with `shifts`, by a whole-path shift and a reflection.
+    fn sweep(
+        &mut self,
+        hmc: bool,
+        shifts: bool,
+        step: f64,
+        shift_step: f64,
+        max_steps: usize,
+        counts: &mut Counts,
+    ) {
+        if hmc {
+            counts.acc += usize::from(self.hmc_trajectory(step, max_steps));
+            counts.tries += 1;
+        } else {
+            counts.acc += self.metropolis_sweep(step);
+            counts.tries += self.p;
+            if shifts {
+                counts.shift_acc += usize::from(self.shift(shift_step));
+                counts.shift_tries += 1;
+                self.reflect();
+            }
+        }
     }
 
     /// One whole-path shift; returns whether it was accepted.
@@ -376,55 +410,33 @@ impl<'a, L: Lagrangian + ?Sized> Sampler<'a, L> {
         // leapfrog is stable below ~1)
         let mut step = if hmc { 0.25 } else { 1.0 };
         let mut shift_step = 1.0;
-        let (mut acc, mut tries, mut shift_acc, mut shift_tries) = (0usize, 0usize, 0usize, 0usize);
+        let mut counts = Counts::default();
         let target = if hmc { 0.7 } else { 0.5 };
         for sweep in 0..options.burn_in {
-            if hmc {
-                acc += usize::from(self.hmc_trajectory(step, max_steps));
-                tries += 1;
-            } else {
-                acc += self.metropolis_sweep(step);
-                tries += p;
-                if shifts {
-                    shift_acc += usize::from(self.shift(shift_step));
-                    shift_tries += 1;
-                    self.reflect();
-                }
-            }
+            self.sweep(hmc, shifts, step, shift_step, max_steps, &mut counts);
             if (sweep + 1) % TUNE_WINDOW == 0 {
-                let rate = acc as f64 / tries as f64;
+                let rate = counts.acc as f64 / counts.tries as f64;
                 let (lo, hi) = if hmc { (0.7, 1.3) } else { (0.5, 2.0) };
                 step *= (rate / target).clamp(lo, hi);
                 step = step.clamp(1e-6, 1e6);
                 if shifts {
-                    let rate = shift_acc as f64 / shift_tries as f64;
+                    let rate = counts.shift_acc as f64 / counts.shift_tries as f64;
                     shift_step = (shift_step * (rate / 0.5).clamp(0.5, 2.0)).clamp(1e-6, 1e6);
                 }
-                (acc, tries, shift_acc, shift_tries) = (0, 0, 0, 0);
+                counts = Counts::default();
             }
             if !self.v.iter().all(|v| v.is_finite()) {
                 return Err(QuantumError::Diverged { sweeps: sweep });
             }
         }
-        (acc, tries, shift_acc, shift_tries) = (0, 0, 0, 0);
+        counts = Counts::default();
         let thin = (options.sweeps * p * n).div_ceil(MAX_STORED).max(1);
         let mut stored: Vec<Vec<f64>> = vec![Vec::new(); n];
         let mut energies = Vec::with_capacity(options.sweeps);
         let mut q1: Vec<f64> = vec![0.0; n];
         let mut q2: Vec<Vec<f64>> = vec![Vec::with_capacity(options.sweeps); n];
         for sweep in 0..options.sweeps {
-            if hmc {
-                acc += usize::from(self.hmc_trajectory(step, max_steps));
-                tries += 1;
-            } else {
-                acc += self.metropolis_sweep(step);
-                tries += p;
-                if shifts {
-                    shift_acc += usize::from(self.shift(shift_step));
-                    shift_tries += 1;
-                    self.reflect();
-                }
-            }
+            self.sweep(hmc, shifts, step, shift_step, max_steps, &mut counts);
             let e = self.virial_energy();
             if !e.is_finite() || self.path.iter().any(|x| x.is_nan() || x.abs() >= 1e150) {
                 return Err(QuantumError::Diverged {
@@ -467,8 +479,9 @@ impl<'a, L: Lagrangian + ?Sized> Sampler<'a, L> {
             q_mean: q1.iter().map(|s| s / options.sweeps as f64).collect(),
             q2_mean: q2_stats.iter().map(|b| b.mean).collect(),
             q2_error: q2_stats.iter().map(|b| b.error).collect(),
-            acceptance: acc as f64 / tries.max(1) as f64,
-            shift_acceptance: shifts.then(|| shift_acc as f64 / shift_tries.max(1) as f64),
+            acceptance: counts.acc as f64 / counts.tries.max(1) as f64,
+            shift_acceptance: shifts
+                .then(|| counts.shift_acc as f64 / counts.shift_tries.max(1) as f64),
             step,
             dtau: self.action.dtau(),
             densities,
