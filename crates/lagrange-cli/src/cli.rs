@@ -39,6 +39,8 @@ pub enum Command {
     Landscape(crate::commands::landscape::LandscapeArgs),
     /// Parameter error of naive and bias-aware fits against the noise level (table and plot).
     NoiseSweep(crate::commands::noise_sweep::NoiseSweepArgs),
+    /// Combine the shard files of a run made with --shard K/N (landscape, noise-sweep, learn --starts, evaluate) into what the unsharded run writes
+    Merge(crate::commands::merge::MergeArgs),
     /// Train a neural model (lnn, structured or baseline) on a dataset; writes model.json, a SYSTEM for every command
     Train(crate::commands::train::TrainArgs),
     /// Judge a trained model against the true system: rollouts from random initial conditions, energy and trajectory errors

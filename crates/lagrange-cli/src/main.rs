@@ -10,6 +10,7 @@ mod commands;
 mod limits;
 mod options;
 mod output;
+mod shard;
 mod system;
 
 use std::process::ExitCode;

@@ -223,16 +223,7 @@ pub struct PlotTarget {
     pub kind: PlotKind,
 }
 
-/// `--eom`: how the explicit integrators evaluate q̈.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EomChoice {
-    /// Compile when tracing succeeds and the run repays it, else dual numbers (default).
-    Auto,
-    /// Dual numbers.
-    Autodiff,
-    /// Compiled code; an error when L cannot be traced.
-    Compiled,
-}
+pub use lagrange_learn::eom_choice::EomChoice;
 
 /// Everything `simulate` needs, checked.
 pub struct SimulateOptions {

@@ -112,6 +112,22 @@ pub enum LearnError {
         /// Number of starts.
         starts: usize,
     },
+    /// An error that one unit of a run met (a start, a sweep cell), read back as text from a
+    /// file of per-unit results: a shard of a sharded run (see [`crate::shard`]).
+    #[error("{message}")]
+    Recorded {
+        /// The original error's message.
+        message: String,
+    },
+    /// Per-unit results that do not make up the whole run: some missing, repeated or out of
+    /// order (the pieces of a sharded run, combined).
+    #[error("the {what} do not cover the whole run: {reason}")]
+    IncompleteUnits {
+        /// Which results (`grid points`, `noise-sweep cells`, ...).
+        what: &'static str,
+        /// What is missing or wrong.
+        reason: String,
+    },
     /// The model's mass matrix is singular at every sample.
     #[error(
         "the model's mass matrix ∂²L/∂q̇² is singular at all {samples} samples: the Lagrangian is degenerate for these parameters (it must be quadratic/convex in the velocities)"

@@ -5,8 +5,10 @@ use crate::engine::{Autodiff, LossEngine};
 use crate::error::LearnError;
 use crate::model::Model;
 use crate::result::prepare;
+use crate::shard::{check_range, check_units};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 /// One axis of a grid: a parameter and its values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +65,21 @@ pub struct Landscape {
 }
 
 impl Landscape {
+    /// The landscape on `x × y` from the losses at all its points, in order: one piece for a
+    /// whole run, or the pieces of a sharded one.
+    pub fn from_pieces(
+        x: GridAxis,
+        y: GridAxis,
+        pieces: &[GridLosses],
+    ) -> Result<Self, LearnError> {
+        let nx = x.values.len();
+        let indices = pieces.iter().flat_map(|p| p.first..p.first + p.loss.len());
+        check_units("grid points", indices, nx * y.values.len())?;
+        let flat: Vec<f64> = pieces.iter().flat_map(|p| p.loss.iter().copied()).collect();
+        let loss = flat.chunks(nx).map(|c| c.to_vec()).collect();
+        Ok(Self { x, y, loss })
+    }
+
     /// CSV text `<x>,<y>,loss`, x varying fastest.
     pub fn to_csv_string(&self) -> String {
         let mut s = format!("{},{},loss\n", self.x.name, self.y.name);
@@ -113,6 +130,34 @@ pub fn landscape_with<M: Model + Sync + ?Sized>(
     x: &GridAxis,
     y: &GridAxis,
 ) -> Result<Landscape, LearnError> {
+    let points = 0..x.values.len() * y.values.len();
+    let losses = grid_losses(engine, model, data, base, x, y, points)?;
+    Landscape::from_pieces(x.clone(), y.clone(), &[losses])
+}
+
+/// The losses at consecutive points of a grid: the whole grid, or one shard of it. Points are
+/// numbered row by row, x fastest: point `k` is `(x.values[k % nx], y.values[k / nx])`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridLosses {
+    /// Number of the first point.
+    pub first: usize,
+    /// `ε` at points `first, first + 1, ...` (`NaN` where the model cannot be evaluated).
+    #[serde(with = "crate::shard::floats")]
+    pub loss: Vec<f64>,
+}
+
+/// The loss at the grid points `points` (numbered as in [`GridLosses`]), in parallel, by
+/// `engine`; the other parameters are held at `base`. Each point's loss depends on that point
+/// alone, so any split of the grid gives the same numbers.
+pub fn grid_losses<M: Model + Sync + ?Sized>(
+    engine: &dyn LossEngine,
+    model: &M,
+    data: &Dataset,
+    base: &[f64],
+    x: &GridAxis,
+    y: &GridAxis,
+    points: Range<usize>,
+) -> Result<GridLosses, LearnError> {
     let data = prepare(model, data)?;
     let names = model.parameter_names();
     let index = |name: &str| {
@@ -138,7 +183,9 @@ pub fn landscape_with<M: Model + Sync + ?Sized>(
         });
     }
     let (nx, ny) = (x.values.len(), y.values.len());
-    let flat: Vec<f64> = (0..nx * ny)
+    check_range("grid points", &points, nx * ny)?;
+    let first = points.start;
+    let loss = points
         .into_par_iter()
         .map(|k| {
             let mut p = base.to_vec();
@@ -147,10 +194,5 @@ pub fn landscape_with<M: Model + Sync + ?Sized>(
             engine.loss(&data, &p).map(|v| v.sum).unwrap_or(f64::NAN)
         })
         .collect();
-    let loss = flat.chunks(nx).map(|c| c.to_vec()).collect();
-    Ok(Landscape {
-        x: x.clone(),
-        y: y.clone(),
-        loss,
-    })
+    Ok(GridLosses { first, loss })
 }

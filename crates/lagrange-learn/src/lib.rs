@@ -23,9 +23,13 @@
 //!    smoothing differentiation, or fitted by multiple shooting.
 //! 8. **Landscapes** ([`landscape`]), **noise tolerance** and bias correction ([`noise`]),
 //!    **multi-start** ([`multistart`]), and a JSON-serializable [`LearnResult`] ([`result`]).
+//! 9. **Sharding** ([`shard`]): landscapes, sweeps, multi-start and judgements run in units of
+//!    work whose results can be computed in pieces and summarized together.
 
 pub mod data;
 pub mod engine;
+#[cfg(feature = "compiled")]
+pub mod eom_choice;
 pub mod error;
 pub mod generate;
 pub mod identify;
@@ -38,6 +42,8 @@ pub mod noise;
 pub mod optim;
 pub mod positions;
 pub mod result;
+pub mod shard;
+pub mod system;
 
 pub use data::{DataError, Dataset};
 pub use engine::{Autodiff, Engine, EngineReport, LossEngine, build_engine};

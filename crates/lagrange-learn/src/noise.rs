@@ -28,6 +28,7 @@ use crate::optim::optimize_with;
 use crate::result::{
     BiasCorrection, LearnOptions, LearnResult, fit_prepared, prepare, starting_point, to_map,
 };
+use crate::shard::{check_range, check_units};
 use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -35,9 +36,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Naive and bias-aware estimates of one sweep run.
-type Pair = (Vec<f64>, Vec<f64>);
+use std::ops::Range;
 
 /// The noise on the position and velocity columns.
 #[derive(Debug, Clone, PartialEq)]
@@ -356,6 +355,37 @@ where
     G: Fn(f64, u64) -> Result<Dataset, LearnError> + Sync,
 {
     let names = model.parameter_names();
+    check_truth(&names, truth)?;
+    let cells = 0..sweep.levels.len() * sweep.repeats;
+    let cells = sweep_cells(engine, model, make_data, options, sweep, cells, progress)?;
+    sweep_rows(&names, truth, sweep, &cells)
+}
+
+/// The fits of one (level, repeat) cell of a sweep. Cells are numbered level by level: cell `c`
+/// is level `c / repeats`, repeat `c % repeats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepCell {
+    /// Index into [`SweepOptions::levels`].
+    pub level: usize,
+    /// Repeat (dataset seed `seed + repeat`).
+    pub repeat: usize,
+    /// The two estimates, or why the cell failed.
+    #[serde(with = "crate::shard::outcome")]
+    pub estimates: Result<SweepEstimates, LearnError>,
+}
+
+/// The naive and the bias-aware estimate of one cell, in the model's parameter order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepEstimates {
+    /// Naive least-squares estimate.
+    #[serde(with = "crate::shard::floats")]
+    pub naive: Vec<f64>,
+    /// Bias-aware (SIMEX) estimate.
+    #[serde(with = "crate::shard::floats")]
+    pub aware: Vec<f64>,
+}
+
+fn check_truth(names: &[String], truth: &[f64]) -> Result<(), LearnError> {
     if truth.len() != names.len() {
         return Err(LearnError::ParameterCount {
             what: "true parameters",
@@ -363,6 +393,10 @@ where
             expected: names.len(),
         });
     }
+    Ok(())
+}
+
+fn check_sweep(sweep: &SweepOptions) -> Result<(), LearnError> {
     if sweep.repeats == 0 || sweep.levels.is_empty() {
         return Err(LearnError::InvalidOption {
             option: "noise sweep",
@@ -370,16 +404,39 @@ where
             reason: "give at least one level and one repeat",
         });
     }
-    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let tnorm = norm(truth).max(f64::MIN_POSITIVE);
-    let jobs: Vec<(usize, usize)> = (0..sweep.levels.len())
-        .flat_map(|l| (0..sweep.repeats).map(move |r| (l, r)))
-        .collect();
-    let outs: Vec<(usize, Result<Pair, LearnError>)> = jobs
-        .par_iter()
-        .map(|&(l, r)| {
+    Ok(())
+}
+
+/// Runs the cells `cells` of a sweep (numbered as in [`SweepCell`]) in parallel: for level `l`
+/// and repeat `r`, `make_data(level, seed + r)` gives a dataset, fitted naively and with SIMEX
+/// (noise seed `simex.seed + r`). A cell depends on its level and repeat alone, so any split of
+/// the sweep gives the same numbers. `progress` is called after each cell.
+pub fn sweep_cells<M, G>(
+    engine: &dyn LossEngine,
+    model: &M,
+    make_data: G,
+    options: &LearnOptions,
+    sweep: &SweepOptions,
+    cells: Range<usize>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<SweepCell>, LearnError>
+where
+    M: Model + Sync + ?Sized,
+    G: Fn(f64, u64) -> Result<Dataset, LearnError> + Sync,
+{
+    check_sweep(sweep)?;
+    check_range(
+        "noise-sweep cells",
+        &cells,
+        sweep.levels.len() * sweep.repeats,
+    )?;
+    let names = model.parameter_names();
+    Ok(cells
+        .into_par_iter()
+        .map(|c| {
+            let (l, r) = (c / sweep.repeats, c % sweep.repeats);
             let level = sweep.levels[l];
-            let run = || -> Result<Pair, LearnError> {
+            let run = || -> Result<SweepEstimates, LearnError> {
                 let data = make_data(level, sweep.seed.wrapping_add(r as u64))?;
                 let simex = SimexOptions {
                     seed: sweep.simex.seed.wrapping_add(r as u64),
@@ -397,61 +454,76 @@ where
                     .bias_correction
                     .as_ref()
                     .map(|b| names.iter().map(|n| b.naive[n]).collect());
-                Ok((naive.unwrap_or_else(|| res.values()), res.values()))
+                Ok(SweepEstimates {
+                    naive: naive.unwrap_or_else(|| res.values()),
+                    aware: res.values(),
+                })
             };
-            let out = run();
+            let estimates = run();
             progress();
-            (l, out)
+            SweepCell {
+                level: l,
+                repeat: r,
+                estimates,
+            }
         })
-        .collect();
-    if outs.iter().all(|(_, o)| o.is_err()) {
-        return Err(outs
-            .into_iter()
-            .find_map(|(_, o)| o.err())
+        .collect())
+}
+
+/// The sweep's rows from the results of all its cells, in order (one piece for a whole run, or
+/// the pieces of a sharded one, concatenated): the relative errors against `truth` (the model's
+/// parameter order, names `names`) summarized per level. Fails, with the first cell's error,
+/// when every cell failed.
+pub fn sweep_rows(
+    names: &[String],
+    truth: &[f64],
+    sweep: &SweepOptions,
+    cells: &[SweepCell],
+) -> Result<Vec<SweepRow>, LearnError> {
+    check_truth(names, truth)?;
+    check_sweep(sweep)?;
+    let number = |c: &SweepCell| {
+        (c.repeat < sweep.repeats)
+            .then(|| c.level.checked_mul(sweep.repeats)?.checked_add(c.repeat))
+            .flatten()
+            .unwrap_or(usize::MAX)
+    };
+    let total = sweep.levels.len() * sweep.repeats;
+    check_units("noise-sweep cells", cells.iter().map(number), total)?;
+    if cells.iter().all(|c| c.estimates.is_err()) {
+        return Err(cells
+            .iter()
+            .find_map(|c| c.estimates.clone().err())
             .expect("some error"));
     }
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let tnorm = norm(truth).max(f64::MIN_POSITIVE);
     Ok((0..sweep.levels.len())
         .map(|l| {
-            let ok: Vec<&Pair> = outs
+            let ok: Vec<&SweepEstimates> = cells
                 .iter()
-                .filter(|(k, _)| *k == l)
-                .filter_map(|(_, o)| o.as_ref().ok())
+                .filter(|c| c.level == l)
+                .filter_map(|c| c.estimates.as_ref().ok())
                 .collect();
             let err = |p: &[f64]| {
                 norm(&p.iter().zip(truth).map(|(a, b)| a - b).collect::<Vec<_>>()) / tnorm
             };
-            let (nm, ns) = mean_std(&ok.iter().map(|(a, _)| err(a)).collect::<Vec<_>>());
-            let (am, as_) = mean_std(&ok.iter().map(|(_, b)| err(b)).collect::<Vec<_>>());
-            let bias = |pick: &dyn Fn(&Pair) -> f64, i: usize| -> f64 {
-                let _ = i;
-                ok.iter().map(|o| pick(o)).sum::<f64>() / ok.len().max(1) as f64
+            let (nm, ns) = mean_std(&ok.iter().map(|e| err(&e.naive)).collect::<Vec<_>>());
+            let (am, as_) = mean_std(&ok.iter().map(|e| err(&e.aware)).collect::<Vec<_>>());
+            // mean signed relative error (θ̂ − θ*)/|θ*| of parameter i
+            let bias = |pick: &dyn Fn(&SweepEstimates) -> &[f64], i: usize| -> f64 {
+                ok.iter()
+                    .map(|e| (pick(e)[i] - truth[i]) / truth[i].abs().max(f64::MIN_POSITIVE))
+                    .sum::<f64>()
+                    / ok.len().max(1) as f64
             };
-            let naive_bias = names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    (
-                        n.clone(),
-                        bias(
-                            &|o| (o.0[i] - truth[i]) / truth[i].abs().max(f64::MIN_POSITIVE),
-                            i,
-                        ),
-                    )
-                })
-                .collect();
-            let aware_bias = names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    (
-                        n.clone(),
-                        bias(
-                            &|o| (o.1[i] - truth[i]) / truth[i].abs().max(f64::MIN_POSITIVE),
-                            i,
-                        ),
-                    )
-                })
-                .collect();
+            let per_parameter = |pick: &dyn Fn(&SweepEstimates) -> &[f64]| {
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.clone(), bias(pick, i)))
+                    .collect()
+            };
             SweepRow {
                 level: sweep.levels[l],
                 repeats: ok.len(),
@@ -460,8 +532,8 @@ where
                 naive_std: ns,
                 aware_mean: am,
                 aware_std: as_,
-                naive_bias,
-                aware_bias,
+                naive_bias: per_parameter(&|e| &e.naive),
+                aware_bias: per_parameter(&|e| &e.aware),
             }
         })
         .collect())

@@ -1,17 +1,22 @@
 //! `lagrange evaluate`: roll out a trained model and the true system from the same random initial
 //! conditions (dopri5, tight tolerances) and report the energy error of the model's rollouts,
-//! measured with the true energy, the trajectory error over time and the departure time.
+//! measured with the true energy, the trajectory error over time and the departure time. With
+//! `--shard K/N` it rolls out the K-th part of the initial conditions and writes a shard file
+//! (see [`crate::shard`]).
 
 use crate::commands::learn::{bar, pending_text, plot_kind};
 use crate::output::atomic::{AtomicFile, check_target};
-use crate::output::plot_learn;
+use crate::output::{PlotKind, plot_learn};
+use crate::shard::{self, ShardArgs};
 use crate::system::{AnySystem, NeuralSystem};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lagrange::systems::System;
 use lagrange_learn::PhaseBox;
-use lagrange_learn::neural::{JudgeOptions, judge};
-use serde_json::json;
+use lagrange_learn::neural::JudgeOptions;
+use lagrange_learn::neural::judge::{Rollouts, judgement, rollouts};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -98,6 +103,108 @@ pub struct EvaluateArgs {
     /// No progress and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub shard: ShardArgs,
+}
+
+/// What determines an evaluation, kept in its shard files (the shards of one run agree on all
+/// of it), with what `merge` needs to write the output.
+#[derive(Debug, Serialize, Deserialize)]
+struct EvaluateRun {
+    /// --model as given (the output names it).
+    model: String,
+    /// Fingerprint of the model file.
+    model_file: String,
+    kind: String,
+    model_title: String,
+    truth: String,
+    /// Fingerprint of the true system's file (absent for a built-in).
+    truth_file: Option<String>,
+    params: Vec<String>,
+    truth_title: String,
+    coordinates: Vec<String>,
+    phase_box: Option<String>,
+    options: JudgeOptions,
+}
+
+/// The judgement from the rollouts of every initial condition, written as JSON to `out` (and
+/// drawn to `plot`): what a whole run and `merge` both write.
+fn write_outputs(
+    run: &EvaluateRun,
+    rollouts: &[Rollouts],
+    out: &Path,
+    plot: &Option<(PathBuf, PlotKind)>,
+    quiet: bool,
+) -> Result<()> {
+    let o = &run.options;
+    let j = judgement(o, rollouts).context("evaluation failed")?;
+    let value = json!({
+        "model": run.model,
+        "kind": run.kind,
+        "truth": run.truth_title,
+        "coordinates": run.coordinates,
+        "initial_conditions": o.initial_conditions,
+        "t_end": o.t_end,
+        "rtol": o.rtol,
+        "atol": o.atol,
+        "seed": o.seed,
+        "energy_scale": j.energy_scale,
+        "energy_error_mean": j.energy_error_mean,
+        "energy_error_median": j.energy_error_median,
+        "energy_error_max": j.energy_error_max,
+        "truth_energy_error_mean": j.truth_energy_error_mean,
+        "departure_time_median": j.departure_time_median,
+        "failures": j.failures,
+        "per_initial_condition": j.per_initial_condition,
+        "times": j.times,
+        "energy_error_vs_time": j.energy_error_vs_time,
+        "truth_energy_error_vs_time": j.truth_energy_error_vs_time,
+        "state_error_vs_time": j.state_error_vs_time,
+    });
+    let mut pending = Vec::new();
+    if let Some((path, kind)) = plot {
+        let file = AtomicFile::new(path)?;
+        let title = format!(
+            "{} vs {}: mean energy error {:.2e} at t = {}",
+            run.model_title, run.truth_title, j.energy_error_mean, o.t_end
+        );
+        plot_learn::evaluation(&j, &run.coordinates, &title, file.temp_path(), *kind)
+            .with_context(|| format!("cannot write plot '{}'", path.display()))?;
+        pending.push(file);
+    }
+    let text = serde_json::to_string_pretty(&value)? + "\n";
+    pending.push(pending_text(out, &text)?);
+    for f in pending {
+        f.commit()?;
+    }
+    if !quiet && std::io::stderr().is_terminal() {
+        eprintln!(
+            "energy error: mean {:.3e}, median {:.3e} (true system's own rollouts: {:.1e}); median departure time {:.3}; {} failed rollouts",
+            j.energy_error_mean,
+            j.energy_error_median,
+            j.truth_energy_error_mean,
+            j.departure_time_median,
+            j.failures
+        );
+    }
+    Ok(())
+}
+
+/// `lagrange merge` of evaluate shards: the judgement over every initial condition.
+pub fn merge(
+    run: Value,
+    results: Vec<Value>,
+    out: &Path,
+    plot: &Option<(PathBuf, PlotKind)>,
+    quiet: bool,
+) -> Result<()> {
+    let run: EvaluateRun = shard::decode(run, "evaluate settings")?;
+    let mut all = Vec::new();
+    for piece in results {
+        all.extend(shard::decode::<Vec<Rollouts>>(piece, "evaluate results")?);
+    }
+    write_outputs(&run, &all, out, plot, quiet)
 }
 
 /// Reads a model file as a system (error if it is not one).
@@ -111,7 +218,7 @@ fn read_model(path: &Path) -> Result<NeuralSystem> {
             path.display()
         );
     }
-    NeuralSystem::read(path)
+    Ok(NeuralSystem::read(path)?)
 }
 
 /// Loads the true system with its parameters and checks its coordinates against the model's.
@@ -134,6 +241,8 @@ fn read_truth(spec: &str, params: &[String], model: &NeuralSystem) -> Result<Any
 }
 
 pub fn run(args: &EvaluateArgs) -> Result<()> {
+    let sharded = args.shard.shard;
+    shard::refuse_plot(sharded, &args.plot)?;
     if args.initial_conditions == 0 || args.initial_conditions > 100_000 {
         bail!(
             "--initial-conditions must be between 1 and 100000, got {}",
@@ -178,68 +287,36 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
         departure: 0.1,
         seed: args.seed,
     };
+    let run = EvaluateRun {
+        model: args.against.model.display().to_string(),
+        model_file: shard::fingerprint(&args.against.model)?,
+        kind: model.model.kind.name().to_string(),
+        model_title: model.title(),
+        truth: args.against.truth.clone(),
+        truth_file: shard::fingerprint_if_file(&args.against.truth)?,
+        params: args.against.params.clone(),
+        truth_title: truth.title(),
+        coordinates,
+        phase_box: args.phase_box.clone(),
+        options,
+    };
+    let total = args.initial_conditions;
+    let conditions = sharded.map_or(0..total, |k| k.units(total));
     let progress = bar(args.quiet, None);
     if let Some(b) = &progress {
         b.set_message(format!(
             "rolling out {} initial conditions to t = {}",
-            args.initial_conditions, args.t_end
+            conditions.len(),
+            args.t_end
         ));
     }
-    let j = judge(&model.model, &truth, &options).context("evaluation failed")?;
+    let rolled =
+        rollouts(&model.model, &truth, &run.options, conditions).context("evaluation failed")?;
     if let Some(b) = progress {
         b.finish_and_clear();
     }
-    let value = json!({
-        "model": args.against.model.display().to_string(),
-        "kind": model.model.kind.name(),
-        "truth": truth.title(),
-        "coordinates": coordinates,
-        "initial_conditions": args.initial_conditions,
-        "t_end": args.t_end,
-        "rtol": args.rtol,
-        "atol": args.atol,
-        "seed": args.seed,
-        "energy_scale": j.energy_scale,
-        "energy_error_mean": j.energy_error_mean,
-        "energy_error_median": j.energy_error_median,
-        "energy_error_max": j.energy_error_max,
-        "truth_energy_error_mean": j.truth_energy_error_mean,
-        "departure_time_median": j.departure_time_median,
-        "failures": j.failures,
-        "per_initial_condition": j.per_initial_condition,
-        "times": j.times,
-        "energy_error_vs_time": j.energy_error_vs_time,
-        "truth_energy_error_vs_time": j.truth_energy_error_vs_time,
-        "state_error_vs_time": j.state_error_vs_time,
-    });
-    let mut pending = Vec::new();
-    if let Some((path, kind)) = &plot {
-        let file = AtomicFile::new(path)?;
-        let title = format!(
-            "{} vs {}: mean energy error {:.2e} at t = {}",
-            model.title(),
-            truth.title(),
-            j.energy_error_mean,
-            args.t_end
-        );
-        plot_learn::evaluation(&j, &coordinates, &title, file.temp_path(), *kind)
-            .with_context(|| format!("cannot write plot '{}'", path.display()))?;
-        pending.push(file);
+    match sharded {
+        Some(k) => shard::write(&args.out, "evaluate", k, total, &run, &rolled),
+        None => write_outputs(&run, &rolled, &args.out, &plot, args.quiet),
     }
-    let text = serde_json::to_string_pretty(&value)? + "\n";
-    pending.push(pending_text(&args.out, &text)?);
-    for f in pending {
-        f.commit()?;
-    }
-    if !args.quiet && std::io::stderr().is_terminal() {
-        eprintln!(
-            "energy error: mean {:.3e}, median {:.3e} (true system's own rollouts: {:.1e}); median departure time {:.3}; {} failed rollouts",
-            j.energy_error_mean,
-            j.energy_error_median,
-            j.truth_energy_error_mean,
-            j.departure_time_median,
-            j.failures
-        );
-    }
-    Ok(())
 }

@@ -1,17 +1,22 @@
 //! `lagrange landscape`: the loss on a 2-D grid over two parameters (the others at their initial
 //! values or `--fix`ed), computed in parallel, as CSV `<p1>,<p2>,loss` and/or a heatmap with a log
-//! colour scale; `--path` overlays the Levenberg–Marquardt path over the two parameters.
+//! colour scale; `--path` overlays the Levenberg–Marquardt path over the two parameters. With
+//! `--shard K/N` it computes the K-th part of the grid points and writes a shard file (see
+//! [`crate::shard`]).
 
 use super::learn::{EngineArgs, load_model, pending_text, plot_kind, read_data};
 use crate::limits;
 use crate::output::atomic::{AtomicFile, check_target};
-use crate::output::plot_learn;
+use crate::output::{PlotKind, plot_learn};
+use crate::shard::{self, ShardArgs};
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use lagrange_learn::landscape::{GridAxis, landscape_with};
+use lagrange_learn::landscape::{GridAxis, GridLosses, Landscape, grid_losses};
 use lagrange_learn::model::{Model, Restricted};
 use lagrange_learn::{LearnOptions, build_engine, learn};
-use std::path::PathBuf;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct LandscapeArgs {
@@ -53,9 +58,80 @@ pub struct LandscapeArgs {
 
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub shard: ShardArgs,
+}
+
+/// What determines a landscape, kept in its shard files (the shards of one run agree on all of
+/// it), with what `merge` needs to write the output.
+#[derive(Debug, Serialize, Deserialize)]
+struct LandscapeRun {
+    /// Fingerprint of the data file.
+    data: String,
+    model: String,
+    /// Fingerprint of the model file (absent for a model family).
+    model_file: Option<String>,
+    fix: Vec<String>,
+    init: Vec<String>,
+    seed: u64,
+    engine: String,
+    x: GridAxis,
+    y: GridAxis,
+}
+
+/// Writes the landscape to `out` (CSV) and/or `plot` (heatmap): what a whole run and `merge`
+/// both write.
+fn write_outputs(
+    land: &Landscape,
+    path_points: Option<&[(f64, f64)]>,
+    model: &str,
+    out: Option<&Path>,
+    plot: &Option<(PathBuf, PlotKind)>,
+) -> Result<()> {
+    let mut pending: Vec<AtomicFile> = Vec::new();
+    if let Some((path, kind)) = plot {
+        let file = AtomicFile::new(path)?;
+        let title = format!(
+            "loss landscape of {model} over ({}, {})",
+            land.x.name, land.y.name
+        );
+        plot_learn::heatmap(land, path_points, &title, file.temp_path(), *kind)
+            .with_context(|| format!("cannot write plot '{}'", path.display()))?;
+        pending.push(file);
+    }
+    if let Some(out) = out {
+        pending.push(pending_text(out, &land.to_csv_string())?);
+    }
+    for file in pending {
+        file.commit()?;
+    }
+    Ok(())
+}
+
+/// `lagrange merge` of landscape shards: the CSV (and the heatmap, without the path) of the
+/// whole grid.
+pub fn merge(
+    run: Value,
+    results: Vec<Value>,
+    out: &Path,
+    plot: &Option<(PathBuf, PlotKind)>,
+) -> Result<()> {
+    let run: LandscapeRun = shard::decode(run, "landscape settings")?;
+    let pieces = results
+        .into_iter()
+        .map(|r| shard::decode::<GridLosses>(r, "landscape results"))
+        .collect::<Result<Vec<_>>>()?;
+    let land = Landscape::from_pieces(run.x, run.y, &pieces)?;
+    write_outputs(&land, None, &run.model, Some(out), plot)
 }
 
 pub fn run(args: &LandscapeArgs) -> Result<()> {
+    let sharded = args.shard.shard;
+    shard::refuse_plot(sharded, &args.plot)?;
+    if sharded.is_some() && args.out.is_none() {
+        bail!("--shard needs --out: the file the shard's results go to");
+    }
     if args.out.is_none() && args.plot.is_none() {
         bail!("nothing to write: give --out and/or --plot");
     }
@@ -101,7 +177,24 @@ pub fn run(args: &LandscapeArgs) -> Result<()> {
     // one compilation for the whole grid (values only: the grid needs no derivatives)
     let engine = build_engine(&model, args.engine.engine(), false)?;
     args.engine.report(engine.report(), false);
-    let land = landscape_with(engine.as_ref(), &model, &data, &base, &x, &y)?;
+    let total = x.values.len() * y.values.len();
+    let points = sharded.map_or(0..total, |k| k.units(total));
+    let losses = grid_losses(engine.as_ref(), &model, &data, &base, &x, &y, points)?;
+    if let (Some(k), Some(out)) = (sharded, &args.out) {
+        let run = LandscapeRun {
+            data: shard::fingerprint(&args.data)?,
+            model: args.model.clone(),
+            model_file: shard::fingerprint_if_file(&args.model)?,
+            fix: args.fix.clone(),
+            init: args.init.clone(),
+            seed: args.seed,
+            engine: args.engine.engine.clone(),
+            x,
+            y,
+        };
+        return shard::write(out, "landscape", k, total, &run, &losses);
+    }
+    let land = Landscape::from_pieces(x.clone(), y.clone(), &[losses])?;
     let path_points = if args.path {
         let fit = vec![x.name.clone(), y.name.clone()];
         let others: Vec<(String, f64)> = names
@@ -125,28 +218,11 @@ pub fn run(args: &LandscapeArgs) -> Result<()> {
     } else {
         None
     };
-    let mut pending: Vec<AtomicFile> = Vec::new();
-    if let Some((path, kind)) = &plot {
-        let file = AtomicFile::new(path)?;
-        let title = format!(
-            "loss landscape of {} over ({}, {})",
-            args.model, x.name, y.name
-        );
-        plot_learn::heatmap(
-            &land,
-            path_points.as_deref(),
-            &title,
-            file.temp_path(),
-            *kind,
-        )
-        .with_context(|| format!("cannot write plot '{}'", path.display()))?;
-        pending.push(file);
-    }
-    if let Some(out) = &args.out {
-        pending.push(pending_text(out, &land.to_csv_string())?);
-    }
-    for file in pending {
-        file.commit()?;
-    }
-    Ok(())
+    write_outputs(
+        &land,
+        path_points.as_deref(),
+        &args.model,
+        args.out.as_deref(),
+        &plot,
+    )
 }

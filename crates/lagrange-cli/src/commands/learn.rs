@@ -7,22 +7,29 @@
 //! `--fit a,b` chooses the fitted parameters (default: all not fixed), `--fix m=1` holds others.
 //! `--starts N` runs seeded multi-start and lists the distinct minima; `--noise LEVEL` applies the
 //! errors-in-variables (SIMEX) bias correction for noise σ = LEVEL × RMS on the data.
+//! `--starts S --shard K/N` runs the K-th part of the starts and writes a shard file (see
+//! [`crate::shard`]).
 
 use crate::limits;
 use crate::options::assignments;
 use crate::output::atomic::{AtomicFile, check_target};
 use crate::output::{PlotKind, plot_learn};
+use crate::shard::{self, ShardArgs};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lagrange_learn::model::{AnyModel, Model, Restricted};
-use lagrange_learn::multistart::{MultiStartOptions, multistart};
+use lagrange_learn::multistart::{MultiStartOptions, StartsRun, combine_starts, run_starts};
 use lagrange_learn::noise::{NoiseModel, SimexOptions, learn_bias_corrected};
 use lagrange_learn::optim::{AdamOptions, LmOptions, Optimizer, Schedule};
 use lagrange_learn::positions::{
     PositionTrajectory, ShootingOptions, TrajectoryFit, differentiate, learn_by_shooting,
 };
-use lagrange_learn::{Dataset, Engine, EngineReport, LearnOptions, learn_with_progress};
+use lagrange_learn::{
+    Dataset, Engine, EngineReport, LearnOptions, LearnResult, learn_with_progress,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -120,6 +127,59 @@ pub struct LearnArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    // with --starts only: the starts are the units of work
+    #[command(flatten)]
+    pub shard: ShardArgs,
+}
+
+/// What determines a multi-start fit, kept in its shard files (the shards of one run agree on
+/// all of it), with what `merge` needs to write the output.
+#[derive(Debug, Serialize, Deserialize)]
+struct MultiStartRun {
+    /// Fingerprint of the --data file, or of the --trajectory file.
+    data: Option<String>,
+    trajectory: Option<String>,
+    from_positions: Option<String>,
+    window: Option<usize>,
+    model: String,
+    /// Fingerprint of the model file (absent for a model family).
+    model_file: Option<String>,
+    fit: Option<String>,
+    fix: Vec<String>,
+    init: Vec<String>,
+    optimizer: Optimizer,
+    engine: String,
+    starts: usize,
+    seed: u64,
+}
+
+impl MultiStartRun {
+    fn multistart(&self) -> MultiStartOptions {
+        MultiStartOptions {
+            starts: self.starts,
+            seed: self.seed,
+            ..MultiStartOptions::default()
+        }
+    }
+}
+
+/// `lagrange merge` of `learn --starts` shards: the result of all starts (the best start's fit,
+/// the distinct minima), and the minima plot.
+pub fn merge(
+    run: Value,
+    results: Vec<Value>,
+    out: &Path,
+    plot: &Option<(PathBuf, PlotKind)>,
+    quiet: bool,
+) -> Result<()> {
+    let run: MultiStartRun = shard::decode(run, "learn settings")?;
+    let pieces = results
+        .into_iter()
+        .map(|r| shard::decode::<StartsRun>(r, "learn results"))
+        .collect::<Result<Vec<_>>>()?;
+    let result = combine_starts(&run.multistart(), pieces)?;
+    write_outputs(&result, &run.model, Some(run.starts), out, plot, quiet)
 }
 
 /// `--engine` and `--stats` of the commands that evaluate the loss (learn, landscape,
@@ -412,6 +472,15 @@ pub fn optimizer(
 }
 
 pub fn run(args: &LearnArgs) -> Result<()> {
+    let sharded = args.shard.shard;
+    if let Some(k) = sharded
+        && args.starts.is_none()
+    {
+        bail!(
+            "--shard {k} applies to --starts N only (it splits the starts; a single fit is one piece of work)"
+        );
+    }
+    shard::refuse_plot(sharded, &args.plot)?;
     let plot = plot_kind(&args.plot)?;
     let optimizer = optimizer(
         &args.optimizer,
@@ -483,20 +552,45 @@ pub fn run(args: &LearnArgs) -> Result<()> {
         }
         r
     } else if let Some(starts) = args.starts {
-        let progress = bar(args.quiet, None);
-        if let Some(b) = &progress {
-            b.set_message(format!("multi-start: {starts} starts"));
-        }
-        let ms = MultiStartOptions {
+        let run = MultiStartRun {
+            data: args.data.as_deref().map(shard::fingerprint).transpose()?,
+            trajectory: args
+                .trajectory
+                .as_deref()
+                .map(shard::fingerprint)
+                .transpose()?,
+            from_positions: args.from_positions.clone(),
+            window: args.window,
+            model: args.model.clone(),
+            model_file: shard::fingerprint_if_file(&args.model)?,
+            fit: args.fit.clone(),
+            fix: args.fix.clone(),
+            init: args.init.clone(),
+            optimizer,
+            engine: args.engine.engine.clone(),
             starts,
             seed: args.seed,
-            ..MultiStartOptions::default()
         };
-        let r = multistart(&model, &data, &options, &ms)?;
+        let ms = run.multistart();
+        let range = sharded.map_or(0..starts, |k| k.units(starts));
+        let progress = bar(args.quiet, None);
+        if let Some(b) = &progress {
+            b.set_message(format!("multi-start: {} starts", range.len()));
+        }
+        let mut part = run_starts(&model, &data, &options, &ms, range)?;
         if let Some(b) = progress {
             b.finish_and_clear();
         }
-        r
+        if let (Some(positions), Some(best)) = (&positions, &mut part.best) {
+            best.result.trajectory = Some(positions.smoothing.clone());
+        }
+        if let Some(k) = sharded {
+            if let Some(report) = part.best.as_ref().and_then(|b| b.result.engine.as_ref()) {
+                args.engine.report(report, args.quiet);
+            }
+            return shard::write(&args.out, "learn", k, starts, &run, &part);
+        }
+        combine_starts(&ms, vec![part])?
     } else if let Some(level) = args.noise {
         let progress = bar(args.quiet, None);
         if let Some(b) = &progress {
@@ -539,21 +633,40 @@ pub fn run(args: &LearnArgs) -> Result<()> {
     if let Some(report) = &result.engine {
         args.engine.report(report, args.quiet);
     }
+    write_outputs(
+        &result,
+        &args.model,
+        args.starts,
+        &args.out,
+        &plot,
+        args.quiet,
+    )
+}
+
+/// Writes the result JSON to `out` and the plot (the loss curve, or with `starts` the distinct
+/// minima), and sums it up on a terminal: what a whole run and `merge` both write.
+fn write_outputs(
+    result: &LearnResult,
+    model: &str,
+    starts: Option<usize>,
+    out: &Path,
+    plot: &Option<(PathBuf, PlotKind)>,
+    quiet: bool,
+) -> Result<()> {
     let mut pending = Vec::new();
-    if let Some((path, kind)) = &plot {
+    if let Some((path, kind)) = plot {
         let file = AtomicFile::new(path)?;
         let title = format!(
-            "{} — {} ({} iterations)",
-            args.model, result.optimizer, result.iterations
+            "{model} — {} ({} iterations)",
+            result.optimizer, result.iterations
         );
         let drawn = match &result.minima {
             // multi-start: the distinct minima and how many starts reached each
             Some(minima) => plot_learn::minima(
                 minima,
                 &format!(
-                    "{} — {} starts, {} distinct minima",
-                    args.model,
-                    args.starts.unwrap_or(0),
+                    "{model} — {} starts, {} distinct minima",
+                    starts.unwrap_or(0),
                     minima.len()
                 ),
                 file.temp_path(),
@@ -564,11 +677,11 @@ pub fn run(args: &LearnArgs) -> Result<()> {
         drawn.with_context(|| format!("cannot write plot '{}'", path.display()))?;
         pending.push(file);
     }
-    pending.push(pending_text(&args.out, &(result.to_json() + "\n"))?);
+    pending.push(pending_text(out, &(result.to_json() + "\n"))?);
     for file in pending {
         file.commit()?;
     }
-    if !args.quiet && std::io::stderr().is_terminal() {
+    if !quiet && std::io::stderr().is_terminal() {
         let params: Vec<String> = result
             .parameter_order
             .iter()

@@ -12,6 +12,7 @@ pub mod extrapolate;
 pub mod generate;
 pub mod landscape;
 pub mod learn;
+pub mod merge;
 pub mod noise_sweep;
 pub mod quantum;
 pub mod report;
@@ -31,6 +32,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Learn(args) => learn::run(&args),
         Command::Landscape(args) => landscape::run(&args),
         Command::NoiseSweep(args) => noise_sweep::run(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Extrapolate(args) => extrapolate::run(&args),

@@ -10,23 +10,31 @@
 //! The model is SYSTEM's own Lagrangian with its parameters unknown (initial guesses at half the
 //! true values), or `--model FILE`. Without `--fit`/`--fix`, parameters that cannot be learned
 //! separately (flat directions on clean data, e.g. `m` with `k`) are fixed at their true values.
+//!
+//! With `--shard K/N` it fits the K-th part of the (level, repeat) cells and writes a shard file
+//! (see [`crate::shard`]).
 
 use super::learn::{EngineArgs, pending_text, plot_kind};
 use crate::cli::SamplingArgs;
 use crate::limits;
 use crate::options::{self, assignments};
 use crate::output::atomic::{AtomicFile, check_target};
-use crate::output::plot_learn;
+use crate::output::{PlotKind, plot_learn};
+use crate::shard::{self, ShardArgs};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lagrange::systems::System;
 use lagrange_learn::generate::{GenerateSpec, generate};
 use lagrange_learn::model::{Model, Restricted, TextModel};
-use lagrange_learn::noise::{SimexOptions, SweepOptions, noise_sweep_with, sweep_csv};
+use lagrange_learn::noise::{
+    SimexOptions, SweepCell, SweepOptions, SweepRow, sweep_cells, sweep_csv, sweep_rows,
+};
 use lagrange_learn::{LearnOptions, build_engine, learn};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Args)]
@@ -102,6 +110,112 @@ pub struct NoiseSweepArgs {
     /// No progress bar or notes.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub shard: ShardArgs,
+}
+
+/// What determines a sweep, kept in its shard files (the shards of one run agree on all of it),
+/// with what `merge` needs to write the output.
+#[derive(Debug, Serialize, Deserialize)]
+struct NoiseSweepRun {
+    system: String,
+    /// Fingerprint of the system file (absent for a built-in).
+    system_file: Option<String>,
+    params: Vec<String>,
+    model: Option<String>,
+    model_file: Option<String>,
+    fit: Option<String>,
+    fix: Vec<String>,
+    samples: usize,
+    phase_box: Option<String>,
+    trajectories: Option<usize>,
+    t_end: Option<f64>,
+    seed: u64,
+    simex_repeats: usize,
+    engine: String,
+    levels: Vec<f64>,
+    repeats: usize,
+    /// The fitted parameters (after fixing the flat directions) and their true values.
+    parameters: Vec<String>,
+    truth: Vec<f64>,
+    /// The plot's title.
+    title: String,
+}
+
+impl NoiseSweepRun {
+    /// The options `sweep_rows` summarizes with.
+    fn sweep(&self) -> SweepOptions {
+        SweepOptions {
+            levels: self.levels.clone(),
+            repeats: self.repeats,
+            seed: self.seed,
+            simex: SimexOptions {
+                repeats: self.simex_repeats,
+                seed: self.seed,
+                ..SimexOptions::default()
+            },
+        }
+    }
+}
+
+/// The table (and plot) from the results of every cell: what a whole run and `merge` both
+/// write.
+fn write_outputs(
+    run: &NoiseSweepRun,
+    cells: &[SweepCell],
+    out: &Path,
+    plot: &Option<(PathBuf, PlotKind)>,
+    quiet: bool,
+) -> Result<()> {
+    let rows = sweep_rows(&run.parameters, &run.truth, &run.sweep(), cells)?;
+    let mut pending: Vec<AtomicFile> = Vec::new();
+    if let Some((path, kind)) = plot {
+        let file = AtomicFile::new(path)?;
+        plot_learn::noise_sweep(&rows, &run.title, file.temp_path(), *kind)
+            .with_context(|| format!("cannot write plot '{}'", path.display()))?;
+        pending.push(file);
+    }
+    pending.push(pending_text(out, &sweep_csv(&rows))?);
+    for file in pending {
+        file.commit()?;
+    }
+    if !quiet && std::io::stderr().is_terminal() {
+        print_summary(&rows);
+    }
+    Ok(())
+}
+
+fn print_summary(rows: &[SweepRow]) {
+    for r in rows {
+        eprintln!(
+            "level {:.3}: naive {:.3} % ± {:.3}, bias-aware {:.3} % ± {:.3}",
+            r.level,
+            100.0 * r.naive_mean,
+            100.0 * r.naive_std,
+            100.0 * r.aware_mean,
+            100.0 * r.aware_std
+        );
+    }
+}
+
+/// `lagrange merge` of noise-sweep shards: the table (and plot) of the whole sweep.
+pub fn merge(
+    run: Value,
+    results: Vec<Value>,
+    out: &Path,
+    plot: &Option<(PathBuf, PlotKind)>,
+    quiet: bool,
+) -> Result<()> {
+    let run: NoiseSweepRun = shard::decode(run, "noise-sweep settings")?;
+    let mut cells = Vec::new();
+    for piece in results {
+        cells.extend(shard::decode::<Vec<SweepCell>>(
+            piece,
+            "noise-sweep results",
+        )?);
+    }
+    write_outputs(&run, &cells, out, plot, quiet)
 }
 
 fn toml_string(s: &str) -> String {
@@ -109,6 +223,8 @@ fn toml_string(s: &str) -> String {
 }
 
 pub fn run(args: &NoiseSweepArgs) -> Result<()> {
+    let sharded = args.shard.shard;
+    shard::refuse_plot(sharded, &args.plot)?;
     let plot = plot_kind(&args.plot)?;
     let levels: Vec<f64> = args
         .levels
@@ -222,17 +338,40 @@ pub fn run(args: &NoiseSweepArgs) -> Result<()> {
         }
     }
     let truth = truth_for(&model.parameter_names())?;
-    let sweep = SweepOptions {
+    let names = model.parameter_names();
+    let run = NoiseSweepRun {
+        system: args.system.clone(),
+        system_file: shard::fingerprint_if_file(&args.system)?,
+        params: args.params.clone(),
+        model: args.model.clone(),
+        model_file: match &args.model {
+            Some(path) => shard::fingerprint_if_file(path)?,
+            None => None,
+        },
+        fit: args.fit.clone(),
+        fix: args.fix.clone(),
+        samples: args.samples,
+        phase_box: args.sampling.phase_box.clone(),
+        trajectories: args.sampling.trajectories,
+        t_end: args.sampling.t_end,
+        seed: args.seed,
+        simex_repeats: args.simex_repeats,
+        engine: args.engine.engine.clone(),
         levels: levels.clone(),
         repeats: args.repeats,
-        seed: args.seed,
-        simex: SimexOptions {
-            repeats: args.simex_repeats,
-            seed: args.seed,
-            ..SimexOptions::default()
-        },
+        title: format!(
+            "{}: error of {} vs noise ({} × {} samples)",
+            sys.title(),
+            names.join(", "),
+            args.repeats,
+            args.samples
+        ),
+        parameters: names,
+        truth,
     };
-    let bar = super::learn::bar(args.quiet, Some((levels.len() * args.repeats) as u64));
+    let total = levels.len() * args.repeats;
+    let cells = sharded.map_or(0..total, |k| k.units(total));
+    let bar = super::learn::bar(args.quiet, Some(cells.len() as u64));
     let done = AtomicU64::new(0);
     let tick = || {
         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -242,47 +381,20 @@ pub fn run(args: &NoiseSweepArgs) -> Result<()> {
     };
     let engine = build_engine(&model, options.engine, true)?;
     args.engine.report(engine.report(), args.quiet);
-    let rows = noise_sweep_with(
+    let cells = sweep_cells(
         engine.as_ref(),
         &model,
-        &truth,
         make,
         &options,
-        &sweep,
+        &run.sweep(),
+        cells,
         &tick,
     )?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut pending: Vec<AtomicFile> = Vec::new();
-    if let Some((path, kind)) = &plot {
-        let file = AtomicFile::new(path)?;
-        let title = format!(
-            "{}: error of {} vs noise ({} × {} samples)",
-            sys.title(),
-            model.parameter_names().join(", "),
-            args.repeats,
-            args.samples
-        );
-        plot_learn::noise_sweep(&rows, &title, file.temp_path(), *kind)
-            .with_context(|| format!("cannot write plot '{}'", path.display()))?;
-        pending.push(file);
+    match sharded {
+        Some(k) => shard::write(&args.out, "noise-sweep", k, total, &run, &cells),
+        None => write_outputs(&run, &cells, &args.out, &plot, args.quiet),
     }
-    pending.push(pending_text(&args.out, &sweep_csv(&rows))?);
-    for file in pending {
-        file.commit()?;
-    }
-    if !args.quiet && std::io::stderr().is_terminal() {
-        for r in &rows {
-            eprintln!(
-                "level {:.3}: naive {:.3} % ± {:.3}, bias-aware {:.3} % ± {:.3}",
-                r.level,
-                100.0 * r.naive_mean,
-                100.0 * r.naive_std,
-                100.0 * r.aware_mean,
-                100.0 * r.aware_std
-            );
-        }
-    }
-    Ok(())
 }

@@ -7,32 +7,25 @@
 
 use crate::app::RunFailure;
 use crate::cli::SimulateArgs;
-use crate::options::{EomChoice, Problem, SimulateOptions};
+use crate::options::{Problem, SimulateOptions};
 use crate::output::atomic::AtomicFile;
 use crate::output::field_rows::FieldRows;
 use crate::output::stream::{self, RowWriter};
 use crate::output::{Table, plot, progress};
 use crate::system::AnySystem;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use lagrange::integrators::{IntegrationError, Method, RunStats, output_rows, simulate_streaming};
-use lagrange::mechanics::{
-    Accelerations, AssemblyPath, EquationsOfMotion, Evaluator, EvaluatorInfo, MassSolve,
-};
+use lagrange::mechanics::{AssemblyPath, Evaluator, EvaluatorInfo, MassSolve};
 use lagrange::systems::System;
 use lagrange::{Lagrangian, jacobi_integral, partial_time};
-use lagrange_jit::CompiledEquations;
-use lagrange_learn::neural::NeuralAccelerations;
+use lagrange_learn::eom_choice::{ChosenEvaluator, EomChoice, RunPlan, choose_evaluator};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Rows the plot keeps at most (it draws at most 5 000 points per series).
 const PLOT_ROWS: usize = 10_000;
-
-/// `--eom auto` compiles only when dual numbers would take longer than this in total: below
-/// it, compiling (0.5–20 ms for the built-ins) cannot pay for itself.
-const AUTO_COMPILE_ABOVE: Duration = Duration::from_millis(20);
 
 pub fn run(args: &SimulateArgs) -> Result<()> {
     let options = SimulateOptions::from_args(args)?;
@@ -47,7 +40,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     let rows = output_rows(0.0, options.t_end, options.dt, options.every)
         .ok_or_else(|| anyhow!("--t-end / --dt / --every give no output rows"))?;
 
-    let chosen = choose_evaluator(system, &options, q, q_dot)?;
+    let chosen = chosen_evaluator(system, &options, q, q_dot)?;
     let info = chosen.eom.info();
 
     let mut pending: Vec<AtomicFile> = Vec::new();
@@ -209,144 +202,34 @@ fn destination(options: &SimulateOptions) -> String {
     }
 }
 
-/// The q̈ evaluator of a run and how it was chosen.
-struct Chosen<'a> {
-    eom: Box<dyn Accelerations + 'a>,
-    compile_seconds: f64,
-    /// Why `--eom auto` chose what it chose (empty when the user chose).
-    note: String,
-    /// Threads the term kernels run on (1 unless some are split).
-    threads: usize,
-}
-
-/// The evaluator `--eom` asks for; `auto` compiles when L can be traced and dual numbers would
-/// take longer than [`AUTO_COMPILE_ABOVE`] over the whole run.
-fn choose_evaluator<'a>(
+/// The evaluator `--eom` asks for (see [`choose_evaluator`]), with the option named in its
+/// errors.
+fn chosen_evaluator<'a>(
     system: &'a AnySystem,
     options: &SimulateOptions,
     q: &[f64],
     q_dot: &[f64],
-) -> Result<Chosen<'a>> {
-    let autodiff = |note: String| Chosen {
-        eom: Box::new(EquationsOfMotion::new(system)),
-        compile_seconds: 0.0,
-        note,
-        threads: 1,
-    };
-    let compile = || {
-        let start = Instant::now();
-        CompiledEquations::new(system).map(|mut eom| {
-            let split = eom.set_threads(options.threads);
-            if split > 0 {
-                // the kernels run on rayon's global pool: size it once (a second call fails
-                // harmlessly when it already exists)
-                let _ = rayon::ThreadPoolBuilder::new()
-                    .num_threads(options.threads)
-                    .build_global();
-            }
-            let threads = if split > 0 { options.threads } else { 1 };
-            (eom, start.elapsed().as_secs_f64(), threads)
-        })
-    };
-    if let Some(neural) = system.neural() {
-        let lagrangian = system.has_lagrangian();
-        if options.method == Method::Variational {
-            if !lagrangian {
-                bail!(
-                    "the variational integrator needs a Lagrangian, and a baseline model has none (use --integrator dopri5 or rk4)"
-                );
-            }
-            return Ok(autodiff(
-                "the variational integrator differentiates the network's L itself".into(),
-            ));
-        }
-        match options.eom {
-            EomChoice::Compiled => bail!(
-                "--eom compiled: a trained model runs as its network's batched Taylor pass, not as compiled code (leave out --eom)"
-            ),
-            EomChoice::Autodiff if !lagrangian => {
-                bail!(
-                    "--eom autodiff: a baseline model has no Lagrangian to differentiate (leave out --eom)"
-                )
-            }
-            EomChoice::Autodiff => return Ok(autodiff(String::new())),
-            EomChoice::Auto => {}
-        }
-        return Ok(Chosen {
-            eom: Box::new(NeuralAccelerations::new(&neural.model)),
-            compile_seconds: 0.0,
-            threads: 1,
-            note: "a trained model: the network's batched Taylor pass".into(),
-        });
-    }
-    match options.eom {
-        EomChoice::Autodiff => Ok(autodiff(String::new())),
-        EomChoice::Compiled if options.method == Method::Variational => Ok(autodiff(
-            "the variational integrator differentiates L itself".into(),
-        )),
-        EomChoice::Compiled => {
-            let (eom, seconds, threads) = compile().map_err(|e| {
-                anyhow!("--eom compiled: {e} (from the command line: leave out --eom compiled)")
-            })?;
-            Ok(Chosen {
-                eom: Box::new(eom),
-                compile_seconds: seconds,
-                note: String::new(),
-                threads,
-            })
-        }
-        EomChoice::Auto => {
-            if options.method == Method::Variational {
-                return Ok(autodiff(
-                    "the variational integrator differentiates L itself".into(),
-                ));
-            }
-            let estimate = autodiff_estimate(system, options, q, q_dot);
-            if estimate < AUTO_COMPILE_ABOVE.as_secs_f64() {
-                return Ok(autodiff(format!(
-                    "dual numbers need ≈ {estimate:.1e} s in all, too little to repay compiling"
-                )));
-            }
-            match compile() {
-                Ok((eom, seconds, threads)) => Ok(Chosen {
-                    eom: Box::new(eom),
-                    compile_seconds: seconds,
-                    threads,
-                    note: format!("dual numbers would need ≈ {estimate:.1e} s: compiled"),
-                }),
-                Err(e) => Ok(autodiff(format!("cannot compile ({e}): dual numbers"))),
-            }
-        }
-    }
-}
-
-/// Seconds dual numbers would take over the run: a few timed evaluations at the initial state
-/// times the evaluations the method is expected to make.
-fn autodiff_estimate(
-    system: &AnySystem,
-    options: &SimulateOptions,
-    q: &[f64],
-    q_dot: &[f64],
-) -> f64 {
-    let steps = (options.t_end / options.dt).ceil().max(1.0);
-    let evaluations = match options.method {
-        Method::Euler => steps,
-        Method::Rk4 => 4.0 * steps,
-        // adaptive: at least six stages per output interval, usually more
-        Method::DormandPrince54 { .. } => 6.0 * steps.max(10.0),
-        Method::Variational => 0.0,
-    };
-    let mut eom = EquationsOfMotion::new(system);
-    let mut out = vec![0.0; q.len()];
-    // the first call may factor a constant mass matrix: time the calls after it
-    let _ = eom.accelerations_into(0.0, q, q_dot, &mut out);
-    let mut best = f64::INFINITY;
-    for _ in 0..3 {
-        let start = Instant::now();
-        let _ = eom.accelerations_into(0.0, q, q_dot, &mut out);
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    best * evaluations
+) -> Result<ChosenEvaluator<'a>> {
+    choose_evaluator(
+        system,
+        options.eom,
+        &RunPlan {
+            method: options.method,
+            t_end: options.t_end,
+            dt: options.dt,
+            threads: options.threads,
+        },
+        q,
+        q_dot,
+    )
+    .map_err(|e| {
+        let name = match options.eom {
+            EomChoice::Auto => "auto",
+            EomChoice::Autodiff => "autodiff",
+            EomChoice::Compiled => "compiled",
+        };
+        anyhow!("--eom {name}: {e}")
+    })
 }
 
 /// The Jacobi integral at every row, its drift, and whether L depends on time explicitly; a

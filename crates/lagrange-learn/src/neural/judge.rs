@@ -11,6 +11,7 @@
 use super::evaluator::NeuralAccelerations;
 use super::model::{BatchScratch, NeuralModel, Samples};
 use crate::error::LearnError;
+use crate::shard::{check_range, check_units};
 use lagrange::Lagrangian;
 use lagrange::integrators::{Method, NoObserver, simulate_streaming};
 use lagrange::mechanics::{EquationsOfMotion, accelerations, jacobi_integral};
@@ -18,7 +19,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, Range};
 
 /// Options of [`judge`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,6 +173,78 @@ pub fn judge<T: Lagrangian + Sync + ?Sized>(
     truth: &T,
     options: &JudgeOptions,
 ) -> Result<Judgement, LearnError> {
+    let all = rollouts(model, truth, options, 0..options.initial_conditions)?;
+    judgement(options, &all)
+}
+
+/// The rollouts of one initial condition, the model's and the truth's, reduced to what
+/// [`judgement`] needs: the energy deviations are not yet divided by the energy scale, which
+/// depends on every initial condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rollouts {
+    /// Which initial condition (0-based, in the order they are drawn).
+    pub index: usize,
+    /// The initial state: positions, then velocities.
+    #[serde(with = "crate::shard::floats")]
+    pub x0: Vec<f64>,
+    /// `E_true(x(0))`.
+    #[serde(with = "crate::shard::floats")]
+    pub energy0: f64,
+    /// Output times of the true rollout.
+    #[serde(with = "crate::shard::floats")]
+    pub times: Vec<f64>,
+    /// `|E_true(x_model(t)) − E_true(x(0))|` at each output time the model's rollout reached.
+    #[serde(with = "crate::shard::floats")]
+    pub model_energy_deviation: Vec<f64>,
+    /// The same for the true rollout.
+    #[serde(with = "crate::shard::floats")]
+    pub truth_energy_deviation: Vec<f64>,
+    /// `‖x_model − x_true‖ / ‖x_true‖` at each output time both reached.
+    #[serde(with = "crate::shard::floats")]
+    pub state_error: Vec<f64>,
+    /// First time the relative state error exceeds [`JudgeOptions::departure`] (`None`: never).
+    #[serde(with = "crate::shard::floats")]
+    pub departure_time: Option<f64>,
+    /// Where and why the model's rollout stopped early, if it did.
+    pub model_failure: Option<String>,
+    /// Where and why the true rollout stopped early, if it did (an error of the judgement).
+    pub truth_failure: Option<String>,
+    /// Initial condition 0 only (the example plotted): the model's positions at each output time.
+    #[serde(default, with = "crate::shard::floats")]
+    pub example_model: Option<Vec<Vec<f64>>>,
+    /// Initial condition 0 only: the truth's positions at each output time.
+    #[serde(default, with = "crate::shard::floats")]
+    pub example_truth: Option<Vec<Vec<f64>>>,
+}
+
+/// Every initial condition of a judgement, `q` then `q̇`, drawn one after the other from one
+/// seeded generator (so condition `i` is the same however the judgement is split).
+fn initial_conditions(o: &JudgeOptions) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
+    (0..o.initial_conditions)
+        .map(|_| {
+            o.bounds
+                .iter()
+                .map(|&(lo, hi)| {
+                    if hi > lo {
+                        rng.random_range(lo..hi)
+                    } else {
+                        lo
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Rolls out `model` and `truth` from the initial conditions `conditions` (of the
+/// `initial_conditions` of `options`) in parallel.
+pub fn rollouts<T: Lagrangian + Sync + ?Sized>(
+    model: &NeuralModel,
+    truth: &T,
+    options: &JudgeOptions,
+    conditions: Range<usize>,
+) -> Result<Vec<Rollouts>, LearnError> {
     let n = model.dof();
     let o = options;
     let invalid = |option, value: String, reason| LearnError::InvalidOption {
@@ -196,111 +269,127 @@ pub fn judge<T: Lagrangian + Sync + ?Sized>(
     if o.initial_conditions == 0 {
         return Err(invalid("initial conditions", "0".into(), "at least 1"));
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
-    let starts: Vec<Vec<f64>> = (0..o.initial_conditions)
-        .map(|_| {
-            o.bounds
-                .iter()
-                .map(|&(lo, hi)| {
-                    if hi > lo {
-                        rng.random_range(lo..hi)
-                    } else {
-                        lo
-                    }
-                })
-                .collect()
-        })
-        .collect();
+    check_range("initial conditions", &conditions, o.initial_conditions)?;
+    let starts = initial_conditions(o);
     let energy = |q: &[f64], v: &[f64]| jacobi_integral(truth, 0.0, q, v).unwrap_or(f64::NAN);
-    let runs: Vec<(Rollout, Rollout)> = starts
-        .par_iter()
-        .map(|x0| {
+    Ok(conditions
+        .into_par_iter()
+        .map(|i| {
+            let x0 = &starts[i];
             let (q0, v0) = x0.split_at(n);
-            let m = rollout(model, Box::new(NeuralAccelerations::new(model)), q0, v0, o);
-            let t = rollout(truth, Box::new(EquationsOfMotion::new(truth)), q0, v0, o);
-            (m, t)
+            let (mrows, mfail) =
+                rollout(model, Box::new(NeuralAccelerations::new(model)), q0, v0, o);
+            let (trows, tfail) = rollout(truth, Box::new(EquationsOfMotion::new(truth)), q0, v0, o);
+            let e0 = energy(q0, v0);
+            let deviation = |rows: &[(f64, Vec<f64>, Vec<f64>)]| {
+                rows.iter()
+                    .map(|r| (energy(&r.1, &r.2) - e0).abs())
+                    .collect()
+            };
+            let both = mrows.len().min(trows.len());
+            let state_error: Vec<f64> = (0..both)
+                .map(|k| relative_state_error(&mrows[k].1, &mrows[k].2, &trows[k].1, &trows[k].2))
+                .collect();
+            let departure_time = state_error
+                .iter()
+                .position(|err| *err > o.departure)
+                .map(|k| mrows[k].0);
+            let example = |rows: &[(f64, Vec<f64>, Vec<f64>)]| {
+                (i == 0).then(|| rows.iter().map(|r| r.1.clone()).collect())
+            };
+            Rollouts {
+                index: i,
+                x0: x0.clone(),
+                energy0: e0,
+                times: trows.iter().map(|r| r.0).collect(),
+                model_energy_deviation: deviation(&mrows),
+                truth_energy_deviation: deviation(&trows),
+                state_error,
+                departure_time,
+                model_failure: mfail,
+                truth_failure: tfail,
+                example_model: example(&mrows),
+                example_truth: example(&trows),
+            }
         })
-        .collect();
-    let energy0: Vec<f64> = starts.iter().map(|x| energy(&x[..n], &x[n..])).collect();
-    if let Some(i) = energy0.iter().position(|e| !e.is_finite()) {
+        .collect())
+}
+
+/// The judgement from the rollouts of all initial conditions, in order (one piece for a whole
+/// run, or a sharded run's pieces, concatenated): the energy scale, the per-condition errors,
+/// and their means and medians over the conditions and over time.
+pub fn judgement(options: &JudgeOptions, rollouts: &[Rollouts]) -> Result<Judgement, LearnError> {
+    let o = options;
+    check_units(
+        "initial conditions",
+        rollouts.iter().map(|r| r.index),
+        o.initial_conditions,
+    )?;
+    if let Some(r) = rollouts.iter().find(|r| !r.energy0.is_finite()) {
         return Err(LearnError::InvalidOption {
             option: "initial condition",
-            value: format!("{:?}", starts[i]),
+            value: format!("{:?}", r.x0),
             reason: "the true system's energy is not finite there",
         });
     }
     let scale = match o.energy_scale {
         Some(s) => s,
-        None => energy0
+        None => rollouts
             .iter()
-            .fold(0.0_f64, |a, e| a.max(e.abs()))
+            .fold(0.0_f64, |a, r| a.max(r.energy0.abs()))
             .max(1e-300),
     };
-    let times: Vec<f64> = runs
+    let times: Vec<f64> = rollouts
         .iter()
-        .map(|((_, _), (t, _))| t.iter().map(|r| r.0).collect::<Vec<f64>>())
+        .map(|r| &r.times)
         .max_by_key(|t| t.len())
+        .cloned()
         .unwrap_or_default();
     let steps = times.len();
-    let mut per = Vec::with_capacity(runs.len());
+    let mut per = Vec::with_capacity(rollouts.len());
     let mut e_curve = vec![Vec::new(); steps];
     let mut t_curve = vec![Vec::new(); steps];
     let mut s_curve = vec![Vec::new(); steps];
-    for (i, ((mrows, mfail), (trows, tfail))) in runs.iter().enumerate() {
-        let e0 = energy0[i];
-        let mut departure = None;
-        let both = mrows.len().min(trows.len());
+    for r in rollouts {
         for k in 0..steps {
-            if let Some(r) = mrows.get(k) {
-                e_curve[k].push((energy(&r.1, &r.2) - e0).abs() / scale);
+            if let Some(d) = r.model_energy_deviation.get(k) {
+                e_curve[k].push(d / scale);
             }
-            if let Some(r) = trows.get(k) {
-                t_curve[k].push((energy(&r.1, &r.2) - e0).abs() / scale);
+            if let Some(d) = r.truth_energy_deviation.get(k) {
+                t_curve[k].push(d / scale);
             }
-            if k < both {
-                let err = relative_state_error(&mrows[k].1, &mrows[k].2, &trows[k].1, &trows[k].2);
-                s_curve[k].push(err);
-                if departure.is_none() && err > o.departure {
-                    departure = Some(mrows[k].0);
-                }
+            if let Some(err) = r.state_error.get(k) {
+                s_curve[k].push(*err);
             }
         }
-        let last_e = |rows: &Vec<(f64, Vec<f64>, Vec<f64>)>| {
-            rows.last()
-                .map_or(f64::NAN, |r| (energy(&r.1, &r.2) - e0).abs() / scale)
-        };
-        let final_state_error = if both > 0 {
-            relative_state_error(
-                &mrows[both - 1].1,
-                &mrows[both - 1].2,
-                &trows[both - 1].1,
-                &trows[both - 1].2,
-            )
-        } else {
-            f64::NAN
-        };
-        if let Some(f) = tfail {
+        let last = |deviation: &[f64]| deviation.last().map_or(f64::NAN, |d| d / scale);
+        if let Some(f) = &r.truth_failure {
             return Err(LearnError::InvalidOption {
                 option: "truth rollout",
-                value: format!("from initial condition {i} ({f})"),
+                value: format!("from initial condition {} ({f})", r.index),
                 reason: "the true system's own rollout failed (try a smaller box or t_end)",
             });
         }
+        let n = r.x0.len() / 2;
         per.push(InitialConditionResult {
-            q0: starts[i][..n].to_vec(),
-            q_dot0: starts[i][n..].to_vec(),
-            energy0: e0,
-            energy_error: last_e(mrows),
-            truth_energy_error: last_e(trows),
-            final_state_error,
-            departure_time: departure,
-            failure: mfail.clone(),
+            q0: r.x0[..n].to_vec(),
+            q_dot0: r.x0[n..].to_vec(),
+            energy0: r.energy0,
+            energy_error: last(&r.model_energy_deviation),
+            truth_energy_error: last(&r.truth_energy_deviation),
+            final_state_error: r.state_error.last().copied().unwrap_or(f64::NAN),
+            departure_time: r.departure_time,
+            failure: r.model_failure.clone(),
         });
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let errors: Vec<f64> = per.iter().map(|r| r.energy_error).collect();
-    let example =
-        |rows: &Vec<(f64, Vec<f64>, Vec<f64>)>| rows.iter().map(|r| r.1.clone()).collect();
+    let example = |pick: fn(&Rollouts) -> &Option<Vec<Vec<f64>>>| {
+        rollouts
+            .first()
+            .and_then(|r| pick(r).clone())
+            .unwrap_or_default()
+    };
     Ok(Judgement {
         energy_error_mean: mean(&errors),
         energy_error_median: median(errors.clone()),
@@ -318,8 +407,8 @@ pub fn judge<T: Lagrangian + Sync + ?Sized>(
         energy_error_vs_time: e_curve.iter().map(|v| mean(v)).collect(),
         truth_energy_error_vs_time: t_curve.iter().map(|v| mean(v)).collect(),
         state_error_vs_time: s_curve.into_iter().map(median).collect(),
-        example_model: runs.first().map(|r| example(&r.0.0)).unwrap_or_default(),
-        example_truth: runs.first().map(|r| example(&r.1.0)).unwrap_or_default(),
+        example_model: example(|r| &r.example_model),
+        example_truth: example(|r| &r.example_truth),
         times,
         per_initial_condition: per,
     })
