@@ -1,41 +1,12 @@
-//! Size limits: a request whose data would not fit in memory is refused before anything is
-//! allocated, with an error that names the option and the size.
-//!
-//! The estimates count what the commands keep at once (datasets, Jacobians, results, the text
-//! of the output); they are rough (within a small factor) but never wrap around: they are
-//! computed in `f64`, so `--samples 100000000000` gives a size, not an overflow.
+//! Size limits of the commands ([`lagrange_learn::limits`]), with the options named.
 
-use anyhow::{Result, bail};
-
-const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-
-/// The most memory one command may plan to use: 4 GiB.
-pub const MEMORY_BUDGET: f64 = 4.0 * GIB;
-
-/// Bytes of one `f64`.
-const F64: f64 = 8.0;
-/// Bytes of one number as CSV text: `-1.2345678901234567e-300,`.
-const TEXT: f64 = 25.0;
-/// Bytes a `Vec` costs beyond its elements (header and allocation).
-const VEC: f64 = 40.0;
-
-/// Bytes of one sample `(q, q̇, q̈)` of `n` coordinates in a dataset.
-fn sample(n: f64) -> f64 {
-    3.0 * (VEC + n * F64)
-}
-
-/// Bytes of a least-squares evaluation on `rows` samples of `n` coordinates with `p`
-/// parameters: the residuals and the Jacobian.
-fn evaluation(rows: f64, n: f64, p: f64) -> f64 {
-    rows * n * (p + 1.0) * F64
-}
+use anyhow::{Result, anyhow};
+use lagrange_learn::limits;
 
 /// `generate`: the dataset and its CSV text.
 pub fn generate(samples: usize, coordinates: usize) -> Result<()> {
-    let (rows, n) = (samples as f64, coordinates as f64);
-    check(rows * (sample(n) + 3.0 * n * TEXT), || {
-        format!("--samples {samples} ({} columns)", 3 * coordinates)
-    })
+    limits::generate(samples, coordinates)
+        .map_err(|e| anyhow!("--samples {samples} ({} columns) {e}", 3 * coordinates))
 }
 
 /// `learn --starts`: every start keeps its evaluation and its history until all are done.
@@ -46,24 +17,18 @@ pub fn starts(
     parameters: usize,
     iterations: usize,
 ) -> Result<()> {
-    let p = parameters as f64;
-    let per_start = evaluation(rows as f64, coordinates as f64, p)
-        + iterations as f64 * (VEC + (p + 2.0) * F64);
-    check(starts as f64 * per_start, || {
-        format!("--starts {starts} (on {rows} samples with {parameters} parameters)")
+    limits::starts(starts, rows, coordinates, parameters, iterations).map_err(|e| {
+        anyhow!("--starts {starts} (on {rows} samples with {parameters} parameters) {e}")
     })
 }
 
 /// `landscape`: the loss at every grid point, and its CSV row.
 pub fn landscape(x_count: usize, y_count: usize) -> Result<()> {
-    let points = x_count as f64 * y_count as f64;
-    check(points * (F64 + 3.0 * TEXT), || {
-        format!("--grid {x_count} × {y_count} points")
-    })
+    limits::landscape(x_count, y_count)
+        .map_err(|e| anyhow!("--grid {x_count} × {y_count} points {e}"))
 }
 
-/// `noise-sweep`: each fit running at once holds a clean dataset, a noisy copy and an
-/// evaluation; every (level, repeat) keeps its result.
+/// `noise-sweep`: the clean and noisy datasets and evaluations of the fits running at once.
 pub fn noise_sweep(
     levels: usize,
     repeats: usize,
@@ -72,69 +37,11 @@ pub fn noise_sweep(
     coordinates: usize,
     parameters: usize,
 ) -> Result<()> {
-    let (rows, n, p) = (samples as f64, coordinates as f64, parameters as f64);
-    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    let fit = 2.0 * rows * sample(n) + evaluation(rows, n, p);
-    // per (level, repeat): its job and result, and its SIMEX jobs' parameter vectors
-    let jobs = levels as f64 * repeats as f64 * (VEC + 2.0 * p * F64);
-    let simex = parallel * simex_repeats as f64 * 4.0 * (VEC + p * F64);
-    check(parallel * fit + jobs + simex, || {
-        format!(
-            "--samples {samples} × --repeats {repeats} × {levels} levels (--simex-repeats {simex_repeats})"
-        )
-    })
-}
-
-/// Fails when `bytes` is over [`MEMORY_BUDGET`]; `request` says what was asked for.
-fn check(bytes: f64, request: impl FnOnce() -> String) -> Result<()> {
-    if bytes > MEMORY_BUDGET {
-        bail!(
-            "{} would need about {} of memory, over the limit of {}: ask for less",
-            request(),
-            size(bytes),
-            size(MEMORY_BUDGET)
-        );
-    }
-    Ok(())
-}
-
-/// `bytes` in binary units, e.g. `4 GiB`, `9.1 TiB`.
-fn size(bytes: f64) -> String {
-    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < units.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value.fract() == 0.0 || value >= 100.0 {
-        format!("{value:.0} {}", units[unit])
-    } else {
-        format!("{value:.1} {}", units[unit])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_well() {
-        assert_eq!(size(MEMORY_BUDGET), "4 GiB");
-        assert_eq!(size(1.5 * 1024.0), "1.5 KiB");
-        assert_eq!(size(1e300), format!("{:.0} EiB", 1e300 / 1024f64.powi(6)));
-    }
-
-    #[test]
-    fn huge_requests_are_refused_small_ones_pass() {
-        assert!(generate(100_000_000_000, 1).is_err());
-        assert!(generate(1_000_000, 6).is_ok());
-        assert!(starts(usize::MAX, 1000, 1, 2, 100).is_err());
-        assert!(starts(50, 10_000, 2, 4, 2000).is_ok());
-        assert!(landscape(10_000, 10_000).is_err());
-        assert!(landscape(201, 201).is_ok());
-        assert!(noise_sweep(5, 5, 8, usize::MAX, 1, 2).is_err());
-        assert!(noise_sweep(5, usize::MAX / 4, 8, 100, 1, 2).is_err());
-        assert!(noise_sweep(5, 5, 8, 1000, 1, 2).is_ok());
-    }
+    limits::noise_sweep(levels, repeats, simex_repeats, samples, coordinates, parameters).map_err(
+        |e| {
+            anyhow!(
+                "--samples {samples} × --repeats {repeats} × {levels} levels (--simex-repeats {simex_repeats}) {e}"
+            )
+        },
+    )
 }

@@ -20,8 +20,7 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_RTOL: f64 = 1e-9;
 /// Default absolute tolerance of `dopri5`.
 pub const DEFAULT_ATOL: f64 = 1e-12;
-/// Most output rows a run may produce (each row holds the whole state).
-pub const MAX_ROWS: f64 = 2e7;
+pub use lagrange_learn::limits::MAX_ROWS;
 
 /// A finite number given for option `what`.
 pub fn finite(text: &str, what: &str) -> Result<f64> {

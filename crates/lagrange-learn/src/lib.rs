@@ -34,6 +34,7 @@ pub mod error;
 pub mod generate;
 pub mod identify;
 pub mod landscape;
+pub mod limits;
 pub mod loss;
 pub mod model;
 pub mod multistart;

@@ -6,7 +6,10 @@
 
 use crate::errors::value_error;
 use numpy::ndarray::{Array2, Array3};
-use numpy::{AllowTypeChange, IntoPyArray, PyArray1, PyArrayLikeDyn};
+use numpy::{
+    AllowTypeChange, IntoPyArray, PyArray1, PyArrayDescrMethods, PyArrayLikeDyn, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 
 /// States as the caller gave them, flattened row-major.
@@ -93,6 +96,31 @@ fn show(shape: &[usize]) -> String {
 /// A float64 copy of `value`, which must have shape `(n,)` or `(B, n)`, and its shape.
 fn read_array(value: &Bound<'_, PyAny>, name: &str, n: usize) -> PyResult<(Vec<f64>, Vec<usize>)> {
     let expected = format!("shape ({n},) for one state or (B, {n}) for a batch");
+    let converted;
+    let value = if value.cast::<PyUntypedArray>().is_ok() {
+        value
+    } else {
+        converted = value
+            .py()
+            .import("numpy")?
+            .call_method1("asarray", (value,))
+            .map_err(|e| {
+                value_error(format!(
+                    "{name} must be an array of numbers with {expected} ({e})"
+                ))
+            })?;
+        &converted
+    };
+    let array = value
+        .cast::<PyUntypedArray>()
+        .map_err(|e| value_error(e.to_string()))?;
+    let kind = array.dtype().kind();
+    if !matches!(kind, b'b' | b'i' | b'u' | b'f') {
+        return Err(value_error(format!(
+            "{name} must hold real numbers (bool, integer or float), got dtype {}",
+            array.dtype()
+        )));
+    }
     let array: PyArrayLikeDyn<'_, f64, AllowTypeChange> = value.extract().map_err(|e| {
         value_error(format!(
             "{name} must be an array of numbers with {expected} ({e})"

@@ -3,6 +3,7 @@
 
 use crate::errors::value_error;
 use crate::system::System;
+use lagrange::systems::System as _;
 use lagrange_learn::model::{AnyModel, Model, Restricted, TextModel};
 use lagrange_learn::optim::{AdamOptions, LmOptions, Optimizer};
 use lagrange_learn::system::AnySystem;
@@ -24,69 +25,83 @@ use std::fmt::Write as _;
 pub fn generate<'py>(
     py: Python<'py>,
     system: &System,
-    samples: usize,
+    samples: i64,
     r#box: Option<&Bound<'py, PyDict>>,
     noise: f64,
     seed: u64,
-    trajectories: Option<usize>,
+    trajectories: Option<i64>,
     t_end: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    if samples < 2 {
-        return Err(value_error(format!(
-            "samples must be at least 2, got {samples}"
-        )));
-    }
-    if !(noise.is_finite() && noise >= 0.0) {
-        return Err(value_error(format!(
-            "noise must be a finite level ≥ 0, got {noise}"
-        )));
-    }
-    let trajectories = match (trajectories, t_end) {
-        (None, None) => None,
-        (Some(k), t) => {
-            let t = t.unwrap_or(10.0);
-            if k == 0 || k > samples {
+    crate::guarded(|| {
+        if samples < 2 {
+            return Err(value_error(format!(
+                "samples must be at least 2, got {samples}"
+            )));
+        }
+        let samples = usize::try_from(samples).map_err(value_error)?;
+        let n = system.any().coordinates().len();
+        lagrange_learn::limits::generate(samples, n)
+            .map_err(|e| value_error(format!("samples={samples} ({} columns) {e}", 3 * n)))?;
+        let trajectories = match trajectories {
+            Some(k) if k < 1 => {
                 return Err(value_error(format!(
                     "trajectories must be between 1 and samples ({samples}), got {k}"
                 )));
             }
-            if !(t.is_finite() && t > 0.0) {
-                return Err(value_error(format!(
-                    "t_end must be a positive number, got {t}"
-                )));
-            }
-            Some((k, t))
+            k => k.map(|k| k as usize),
+        };
+        if !(noise.is_finite() && noise >= 0.0) {
+            return Err(value_error(format!(
+                "noise must be a finite level ≥ 0, got {noise}"
+            )));
         }
-        (None, Some(_)) => return Err(value_error("t_end applies with trajectories only")),
-    };
-    let phase_box = match r#box {
-        None => PhaseBox::parse("").map_err(value_error)?,
-        Some(dict) => {
-            let mut spec = String::new();
-            for (k, v) in dict.iter() {
-                let name: String = k.extract()?;
-                let (lo, hi): (f64, f64) = v.extract().map_err(|_| {
-                    value_error(format!(
-                        "box[{name:?}] must be a pair (low, high) of numbers"
-                    ))
-                })?;
-                let _ = write!(spec, "{name}={lo:?}:{hi:?},");
+        let trajectories = match (trajectories, t_end) {
+            (None, None) => None,
+            (Some(k), t) => {
+                let t = t.unwrap_or(10.0);
+                if k == 0 || k > samples {
+                    return Err(value_error(format!(
+                        "trajectories must be between 1 and samples ({samples}), got {k}"
+                    )));
+                }
+                if !(t.is_finite() && t > 0.0) {
+                    return Err(value_error(format!(
+                        "t_end must be a positive number, got {t}"
+                    )));
+                }
+                Some((k, t))
             }
-            PhaseBox::parse(&spec).map_err(value_error)?
-        }
-    };
-    let spec = GenerateSpec {
-        samples,
-        phase_box,
-        trajectories,
-        noise,
-        seed,
-    };
-    let any = system.any();
-    let data = py
-        .detach(|| lagrange_learn::generate(any, &spec))
-        .map_err(value_error)?;
-    columns(py, &data)
+            (None, Some(_)) => return Err(value_error("t_end applies with trajectories only")),
+        };
+        let phase_box = match r#box {
+            None => PhaseBox::parse("").map_err(value_error)?,
+            Some(dict) => {
+                let mut spec = String::new();
+                for (k, v) in dict.iter() {
+                    let name: String = k.extract()?;
+                    let (lo, hi): (f64, f64) = v.extract().map_err(|_| {
+                        value_error(format!(
+                            "box[{name:?}] must be a pair (low, high) of numbers"
+                        ))
+                    })?;
+                    let _ = write!(spec, "{name}={lo:?}:{hi:?},");
+                }
+                PhaseBox::parse(&spec).map_err(value_error)?
+            }
+        };
+        let spec = GenerateSpec {
+            samples,
+            phase_box,
+            trajectories,
+            noise,
+            seed,
+        };
+        let any = system.any();
+        let data = py
+            .detach(|| lagrange_learn::generate(any, &spec))
+            .map_err(value_error)?;
+        columns(py, &data)
+    })
 }
 
 /// The dataset as a dict of columns named like its CSV header.
@@ -160,8 +175,9 @@ fn model(value: &Bound<'_, PyAny>, data: &Dataset, seed: u64) -> PyResult<AnyMod
     if let Ok(system) = value.cast::<System>() {
         return match system.get().any() {
             AnySystem::Text(text) => Ok(AnyModel::Text(Box::new(TextModel::new((**text).clone())))),
+            // (as for the CLI's --model: built-ins are Rust code over f64 parameters)
             _ => Err(value_error(
-                "model: a System from TOML or from_lagrangian has parameters to fit; built-ins, fields and trained models do not (use System.from_lagrangian)",
+                "model: only a System from TOML or from_lagrangian has parameters that learn can differentiate; built-ins, lattice fields and trained models do not (write the model with System.from_lagrangian, or from_toml of e.g. examples/double-pendulum.toml)",
             )),
         };
     }
@@ -202,46 +218,56 @@ pub fn learn<'py>(
     fix: Option<&Bound<'py, PyDict>>,
     init: Option<&Bound<'py, PyDict>>,
     optimizer: &str,
-    iterations: Option<usize>,
+    iterations: Option<i64>,
     learning_rate: Option<f64>,
     seed: u64,
     engine: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let optimizer = optimizer_named(optimizer, iterations, learning_rate)?;
-    let engine = Engine::parse(engine).map_err(value_error)?;
-    let data = dataset(data)?;
-    let base = self::model(model, &data, seed)?;
-    let fixed = numbers(fix, "fix")?;
-    let mut restricted = Restricted::new(base, fit.as_deref(), &fixed).map_err(value_error)?;
-    for (name, value) in numbers(init, "init")? {
-        if fixed.iter().any(|(n, _)| *n == name) {
+    crate::guarded(|| {
+        let iterations = match iterations {
+            Some(k) if k < 1 => {
+                return Err(value_error(format!(
+                    "iterations must be at least 1, got {k}"
+                )));
+            }
+            k => k.map(|k| k as usize),
+        };
+        let optimizer = optimizer_named(optimizer, iterations, learning_rate)?;
+        let engine = Engine::parse(engine).map_err(value_error)?;
+        let data = dataset(data)?;
+        let base = self::model(model, &data, seed)?;
+        let fixed = numbers(fix, "fix")?;
+        let mut restricted = Restricted::new(base, fit.as_deref(), &fixed).map_err(value_error)?;
+        for (name, value) in numbers(init, "init")? {
+            if fixed.iter().any(|(n, _)| *n == name) {
+                return Err(value_error(format!(
+                    "init {name}: '{name}' is fixed with fix"
+                )));
+            }
+            restricted.set_initial(&name, value).map_err(value_error)?;
+        }
+        let mut mine = restricted.coordinates();
+        let mut theirs = data.coordinates.clone();
+        mine.sort();
+        theirs.sort();
+        if mine != theirs {
             return Err(value_error(format!(
-                "init {name}: '{name}' is fixed with fix"
+                "the data's coordinates ({}) do not match the model's ({})",
+                data.coordinates.join(", "),
+                restricted.coordinates().join(", ")
             )));
         }
-        restricted.set_initial(&name, value).map_err(value_error)?;
-    }
-    let mut mine = restricted.coordinates();
-    let mut theirs = data.coordinates.clone();
-    mine.sort();
-    theirs.sort();
-    if mine != theirs {
-        return Err(value_error(format!(
-            "the data's coordinates ({}) do not match the model's ({})",
-            data.coordinates.join(", "),
-            restricted.coordinates().join(", ")
-        )));
-    }
-    let options = LearnOptions {
-        optimizer,
-        engine,
-        ..LearnOptions::default()
-    };
-    let result = py
-        .detach(|| lagrange_learn::learn(&restricted, &data, &options))
-        .map_err(value_error)?;
-    py.import("json")?
-        .call_method1("loads", (result.to_json(),))
+        let options = LearnOptions {
+            optimizer,
+            engine,
+            ..LearnOptions::default()
+        };
+        let result = py
+            .detach(|| lagrange_learn::learn(&restricted, &data, &options))
+            .map_err(value_error)?;
+        py.import("json")?
+            .call_method1("loads", (result.to_json(),))
+    })
 }
 
 /// `{name: number}` as pairs.

@@ -6,6 +6,7 @@ use lagrange::mechanics::{EquationsOfMotion, Evaluator};
 
 use lagrange::systems::System as _;
 use lagrange_learn::eom_choice::{EomChoice, RunPlan, choose_evaluator};
+use lagrange_learn::limits::MAX_ROWS;
 use lagrange_learn::system::AnySystem;
 use numpy::IntoPyArray;
 use numpy::PyArray1;
@@ -13,8 +14,9 @@ use numpy::ndarray::Array2;
 use pyo3::prelude::*;
 use std::ops::ControlFlow;
 
-/// Values a trajectory may hold at most (8 GB of float64): a longer run is refused up front
-/// with what to change, instead of exhausting memory.
+/// Values a trajectory may hold at most (8 GB of float64): a run is refused up front with what
+/// to change, instead of exhausting memory (with up to [`MAX_ROWS`] rows, the CLI's limit, a
+/// large system can still ask for too much).
 const MAX_VALUES: u64 = 1 << 30;
 
 /// The checked settings of a run.
@@ -45,10 +47,16 @@ impl Settings {
                 "dt must be a positive number, got {dt}"
             )));
         }
+        if t_end / dt > MAX_ROWS {
+            return Err(value_error(format!(
+                "t_end / dt = {:.3e} output rows is too many (at most {MAX_ROWS:.0e}); use a larger dt",
+                t_end / dt
+            )));
+        }
         for (name, value) in [("rtol", rtol), ("atol", atol)] {
             if !(value.is_finite() && value > 0.0) {
                 return Err(value_error(format!(
-                    "{name} must be a positive number, got {value}"
+                    "{name} must be a positive number, got {value:e}"
                 )));
             }
         }

@@ -251,6 +251,32 @@ impl System {
         }
     }
 
+    /// A quantity of L at every state, by dual numbers: `width` values per state from `value`;
+    /// the values and the batch size (`None` for one state).
+    #[allow(clippy::too_many_arguments)]
+    fn quantity(
+        &self,
+        py: Python<'_>,
+        q: &Bound<'_, PyAny>,
+        q_dot: &Bound<'_, PyAny>,
+        t: Option<&Bound<'_, PyAny>>,
+        what: &str,
+        width: usize,
+        value: impl Fn(&AnySystem, f64, &[f64], &[f64], &mut [f64]) -> Result<(), MechanicsError> + Sync,
+    ) -> PyResult<(Vec<f64>, Option<usize>)> {
+        self.needs_lagrangian(what)?;
+        let states = read_states(py, q, q_dot, t, self.dof())?;
+        let system = &self.inner;
+        let out = self.map_states(
+            py,
+            &states,
+            width,
+            || (),
+            |_, q, q_dot, t, out| value(system, t, q, q_dot, out),
+        )?;
+        Ok((out, states.batch))
+    }
+
     fn needs_lagrangian(&self, what: &str) -> PyResult<()> {
         if self.inner.has_lagrangian() {
             Ok(())
@@ -458,45 +484,50 @@ impl System {
         t: Option<&Bound<'py, PyAny>>,
         evaluator: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let n = self.dof();
-        let states = read_states(py, q, q_dot, t, n)?;
-        let (q0, q_dot0, _) = states.state(0);
-        let kind = self.evaluator(evaluator, states.len(), q0, q_dot0)?;
-        let system = &self.inner;
-        if let Kind::Compiled(_) = kind
-            && states.batch.is_some()
-            && let Some(code) = self.batch_code()
-        {
-            let out = self.batch_accelerations(py, &code, &states)?;
-            return Ok(arrays::vectors(py, out, states.batch, n));
-        }
-        let out = match &kind {
-            Kind::Dual => self.map_states(
-                py,
-                &states,
-                n,
-                || EquationsOfMotion::new(system),
-                |e, q, q_dot, t, out| e.accelerations_into(t, q, q_dot, out),
-            )?,
-            Kind::Compiled(code) => self.map_states(
-                py,
-                &states,
-                n,
-                || code.clone(),
-                |e, q, q_dot, t, out| e.accelerations_into(t, q, q_dot, out),
-            )?,
-            Kind::Neural => {
-                let model = &system.neural().expect("a neural system").model;
-                self.map_states(
+        crate::guarded(|| {
+            let n = self.dof();
+            let states = read_states(py, q, q_dot, t, n)?;
+            if states.len() == 0 {
+                return Ok(arrays::vectors(py, Vec::new(), states.batch, n));
+            }
+            let (q0, q_dot0, _) = states.state(0);
+            let kind = self.evaluator(evaluator, states.len(), q0, q_dot0)?;
+            let system = &self.inner;
+            if let Kind::Compiled(_) = kind
+                && states.batch.is_some()
+                && let Some(code) = self.batch_code()
+            {
+                let out = self.batch_accelerations(py, &code, &states)?;
+                return Ok(arrays::vectors(py, out, states.batch, n));
+            }
+            let out = match &kind {
+                Kind::Dual => self.map_states(
                     py,
                     &states,
                     n,
-                    || NeuralAccelerations::new(model),
+                    || EquationsOfMotion::new(system),
                     |e, q, q_dot, t, out| e.accelerations_into(t, q, q_dot, out),
-                )?
-            }
-        };
-        Ok(arrays::vectors(py, out, states.batch, n))
+                )?,
+                Kind::Compiled(code) => self.map_states(
+                    py,
+                    &states,
+                    n,
+                    || code.clone(),
+                    |e, q, q_dot, t, out| e.accelerations_into(t, q, q_dot, out),
+                )?,
+                Kind::Neural => {
+                    let model = &system.neural().expect("a neural system").model;
+                    self.map_states(
+                        py,
+                        &states,
+                        n,
+                        || NeuralAccelerations::new(model),
+                        |e, q, q_dot, t, out| e.accelerations_into(t, q, q_dot, out),
+                    )?
+                }
+            };
+            Ok(arrays::vectors(py, out, states.batch, n))
+        })
     }
 
     /// The energy (Jacobi integral h = Σ q̇ ∂L/∂q̇ − L) at `(q, q_dot, t)`: a float for one state,
@@ -509,20 +540,14 @@ impl System {
         q_dot: &Bound<'py, PyAny>,
         t: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.needs_lagrangian("energy")?;
-        let states = read_states(py, q, q_dot, t, self.dof())?;
-        let system = &self.inner;
-        let out = self.map_states(
-            py,
-            &states,
-            1,
-            || (),
-            |_, q, q_dot, t, out| {
-                out[0] = lagrange::jacobi_integral(system, t, q, q_dot)?;
-                Ok(())
-            },
-        )?;
-        arrays::scalars(py, out, states.batch)
+        crate::guarded(|| {
+            let (out, batch) =
+                self.quantity(py, q, q_dot, t, "energy", 1, |s, t, q, q_dot, out| {
+                    out[0] = lagrange::jacobi_integral(s, t, q, q_dot)?;
+                    Ok(())
+                })?;
+            arrays::scalars(py, out, batch)
+        })
     }
 
     /// The canonical momenta p = ∂L/∂q̇: shape `(n,)` or `(B, n)`.
@@ -534,21 +559,15 @@ impl System {
         q_dot: &Bound<'py, PyAny>,
         t: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.needs_lagrangian("momenta")?;
-        let n = self.dof();
-        let states = read_states(py, q, q_dot, t, n)?;
-        let system = &self.inner;
-        let out = self.map_states(
-            py,
-            &states,
-            n,
-            || (),
-            |_, q, q_dot, t, out| {
-                out.copy_from_slice(&lagrange::momenta(system, t, q, q_dot)?);
-                Ok(())
-            },
-        )?;
-        Ok(arrays::vectors(py, out, states.batch, n))
+        crate::guarded(|| {
+            let n = self.dof();
+            let (out, batch) =
+                self.quantity(py, q, q_dot, t, "momenta", n, |s, t, q, q_dot, out| {
+                    out.copy_from_slice(&lagrange::momenta(s, t, q, q_dot)?);
+                    Ok(())
+                })?;
+            Ok(arrays::vectors(py, out, batch, n))
+        })
     }
 
     /// The mass matrix M = ∂²L/∂q̇²: shape `(n, n)` or `(B, n, n)`.
@@ -560,21 +579,22 @@ impl System {
         q_dot: &Bound<'py, PyAny>,
         t: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.needs_lagrangian("mass_matrix")?;
-        let n = self.dof();
-        let states = read_states(py, q, q_dot, t, n)?;
-        let system = &self.inner;
-        let out = self.map_states(
-            py,
-            &states,
-            n * n,
-            || (),
-            |_, q, q_dot, t, out| {
-                out.copy_from_slice(&lagrange::mass_matrix(system, t, q, q_dot)?);
-                Ok(())
-            },
-        )?;
-        Ok(arrays::matrices(py, out, states.batch, n))
+        crate::guarded(|| {
+            let n = self.dof();
+            let (out, batch) = self.quantity(
+                py,
+                q,
+                q_dot,
+                t,
+                "mass_matrix",
+                n * n,
+                |s, t, q, q_dot, out| {
+                    out.copy_from_slice(&lagrange::mass_matrix(s, t, q, q_dot)?);
+                    Ok(())
+                },
+            )?;
+            Ok(arrays::matrices(py, out, batch, n))
+        })
     }
 
     /// Integrates from t = 0 to `t_end` from `(q0, q_dot0)`, with a row every `dt`; returns a
@@ -595,16 +615,18 @@ impl System {
         atol: f64,
         evaluator: &str,
     ) -> PyResult<simulate::Trajectory> {
-        let settings = simulate::Settings::check(integrator, t_end, dt, rtol, atol, evaluator)?;
-        let n = self.dof();
-        let zero = 0.0_f64.into_pyobject(py)?.into_any();
-        let start = States::read(q0, q_dot0, &zero, n)?;
-        if start.batch.is_some() {
-            return Err(value_error(format!(
-                "q0 and q_dot0 must have shape ({n},) (one initial state)"
-            )));
-        }
-        simulate::run(py, &self.inner, &settings, &start.q, &start.q_dot)
+        crate::guarded(|| {
+            let settings = simulate::Settings::check(integrator, t_end, dt, rtol, atol, evaluator)?;
+            let n = self.dof();
+            let zero = 0.0_f64.into_pyobject(py)?.into_any();
+            let start = States::read(q0, q_dot0, &zero, n)?;
+            if start.batch.is_some() {
+                return Err(value_error(format!(
+                    "q0 and q_dot0 must have shape ({n},) (one initial state)"
+                )));
+            }
+            simulate::run(py, &self.inner, &settings, &start.q, &start.q_dot)
+        })
     }
 
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
