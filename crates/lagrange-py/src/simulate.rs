@@ -13,11 +13,12 @@ use numpy::PyArray1;
 use numpy::ndarray::Array2;
 use pyo3::prelude::*;
 use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
 
-/// Values a trajectory may hold at most (8 GB of float64): a run is refused up front with what
-/// to change, instead of exhausting memory (with up to [`MAX_ROWS`] rows, the CLI's limit, a
-/// large system can still ask for too much).
-const MAX_VALUES: u64 = 1 << 30;
+/// Values a trajectory may hold at most (4 GiB of float64, the CLI's memory limit): a run is
+/// refused up front with what to change, instead of exhausting memory (with up to
+/// [`MAX_ROWS`] rows, the CLI's row limit, a large system can still ask for too much).
+const MAX_VALUES: u64 = 1 << 29;
 
 /// The checked settings of a run.
 pub struct Settings {
@@ -137,7 +138,12 @@ struct Rows {
 enum Stop {
     BlowUp(f64),
     Energy(f64, lagrange::MechanicsError),
+    /// Ctrl-C (or another signal handler that raised) while the run went on without the GIL.
+    Interrupted(PyErr),
 }
+
+/// How often a run looks for Ctrl-C (it takes the GIL back for that moment).
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
 pub fn run(
     py: Python<'_>,
@@ -151,7 +157,7 @@ pub fn run(
         .ok_or_else(|| value_error("t_end and dt give no output rows"))?;
     if rows.saturating_mul(2 * n as u64 + 2) > MAX_VALUES {
         return Err(value_error(format!(
-            "t_end / dt = {rows} rows of {n} coordinates is more than this call keeps in memory (2³⁰ values): use a larger dt"
+            "t_end / dt = {rows} rows of {n} coordinates would need more than 4 GiB: use a larger dt"
         )));
     }
     // A degenerate Lagrangian at the start is bad input, not a failed run.
@@ -194,8 +200,16 @@ pub fn run(
     };
     let lagrangian = system.has_lagrangian();
     let mut stop: Option<Stop> = None;
+    let mut checked = Instant::now();
     let result = py.detach(|| {
         let mut sink = |t: f64, q: &[f64], q_dot: &[f64]| -> ControlFlow<()> {
+            if checked.elapsed() > SIGNAL_CHECK {
+                checked = Instant::now();
+                if let Err(e) = Python::attach(|py| py.check_signals()) {
+                    stop = Some(Stop::Interrupted(e));
+                    return ControlFlow::Break(());
+                }
+            }
             if !q.iter().chain(q_dot).all(|v| v.is_finite()) {
                 stop = Some(Stop::BlowUp(t));
                 return ControlFlow::Break(());
@@ -236,6 +250,7 @@ pub fn run(
         )
     });
     match stop {
+        Some(Stop::Interrupted(e)) => return Err(e),
         Some(Stop::BlowUp(t)) => {
             return Err(errors::integration(
                 py,
