@@ -31,6 +31,8 @@ pub enum Command {
     Eom(EomArgs),
     /// Integrate the equations of motion from t = 0 and write the trajectory and/or a plot.
     Simulate(SimulateArgs),
+    /// A looping GIF of the motion: the mechanism (rods, springs, bobs, trails) where the system declares its geometry, else a moving point on each phase portrait
+    Animate(crate::commands::animate::AnimateArgs),
     /// Generate a dataset (q, q̇, q̈) from a system, with optional noise, as CSV for `learn`.
     Generate(crate::commands::generate::GenerateArgs),
     /// Learn the unknown parameters of a model Lagrangian from data (JSON result).

@@ -91,6 +91,14 @@ pub struct StartMinimum {
     /// [`Model::canonical_parameters`] of them (what minima are compared on).
     #[serde(with = "crate::shard::floats")]
     pub canonical: Vec<f64>,
+    /// Whether the optimizer met a convergence criterion (rather than the iteration cap); shard
+    /// files written before this was recorded read as converged.
+    #[serde(default = "converged_by_default")]
+    pub converged: bool,
+}
+
+fn converged_by_default() -> bool {
+    true
 }
 
 /// The starts one call of [`run_starts`] ran (all of them, or one shard's), and the full result
@@ -166,6 +174,7 @@ pub fn run_starts<M: Model + Sync + ?Sized>(
                 mean_loss: o.evaluation.value.mean,
                 parameters: o.parameters.clone(),
                 canonical: model.canonical_parameters(&o.parameters),
+                converged: o.converged,
             }),
         })
         .collect();
@@ -224,6 +233,7 @@ pub fn combine_starts(
         canon: &'a [f64],
         params: &'a [f64],
         starts: Vec<usize>,
+        converged: usize,
     }
     let mut clusters: Vec<Cluster> = Vec::new();
     for &(s, m) in &ok {
@@ -242,13 +252,17 @@ pub fn combine_starts(
             same_loss && dist <= ms.parameter_tolerance * (size + 1e-12)
         });
         match found {
-            Some(c) => c.starts.push(s),
+            Some(c) => {
+                c.starts.push(s);
+                c.converged += usize::from(m.converged);
+            }
             None => clusters.push(Cluster {
                 loss,
                 mean: m.mean_loss,
                 canon,
                 params: &m.parameters,
                 starts: vec![s],
+                converged: usize::from(m.converged),
             }),
         }
     }
@@ -274,6 +288,7 @@ pub fn combine_starts(
                 parameters: to_map(&names, c.params),
                 count: c.starts.len(),
                 starts: c.starts,
+                converged: c.converged,
             })
             .collect(),
     );

@@ -47,6 +47,18 @@ pub struct Minimum {
     pub count: usize,
     /// Which starts (0 = the model's initial guess).
     pub starts: Vec<usize>,
+    /// How many of those starts converged; the others stopped at the iteration cap, on their
+    /// way to a minimum that is not yet reached (0 for every start capped: then this is no
+    /// minimum, only where the capped runs stopped).
+    #[serde(default)]
+    pub converged: usize,
+}
+
+impl Minimum {
+    /// Whether any start converged here (a minimum, not only where capped runs stopped).
+    pub fn is_converged(&self) -> bool {
+        self.converged > 0
+    }
 }
 
 /// The bias correction applied to the estimate (errors-in-variables aware fit).

@@ -197,6 +197,9 @@ impl System for AnySystem {
     fn dissipation_text(&self) -> Option<String> {
         delegate!(self, s => s.dissipation_text())
     }
+    fn geometry(&self) -> Option<lagrange::systems::Geometry> {
+        delegate!(self, s => s.geometry())
+    }
 }
 
 impl AnySystem {

@@ -93,8 +93,10 @@ fn write_outputs(
     if let Some((path, kind)) = plot {
         let file = AtomicFile::new(path)?;
         let title = format!(
-            "loss landscape of {model} over ({}, {})",
-            land.x.name, land.y.name
+            "loss landscape of {} over ({}, {})",
+            crate::output::style::figure_name(model),
+            land.x.name,
+            land.y.name
         );
         plot_learn::heatmap(land, path_points, &title, file.temp_path(), *kind)
             .with_context(|| format!("cannot write plot '{}'", path.display()))?;

@@ -13,6 +13,8 @@
 use crate::limits;
 use crate::options::assignments;
 use crate::output::atomic::{AtomicFile, check_target};
+use crate::output::plot_learn::{StartsSummary, capped_note};
+use crate::output::style::figure_name;
 use crate::output::{PlotKind, plot_learn};
 use crate::shard::{self, ShardArgs};
 use anyhow::{Context, Result, bail};
@@ -515,10 +517,7 @@ pub fn run(args: &LearnArgs) -> Result<()> {
         engine: args.engine.engine(),
         ..LearnOptions::default()
     };
-    let max = match optimizer {
-        Optimizer::Adam(o) => o.iterations,
-        Optimizer::LevenbergMarquardt(o) => o.iterations,
-    };
+    let max = iteration_cap(&optimizer);
     if let Some(starts) = args.starts {
         limits::starts(
             starts,
@@ -643,6 +642,14 @@ pub fn run(args: &LearnArgs) -> Result<()> {
     )
 }
 
+/// The iteration cap of `optimizer`.
+fn iteration_cap(optimizer: &Optimizer) -> usize {
+    match optimizer {
+        Optimizer::Adam(o) => o.iterations,
+        Optimizer::LevenbergMarquardt(o) => o.iterations,
+    }
+}
+
 /// Writes the result JSON to `out` and the plot (the loss curve, or with `starts` the distinct
 /// minima), and sums it up on a terminal: what a whole run and `merge` both write.
 fn write_outputs(
@@ -653,25 +660,44 @@ fn write_outputs(
     plot: &Option<(PathBuf, PlotKind)>,
     quiet: bool,
 ) -> Result<()> {
+    // multi-start runs stopped at the iteration cap are no minima: say how to let them finish
+    let note = result
+        .minima
+        .as_deref()
+        .map(StartsSummary::of)
+        .and_then(|s| capped_note(&s, iteration_cap(&result.optimizer_options)));
+    if let Some(note) = &note
+        && !quiet
+    {
+        eprintln!("note: {note}");
+    }
     let mut pending = Vec::new();
     if let Some((path, kind)) = plot {
         let file = AtomicFile::new(path)?;
+        let name = figure_name(model);
         let title = format!(
-            "{model} — {} ({} iterations)",
+            "{name} — {} ({} iterations)",
             result.optimizer, result.iterations
         );
         let drawn = match &result.minima {
             // multi-start: the distinct minima and how many starts reached each
-            Some(minima) => plot_learn::minima(
-                minima,
-                &format!(
-                    "{model} — {} starts, {} distinct minima",
+            Some(minima) => {
+                let summary = StartsSummary::of(minima);
+                let mut title = format!(
+                    "{name} — {} starts, {} distinct {}",
                     starts.unwrap_or(0),
-                    minima.len()
-                ),
-                file.temp_path(),
-                *kind,
-            ),
+                    summary.minima,
+                    if summary.minima == 1 {
+                        "minimum"
+                    } else {
+                        "minima"
+                    }
+                );
+                if summary.capped > 0 {
+                    title += &format!(" ({} runs capped)", summary.capped);
+                }
+                plot_learn::minima(minima, &title, note.as_deref(), file.temp_path(), *kind)
+            }
             None => plot_learn::loss_curve(&result.history, &title, file.temp_path(), *kind),
         };
         drawn.with_context(|| format!("cannot write plot '{}'", path.display()))?;

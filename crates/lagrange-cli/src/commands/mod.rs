@@ -1,6 +1,7 @@
 //! One file per command. To add a command: a variant in [`crate::cli::Command`], a file here
 //! with `pub fn run(args) -> anyhow::Result<()>`, and one arm in [`dispatch`].
 
+pub mod animate;
 pub mod bench;
 pub mod bench_cli;
 pub mod bench_fields;
@@ -40,5 +41,6 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Quantum(args) => quantum::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Animate(args) => animate::run(&args),
     }
 }

@@ -4,6 +4,7 @@
 //! [`atomic`] puts the bytes in place only once they are all written, so a failed run never
 //! leaves a partial file.
 
+pub mod animate;
 pub mod atomic;
 pub mod csv;
 pub mod field_rows;
@@ -14,6 +15,7 @@ pub mod plot_field;
 pub mod plot_learn;
 pub mod progress;
 pub mod stream;
+pub mod style;
 
 use anyhow::{Result, bail};
 use std::path::Path;

@@ -5,56 +5,22 @@
 //! Drawn with `plotters` through its pure-Rust `ab_glyph` text path and a bundled DejaVu Sans,
 //! so no system font libraries are needed. PNG or SVG by the file extension.
 
+use super::style::{
+    self, CAPTION_SIZE, Chart, DrawError, DrawResult, FAMILY, LINE, PANELS, VERMILLION, aligned,
+    axes, emptiest_corner, fraction, legend, render, series_colour, series_key, swatch,
+    uses_colour_map,
+};
 use super::{PlotKind, Table};
-use anyhow::{Result, anyhow};
-use plotters::chart::MeshStyle;
+use anyhow::Result;
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::ValueFormatter;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use plotters::style::{FontStyle, RGBColor};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Once;
 
-/// DejaVu Sans (Bitstream Vera license, see `assets/DejaVuSans-LICENSE.txt`).
-static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
-/// The font family of every figure's text.
-pub(super) const FAMILY: &str = "sans-serif";
-
-const WIDTH: u32 = 1500;
-const HEIGHT: u32 = 1100;
 /// Points drawn per series at most (the data are strided down to this).
 const MAX_POINTS: usize = 5000;
-/// Series named in a legend at most.
-const MAX_LEGEND: usize = 12;
-
-/// Tableau 10.
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
-/// Registers the bundled font for every family name the figure uses (once per process).
-pub fn register_fonts() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        for family in [FAMILY, "serif", "monospace"] {
-            for style in [FontStyle::Normal, FontStyle::Bold] {
-                // The font is compiled in and known to parse; a failure only loses text.
-                let _ = plotters::style::register_font(family, style, FONT);
-            }
-        }
-    });
-}
+/// Width of the key column beside the coordinates panel.
+const KEY_WIDTH: u32 = 170;
 
 /// What the figure says about the run.
 pub struct Labels<'a> {
@@ -67,36 +33,18 @@ pub struct Labels<'a> {
 
 /// Draws the figure for `table` into `path` (a PNG or SVG file, per `kind`).
 pub fn render(table: &Table<'_>, labels: &Labels<'_>, path: &Path, kind: PlotKind) -> Result<()> {
-    register_fonts();
-    let size = (WIDTH, HEIGHT);
-    let result = match kind {
-        PlotKind::Png => {
-            let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw(&root, table, labels).map_err(|e| anyhow!("{e}"))?;
-            root.present().map_err(|e| anyhow!("{e}"))
-        }
-        PlotKind::Svg => {
-            let root = SVGBackend::new(path, size).into_drawing_area();
-            draw(&root, table, labels).map_err(|e| anyhow!("{e}"))?;
-            root.present().map_err(|e| anyhow!("{e}"))
-        }
-    };
-    result.map_err(|e| e.context("drawing the plot"))
+    render!(path, kind, PANELS, |root| {
+        draw(root, table, labels)?;
+    })
 }
-
-/// A drawing error on backend `DB`.
-pub(super) type DrawError<DB> = DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>;
-/// What drawing on backend `DB` returns.
-pub(super) type DrawResult<DB> = Result<(), DrawError<DB>>;
 
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     table: &Table<'_>,
     labels: &Labels<'_>,
 ) -> DrawResult<DB> {
-    root.fill(&WHITE)?;
-    let root = root.margin(14, 6, 6, 18);
-    let root = root.titled(labels.title, (FAMILY, 30).into_font().color(&BLACK))?;
+    let root = root.margin(6, 6, 6, 18);
+    let root = style::titled(&root, labels.title)?;
     let (w, h) = root.dim_in_pixel();
     let (top, bottom) = root.split_vertically(h as i32 * 47 / 100);
     let (left, right) = bottom.split_horizontally(w as i32 / 2);
@@ -115,10 +63,6 @@ fn draw<DB: DrawingBackend>(
 fn last(len: usize, step: usize) -> Option<usize> {
     let end = len.checked_sub(1)?;
     (end / step * step != end).then_some(end)
-}
-
-fn color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
 }
 
 /// `[lo, hi]` of the finite values, widened by 5 % (or to a unit interval when flat).
@@ -162,23 +106,6 @@ fn ticks(lo: f64, hi: f64) -> impl Fn(&f64) -> String {
     }
 }
 
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-) -> DrawResult<DB> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font((FAMILY, 17))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .draw()
-}
-
-/// A chart over `X` × `Y` (by default, numbers on both axes).
-pub(super) type Chart<'a, DB, X = RangedCoordf64, Y = RangedCoordf64> =
-    ChartContext<'a, DB, Cartesian2d<X, Y>>;
-
 /// A panel's chart over `x` × `y`, with its caption and the margin and label areas every panel
 /// has.
 fn panel<'a, DB: DrawingBackend>(
@@ -188,92 +115,75 @@ fn panel<'a, DB: DrawingBackend>(
     y: Range<f64>,
 ) -> Result<Chart<'a, DB>, DrawError<DB>> {
     ChartBuilder::on(area)
-        .caption(caption, (FAMILY, 22))
+        .caption(caption, (FAMILY, CAPTION_SIZE))
         .margin(12)
         .x_label_area_size(50)
         .y_label_area_size(85)
         .build_cartesian_2d(x, y)
 }
 
-/// The axes of a chart, described and with the label fonts of every figure (here and in
-/// `plot_learn`); the caller adds the tick labels and draws them.
-pub(super) fn axes<'a, 'b, DB, X, Y>(
-    chart: &'b mut Chart<'a, DB, X, Y>,
-    x_desc: &str,
-    y_desc: &str,
-) -> MeshStyle<'a, 'b, X, Y, DB>
-where
-    DB: DrawingBackend,
-    X: Ranged + ValueFormatter<X::ValueType>,
-    Y: Ranged + ValueFormatter<Y::ValueType>,
-{
-    let mut mesh = chart.configure_mesh();
-    mesh.x_desc(x_desc)
-        .y_desc(y_desc)
-        .label_style((FAMILY, 16))
-        .axis_desc_style((FAMILY, 18));
-    mesh
+/// The legend corner of a chart over `x` × `y` holding `points`.
+fn corner(
+    points: impl Iterator<Item = (f64, f64)>,
+    x: (f64, f64),
+    y: (f64, f64),
+) -> SeriesLabelPosition {
+    emptiest_corner(points.map(|(a, b)| (fraction(a, x, false), fraction(b, y, false))))
 }
 
-/// The axes of a panel: [`axes`] with a faint grid.
-fn mesh<'a, 'b, DB: DrawingBackend>(
-    chart: &'b mut Chart<'a, DB>,
-    x_desc: &str,
-    y_desc: &str,
-) -> MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, DB> {
-    let mut mesh = axes(chart, x_desc, y_desc);
-    mesh.light_line_style(BLACK.mix(0.04))
-        .bold_line_style(BLACK.mix(0.12));
-    mesh
-}
-
-/// The legend entry of a series drawn in colour `c`: a short thick line.
-fn swatch(c: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
-}
-
+/// q(t) of every coordinate, with the key of the coordinates' colours in a column to its right
+/// (outside the data).
 fn coordinates_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     table: &Table<'_>,
     rows: &[usize],
 ) -> DrawResult<DB> {
+    let (w, _) = area.dim_in_pixel();
+    let (main, key) = area.split_horizontally(w as i32 - KEY_WIDTH as i32);
     let (t0, t1) = time_span(table);
     let (lo, hi) = span(rows.iter().flat_map(|&i| table.q[i].iter().copied()));
     let (fx, fy) = (ticks(t0, t1), ticks(lo, hi));
-    let mut chart = panel(area, "Coordinates q(t)", t0..t1, lo..hi)?;
-    mesh(&mut chart, "time t", "q")
+    let mut chart = panel(&main, "Coordinates q(t)", t0..t1, lo..hi)?;
+    axes(&mut chart, "time t", "q")
         .x_label_formatter(&fx)
         .y_label_formatter(&fy)
         .draw()?;
-    for (k, name) in table.coordinates.iter().enumerate() {
-        let c = color(k);
-        let series = chart.draw_series(LineSeries::new(
+    let n = table.coordinates.len();
+    for k in 0..n {
+        chart.draw_series(LineSeries::new(
             rows.iter().map(|&i| (table.t[i], table.q[i][k])),
-            c.stroke_width(1),
+            series_colour(k, n).stroke_width(LINE),
         ))?;
-        if k < MAX_LEGEND {
-            series.label(name.as_str()).legend(swatch(c));
-        }
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
+    // the key spans the plotting area's height
+    let (_, rows_px) = chart.plotting_area().get_pixel_range();
+    series_key(&key, table.coordinates, aligned(rows_px, &key))
 }
 
+/// dq/dt against q of every coordinate, a dot at the start; a legend in the emptiest corner
+/// (up to the palette's size; past it the colours are those of the key above).
 fn phase_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     table: &Table<'_>,
     rows: &[usize],
 ) -> DrawResult<DB> {
+    let n = table.coordinates.len();
     let (xlo, xhi) = span(rows.iter().flat_map(|&i| table.q[i].iter().copied()));
     let (ylo, yhi) = span(rows.iter().flat_map(|&i| table.q_dot[i].iter().copied()));
     let (fx, fy) = (ticks(xlo, xhi), ticks(ylo, yhi));
-    let mut chart = panel(area, "Phase portrait", xlo..xhi, ylo..yhi)?;
-    mesh(&mut chart, "q", "dq/dt")
+    let caption = if uses_colour_map(n) {
+        "Phase portrait (colours as in the key above)"
+    } else {
+        "Phase portrait"
+    };
+    let mut chart = panel(area, caption, xlo..xhi, ylo..yhi)?;
+    axes(&mut chart, "q", "dq/dt")
         .x_label_formatter(&fx)
         .y_label_formatter(&fy)
         .x_labels(7)
         .draw()?;
     for (k, name) in table.coordinates.iter().enumerate() {
-        let c = color(k);
+        let c = series_colour(k, n);
         // mark the start
         if let Some(&i) = rows.first() {
             chart.draw_series(std::iter::once(Circle::new(
@@ -284,15 +194,24 @@ fn phase_panel<DB: DrawingBackend>(
         }
         let series = chart.draw_series(LineSeries::new(
             rows.iter().map(|&i| (table.q[i][k], table.q_dot[i][k])),
-            c.stroke_width(1),
+            c.stroke_width(LINE),
         ))?;
-        if k < MAX_LEGEND {
+        if !uses_colour_map(n) {
             series
                 .label(format!("{name}_dot vs {name}"))
                 .legend(swatch(c));
         }
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
+    if !uses_colour_map(n) {
+        let points = rows.iter().flat_map(|&i| {
+            table.q[i]
+                .iter()
+                .copied()
+                .zip(table.q_dot[i].iter().copied())
+        });
+        legend(&mut chart, corner(points, (xlo, xhi), (ylo, yhi)))?;
+    }
+    Ok(())
 }
 
 fn energy_panel<DB: DrawingBackend>(
@@ -307,7 +226,7 @@ fn energy_panel<DB: DrawingBackend>(
         area.draw(&Text::new(
             "no energy: this model has no Lagrangian",
             (30, 40),
-            (FAMILY, 22).into_font().color(&BLACK),
+            (FAMILY, CAPTION_SIZE).into_font().color(&BLACK),
         ))?;
         return Ok(());
     }
@@ -355,7 +274,7 @@ fn energy_panel<DB: DrawingBackend>(
         "|E − E₀|  (absolute: E₀ = 0)"
     };
     let mut chart = panel(area, what, t0..t1, lo..hi)?;
-    mesh(&mut chart, "time t", y_desc)
+    axes(&mut chart, "time t", y_desc)
         .x_label_formatter(&fx)
         .y_labels(decades + 1)
         .y_label_formatter(&|v| format!("1e{}", v.round()))
@@ -370,9 +289,10 @@ fn energy_panel<DB: DrawingBackend>(
             (w as i32 / 4, h as i32 / 2),
         )?;
     } else {
-        let c = PALETTE[3];
+        let c = VERMILLION;
+        let where_ = corner(points.iter().copied(), (t0, t1), (lo, hi));
         chart
-            .draw_series(LineSeries::new(points, c.stroke_width(1)))?
+            .draw_series(LineSeries::new(points, c.stroke_width(LINE)))?
             .label(match (relative, conservative) {
                 (true, true) => "relative error",
                 (false, true) => "absolute error",
@@ -380,7 +300,57 @@ fn energy_panel<DB: DrawingBackend>(
                 (false, false) => "absolute change",
             })
             .legend(swatch(c));
-        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        legend(&mut chart, where_)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 24 coordinates: every one named in the SVG's key (as text), and both formats render.
+    #[test]
+    fn twenty_four_coordinates_are_all_labelled() {
+        let n = 24;
+        let names: Vec<String> = (1..=n).map(|k| format!("x{k}")).collect();
+        let t: Vec<f64> = (0..200).map(|i| i as f64 * 0.05).collect();
+        let q: Vec<Vec<f64>> = t
+            .iter()
+            .map(|t| (0..n).map(|k| (t + k as f64).sin()).collect())
+            .collect();
+        let q_dot: Vec<Vec<f64>> = t
+            .iter()
+            .map(|t| (0..n).map(|k| (t + k as f64).cos()).collect())
+            .collect();
+        let energy = vec![1.0; t.len()];
+        let table = Table {
+            coordinates: &names,
+            t: &t,
+            q: &q,
+            q_dot: &q_dot,
+            energy: &energy,
+        };
+        let labels = Labels {
+            title: "chain",
+            conservative: true,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let svg = dir.path().join("c.svg");
+        render(&table, &labels, &svg, PlotKind::Svg).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        // the contents of the <text> elements
+        let texts: Vec<&str> = text
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim()))
+            .collect();
+        assert!(texts.contains(&"x1 … x24"), "{texts:?}");
+        for name in &names {
+            assert!(texts.contains(&name.as_str()), "{name} is labelled");
+        }
+        let png = dir.path().join("c.png");
+        render(&table, &labels, &png, PlotKind::Png).unwrap();
+        assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    }
 }

@@ -8,9 +8,11 @@
 //! block-averaged down to at most [`SVG_CELLS`] cells.
 
 use super::PlotKind;
-use super::plot::{Chart, DrawResult, FAMILY, axes, register_fonts};
-use super::plot_learn::{piecewise_linear, render, render_on, tick, viridis};
-use anyhow::{Result, anyhow, bail};
+use super::style::{
+    self, BAR_WIDTH, Chart, DrawResult, FAMILY, FIELD, MARGIN, aligned, axes, piecewise_linear,
+    render, tick, viridis,
+};
+use anyhow::{Result, bail};
 use plotters::coord::{ReverseCoordTranslate, Shift};
 use plotters::element::BitMapElement;
 use plotters::prelude::*;
@@ -24,8 +26,6 @@ const SVG_CELLS: usize = 60_000;
 /// The smaller side's magnitude over the larger one's from which values of both signs get the
 /// diverging map.
 const COMPARABLE: f64 = 0.2;
-/// Width of the colour-bar column.
-const BAR_WIDTH: u32 = 150;
 /// Snapshots per figure at most.
 const MAX_SNAPSHOTS: usize = 6;
 
@@ -329,43 +329,23 @@ fn ticks(lo: f64, hi: f64) -> impl Fn(&f64) -> String {
     }
 }
 
-/// A vertical colour bar of `scale` with its axis titled `label`, `top` and `bottom` pixels
+/// A vertical colour bar of `scale` with its axis titled `label`, `insets` (top, bottom) pixels
 /// short of the area's edges (to line up with the plotting area of the figure).
 fn colour_bar<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     scale: &Scale,
     label: &str,
-    (top, bottom): (u32, u32),
+    insets: (u32, u32),
 ) -> DrawResult<DB> {
-    let (lo, hi) = (scale.lo, scale.hi);
-    let mut cb = ChartBuilder::on(area)
-        .margin_top(top)
-        .margin_bottom(bottom)
-        .margin_right(14)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..1.0, lo..hi)?;
-    let steps = 256;
-    cb.draw_series((0..steps).map(|s| {
-        let a = lo + (hi - lo) * s as f64 / steps as f64;
-        let b = lo + (hi - lo) * (s + 1) as f64 / steps as f64;
-        Rectangle::new([(0.0, a), (1.0, b)], scale.colour((a + b) / 2.0).filled())
-    }))?;
-    let f = ticks(lo, hi);
-    cb.configure_mesh()
-        .disable_mesh()
-        .disable_x_axis()
-        .y_desc(label)
-        .y_labels(9)
-        .y_label_formatter(&f)
-        .label_style((FAMILY, 15))
-        .axis_desc_style((FAMILY, 18))
-        .draw()?;
-    // a frame, so that white (0 on the diverging map) still reads as part of the bar
-    cb.draw_series(std::iter::once(Rectangle::new(
-        [(0.0, lo), (1.0, hi)],
-        BLACK.stroke_width(1),
-    )))?;
-    Ok(())
+    let f = ticks(scale.lo, scale.hi);
+    style::colour_bar(
+        area,
+        (scale.lo, scale.hi),
+        label,
+        insets,
+        &|v| scale.colour(v),
+        &f,
+    )
 }
 
 /// Space–time heatmap (kymograph): x horizontal, t vertical (upwards), colour = field value,
@@ -394,10 +374,9 @@ pub fn kymograph(k: &Kymograph<'_>, title: &str, path: &Path, kind: PlotKind) ->
     let scale = Scale::of(k.values.iter().flatten().copied());
     let (xr, yr) = (grid.x_range(), grid.y_range());
     let (fx, fy) = (ticks(xr.start, xr.end), ticks(yr.start, yr.end));
-    const MARGIN: u32 = 18;
     const X_LABELS: u32 = 55;
-    render!(path, kind, (1200, 800), |root| {
-        let root = root.titled(title, (FAMILY, 26))?;
+    render!(path, kind, FIELD, |root| {
+        let root = style::titled(root, title)?;
         let (w, _) = root.dim_in_pixel();
         let (main, bar) = root.split_horizontally(w as i32 - BAR_WIDTH as i32);
         let mut chart = ChartBuilder::on(&main)
@@ -414,7 +393,8 @@ pub fn kymograph(k: &Kymograph<'_>, title: &str, path: &Path, kind: PlotKind) ->
             .x_label_formatter(&fx)
             .y_label_formatter(&fy)
             .draw()?;
-        colour_bar(&bar, &scale, k.field, (MARGIN, MARGIN + X_LABELS))?;
+        let (_, rows) = chart.plotting_area().get_pixel_range();
+        colour_bar(&bar, &scale, k.field, aligned(rows, &bar))?;
     })
 }
 
@@ -527,7 +507,7 @@ pub fn snapshots(
     let (lx, ly) = (first.nx as f64 * first.dx, first.ny as f64 * first.dy);
     let (size, (cols, rows)) = snapshot_layout(shots.len(), lx, ly);
     render!(path, kind, size, |root| {
-        let root = root.titled(title, (FAMILY, 26))?;
+        let root = style::titled(root, title)?;
         let (w, _) = root.dim_in_pixel();
         let (main, bar) = root.split_horizontally(w as i32 - BAR_WIDTH as i32);
         let cells = main.split_evenly((rows, cols));

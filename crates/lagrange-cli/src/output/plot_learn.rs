@@ -3,8 +3,12 @@
 //! parameter error against the noise level (`noise-sweep --plot`). PNG or SVG by extension.
 
 use super::PlotKind;
-use super::plot::{Chart, DrawError, DrawResult, FAMILY, axes, register_fonts};
-use anyhow::{Result, anyhow};
+use super::style::{
+    BAR_WIDTH, BLUE, CAPTION_SIZE, Chart, DrawError, FAMILY, HEATMAP, LINE, MARGIN, ORANGE, PAIR,
+    PALETTE, SINGLE, TITLE_SIZE, VERMILLION, aligned, axes, colour_bar, emptiest_corner, fraction,
+    legend, render, swatch, tick, viridis,
+};
+use anyhow::Result;
 use lagrange_learn::landscape::Landscape;
 use lagrange_learn::noise::SweepRow;
 use lagrange_learn::optim::HistoryEntry;
@@ -13,91 +17,38 @@ use plotters::coord::ranged1d::AsRangedCoord;
 use plotters::prelude::*;
 use std::path::Path;
 
-const BLUE: RGBColor = RGBColor(31, 119, 180);
-const ORANGE: RGBColor = RGBColor(255, 127, 14);
-const RED: RGBColor = RGBColor(214, 39, 40);
+/// The loss in axis titles: the sum over samples of the squared acceleration residual (written
+/// d²q/dt²: DejaVu's combining diaeresis lands beside a q, not over it).
+const LOSS: &str = "ε = Σ |d²q/dt² − Q|²";
 
-/// Draws `$body` on a PNG or SVG backend at `$path`, with `$root` naming the whole figure, filled
-/// white. The body is written once and compiled for each backend; it may use `?`.
-macro_rules! render {
-    ($path:expr, $kind:expr, $size:expr, |$root:ident| $body:block) => {{
-        register_fonts();
-        match $kind {
-            PlotKind::Png => {
-                render_on!(
-                    BitMapBackend::new($path, $size),
-                    BitMapBackend<'_>,
-                    |$root| $body
-                )
-            }
-            PlotKind::Svg => {
-                render_on!(SVGBackend::new($path, $size), SVGBackend<'_>, |$root| $body)
-            }
-        }
-    }};
-}
-
-/// `render!` on one backend, `$backend` of type `$db`.
-macro_rules! render_on {
-    ($backend:expr, $db:ty, |$root:ident| $body:block) => {{
-        let area = $backend.into_drawing_area();
-        (|| -> DrawResult<$db> {
-            let $root = &area;
-            $root.fill(&WHITE)?;
-            $body
-            Ok(())
-        })()
-        .map_err(|e| anyhow!("drawing the plot: {e}"))?;
-        area.present().map_err(|e| anyhow!("drawing the plot: {e}"))
-    }};
-}
-pub(super) use render;
-pub(super) use render_on;
-
-/// A figure's single chart over `x` × `y`, titled `title` in `title_size`, with the margin and
-/// label areas the figures share (`y_label_area` wide).
+/// A figure's single chart over `x` × `y`, titled `title`, with the margin and label areas the
+/// figures share (`y_label_area` wide).
 fn chart<'a, DB: DrawingBackend, X: AsRangedCoord, Y: AsRangedCoord>(
     root: &'a DrawingArea<DB, Shift>,
-    (title, title_size): (&str, u32),
+    (title, size): (&str, u32),
     y_label_area: u32,
     x: X,
     y: Y,
 ) -> Result<Chart<'a, DB, X::CoordDescType, Y::CoordDescType>, DrawError<DB>> {
     ChartBuilder::on(root)
-        .caption(title, (FAMILY, title_size))
-        .margin(18)
+        .caption(title, (FAMILY, size))
+        .margin(MARGIN)
         .x_label_area_size(50)
         .y_label_area_size(y_label_area)
         .build_cartesian_2d(x, y)
 }
 
-/// The legend of a chart at `position`, boxed as in every figure.
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-) -> DrawResult<DB> {
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FAMILY, 16))
-        .position(position)
-        .draw()
-}
-
-/// Compact tick label.
-pub(super) fn tick(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if (1e-3..1e4).contains(&a) {
-        let s = format!("{v:.4}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        s.to_string()
-    } else {
-        format!("{v:.1e}")
-    }
+/// The legend corner of a chart over `x` × `y` (log axes where said) holding `points`.
+fn corner<'p>(
+    points: impl IntoIterator<Item = &'p (f64, f64)>,
+    (x, log_x): ((f64, f64), bool),
+    (y, log_y): ((f64, f64), bool),
+) -> SeriesLabelPosition {
+    emptiest_corner(
+        points
+            .into_iter()
+            .map(|&(a, b)| (fraction(a, x, log_x), fraction(b, y, log_y))),
+    )
 }
 
 /// The loss per iteration on a log axis.
@@ -135,50 +86,24 @@ pub fn loss_curve(
             )
         })
         .collect();
-    render!(path, kind, (1000, 650), |root| {
+    render!(path, kind, SINGLE, |root| {
         let mut chart = chart(
             root,
-            (title, 26),
+            (title, TITLE_SIZE),
             90,
             0.0..last as f64,
             (ylo..yhi).log_scale(),
         )?;
-        axes(&mut chart, "iteration", "loss ε = Σ|q̈ − Q|²")
+        axes(&mut chart, "iteration", &format!("loss {LOSS}"))
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .x_label_formatter(&|v| tick(*v))
             .draw()?;
         chart.draw_series(LineSeries::new(
             points.iter().copied(),
-            BLUE.stroke_width(2),
+            BLUE.stroke_width(LINE),
         ))?;
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, BLUE.filled())))?;
     })
-}
-
-/// Viridis, piecewise linear through 9 anchors; `x` in [0, 1].
-pub(super) fn viridis(x: f64) -> RGBColor {
-    const A: [(u8, u8, u8); 9] = [
-        (68, 1, 84),
-        (71, 44, 122),
-        (59, 81, 139),
-        (44, 113, 142),
-        (33, 144, 141),
-        (39, 173, 129),
-        (92, 200, 99),
-        (170, 220, 50),
-        (253, 231, 37),
-    ];
-    piecewise_linear(&A, if x.is_finite() { x } else { 0.0 })
-}
-
-/// The colour at `x` (clamped to [0, 1]) of a map linear between equally spaced `anchors`.
-pub(super) fn piecewise_linear(anchors: &[(u8, u8, u8)], x: f64) -> RGBColor {
-    let f = x.clamp(0.0, 1.0) * (anchors.len() - 1) as f64;
-    let i = (f.floor() as usize).min(anchors.len() - 2);
-    let t = f - i as f64;
-    let mix = |a: u8, b: u8| (a as f64 + t * (b as f64 - a as f64)).round() as u8;
-    let (a, b) = (anchors[i], anchors[i + 1]);
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
 /// The landscape as a heatmap of `log10(loss)`, with an optional optimizer path `(x, y)`.
@@ -225,12 +150,12 @@ pub fn heatmap(
     let best = land.minimum();
     let path_pts: Vec<(f64, f64)> = path_points.map(|p| p.to_vec()).unwrap_or_default();
     let (xname, yname) = (land.x.name.clone(), land.y.name.clone());
-    render!(path, kind, (1100, 900), |root| {
-        let root = root.titled(title, (FAMILY, 26))?;
+    render!(path, kind, HEATMAP, |root| {
+        let root = super::style::titled(root, title)?;
         let (w, _) = root.dim_in_pixel();
-        let (main, bar) = root.split_horizontally(w as i32 - 150);
+        let (main, bar) = root.split_horizontally(w as i32 - BAR_WIDTH as i32);
         let mut chart = ChartBuilder::on(&main)
-            .margin(18)
+            .margin(MARGIN)
             .x_label_area_size(50)
             .y_label_area_size(70)
             .build_cartesian_2d(xr.clone(), yr.clone())?;
@@ -254,17 +179,20 @@ pub fn heatmap(
             .disable_mesh()
             .x_label_formatter(&|v| tick(*v))
             .y_label_formatter(&|v| tick(*v))
-            .axis_desc_style((FAMILY, 20)) // larger axis titles than the other figures'
             .draw()?;
         if path_pts.len() > 1 {
             chart
                 .draw_series(LineSeries::new(
                     path_pts.iter().copied(),
-                    RED.stroke_width(3),
+                    VERMILLION.stroke_width(3),
                 ))?
                 .label("optimizer path")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(3)));
-            chart.draw_series(path_pts.iter().map(|&p| Circle::new(p, 4, RED.filled())))?;
+                .legend(swatch(VERMILLION));
+            chart.draw_series(
+                path_pts
+                    .iter()
+                    .map(|&p| Circle::new(p, 4, VERMILLION.filled())),
+            )?;
             chart.draw_series(std::iter::once(Circle::new(
                 path_pts[0],
                 7,
@@ -279,43 +207,26 @@ pub fn heatmap(
                     WHITE.stroke_width(3),
                 )))?
                 .label("grid minimum")
-                .legend(|(x, y)| Cross::new((x + 10, y), 6, BLACK.stroke_width(2)));
+                .legend(|(x, y)| Cross::new((x + 10, y), 6, BLACK.stroke_width(LINE)));
         }
-        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-        colour_bar(&bar, clo, chi, "log10 loss")?;
+        let marks: Vec<(f64, f64)> = path_pts
+            .iter()
+            .copied()
+            .chain(best.map(|b| (b.0, b.1)))
+            .collect();
+        let x_span = (xr.start, xr.end);
+        let y_span = (yr.start, yr.end);
+        legend(&mut chart, corner(&marks, (x_span, false), (y_span, false)))?;
+        let (_, rows) = chart.plotting_area().get_pixel_range();
+        colour_bar(
+            &bar,
+            (clo, chi),
+            "log10 loss",
+            aligned(rows, &bar),
+            &|v| viridis((v - clo) / (chi - clo)),
+            &|v| format!("{v:.1}"),
+        )?;
     })
-}
-
-/// A vertical viridis colour bar over `[clo, chi]` with its axis titled `label`.
-fn colour_bar<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    clo: f64,
-    chi: f64,
-    label: &str,
-) -> DrawResult<DB> {
-    let mut cb = ChartBuilder::on(area)
-        .margin_top(18)
-        .margin_bottom(68)
-        .margin_right(10)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..1.0, clo..chi)?;
-    let steps = 200;
-    cb.draw_series((0..steps).map(|s| {
-        let a = clo + (chi - clo) * s as f64 / steps as f64;
-        let b = clo + (chi - clo) * (s + 1) as f64 / steps as f64;
-        Rectangle::new(
-            [(0.0, a), (1.0, b)],
-            viridis((a - clo) / (chi - clo)).filled(),
-        )
-    }))?;
-    cb.configure_mesh()
-        .disable_mesh()
-        .disable_x_axis()
-        .y_desc(label)
-        .y_label_formatter(&|v| format!("{v:.1}"))
-        .label_style((FAMILY, 15))
-        .axis_desc_style((FAMILY, 17))
-        .draw()
 }
 
 /// Mean relative parameter error (± one standard deviation) against the noise level, for the
@@ -339,8 +250,14 @@ pub fn noise_sweep(rows: &[SweepRow], title: &str, path: &Path, kind: PlotKind) 
         ("bias-aware (SIMEX)", ORANGE, false),
     ];
     let pad = 0.04 * xmax;
-    render!(path, kind, (1000, 650), |root| {
-        let mut chart = chart(root, (title, 26), 80, -pad..xmax + pad, 0.0..ymax * 1.1)?;
+    render!(path, kind, SINGLE, |root| {
+        let mut chart = chart(
+            root,
+            (title, TITLE_SIZE),
+            80,
+            -pad..xmax + pad,
+            0.0..ymax * 1.1,
+        )?;
         axes(
             &mut chart,
             "noise level σ / RMS (%)",
@@ -367,18 +284,16 @@ pub fn noise_sweep(rows: &[SweepRow], title: &str, path: &Path, kind: PlotKind) 
             chart
                 .draw_series(LineSeries::new(
                     pts.iter().map(|p| (p.0, p.1)),
-                    c.stroke_width(2),
+                    c.stroke_width(LINE),
                 ))?
                 .label(*name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
+                .legend(swatch(c));
             chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 5, c.filled())))?;
             for p in &pts {
                 let s = if p.2.is_finite() { p.2 } else { 0.0 };
                 chart.draw_series(std::iter::once(PathElement::new(
                     vec![(p.0, (p.1 - s).max(0.0)), (p.0, p.1 + s)],
-                    c.stroke_width(2),
+                    c.stroke_width(LINE),
                 )))?;
             }
         }
@@ -386,11 +301,53 @@ pub fn noise_sweep(rows: &[SweepRow], title: &str, path: &Path, kind: PlotKind) 
     })
 }
 
-/// Multi-start: the distinct minima, sorted by loss (log axis), each bar labelled with how many
-/// starts ended there — shows at a glance whether the optimizer gets trapped.
+/// How the starts of a multi-start run ended, for its figure's title and note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartsSummary {
+    /// Distinct minima that at least one start converged to.
+    pub minima: usize,
+    /// Starts that converged.
+    pub converged: usize,
+    /// Starts stopped at the iteration cap.
+    pub capped: usize,
+}
+
+impl StartsSummary {
+    /// The summary of `minima` (failed starts are in none of them).
+    pub fn of(minima: &[lagrange_learn::result::Minimum]) -> Self {
+        Self {
+            minima: minima.iter().filter(|m| m.is_converged()).count(),
+            converged: minima.iter().map(|m| m.converged.min(m.count)).sum(),
+            capped: minima
+                .iter()
+                .map(|m| m.count - m.converged.min(m.count))
+                .sum(),
+        }
+    }
+}
+
+/// The sentence that says how to let capped runs finish (`None` when none was capped): their
+/// number, the cap `iterations`, and a larger `--iterations`.
+pub fn capped_note(summary: &StartsSummary, iterations: usize) -> Option<String> {
+    (summary.capped > 0).then(|| {
+        format!(
+            "{} of {} runs stopped at the iteration cap ({iterations}) before converging: \
+             rerun with --iterations {} to let them finish",
+            summary.capped,
+            summary.capped + summary.converged,
+            (iterations * 10).max(100)
+        )
+    })
+}
+
+/// Multi-start: where the starts ended, clustered and sorted by loss (log axis), each bar
+/// labelled with how many starts ended there — shows at a glance whether the optimizer gets
+/// trapped. A filled bar is a minimum (some start converged there); a hollow one is only where
+/// runs stopped at the iteration cap. `note` (what to do about capped runs) goes under the chart.
 pub fn minima(
     minima: &[lagrange_learn::result::Minimum],
     title: &str,
+    note: Option<&str>,
     path: &Path,
     kind: PlotKind,
 ) -> Result<()> {
@@ -407,41 +364,97 @@ pub fn minima(
         1e-300
     };
     let hi = sorted.iter().map(|m| m.loss).fold(floor * 10.0, f64::max) * 10.0;
-    let points: Vec<(usize, f64, usize)> = sorted
+    // (position, loss, starts, converged starts)
+    let bars: Vec<(f64, f64, usize, usize)> = sorted
         .iter()
         .enumerate()
-        .map(|(i, m)| (i + 1, m.loss.max(floor), m.count))
+        .map(|(i, m)| {
+            (
+                (i + 1) as f64,
+                m.loss.max(floor),
+                m.count,
+                m.converged.min(m.count),
+            )
+        })
         .collect();
-    let n = points.len().max(1);
-    render!(path, kind, (1000, 650), |root| {
+    let n = bars.len().max(1);
+    let (x_span, y_span) = ((0.5, n as f64 + 0.5), (floor, hi));
+    // the legend avoids the bars and their count labels
+    let occupied: Vec<(f64, f64)> = bars
+        .iter()
+        .flat_map(|&(x, l, _, _)| {
+            (0..=8).map(move |s| (x, floor * (l * 3.0 / floor).powf(s as f64 / 8.0)))
+        })
+        .collect();
+    let where_ = corner(&occupied, (x_span, false), (y_span, true));
+    let hollow = |c: RGBColor| c.stroke_width(LINE);
+    render!(path, kind, SINGLE, |root| {
+        let (w, h) = root.dim_in_pixel();
+        let body = match note {
+            Some(text) => {
+                let (body, foot) = root.split_vertically(h as i32 - 40);
+                let style = TextStyle::from((FAMILY, 17).into_font()).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    ),
+                );
+                foot.draw_text(text, &style, (w as i32 / 2, 16))?;
+                body
+            }
+            None => root.clone(),
+        };
         let mut chart = chart(
-            root,
-            (title, 24),
+            &body,
+            (title, TITLE_SIZE - 2),
             90,
-            0.5..n as f64 + 0.5,
+            x_span.0..x_span.1,
             (floor..hi).log_scale(),
         )?;
         axes(
             &mut chart,
-            "distinct minimum (sorted by loss)",
-            "final loss ε = Σ|q̈ − Q|²",
+            "end point of the starts (sorted by loss)",
+            &format!("final loss {LOSS}"),
         )
+        .disable_x_mesh()
+        .x_labels(n.min(20))
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .x_label_formatter(&|v| format!("{}", v.round() as i64))
         .draw()?;
-        chart.draw_series(points.iter().map(|&(i, l, _)| {
-            Rectangle::new(
-                [(i as f64 - 0.35, floor), (i as f64 + 0.35, l)],
-                BLUE.filled(),
-            )
-        }))?;
-        chart.draw_series(points.iter().map(|&(i, l, c)| {
+        let rect = |x: f64, l: f64| [(x - 0.35, floor), (x + 0.35, l)];
+        chart
+            .draw_series(
+                bars.iter()
+                    .filter(|b| b.3 > 0)
+                    .map(|&(x, l, _, _)| Rectangle::new(rect(x, l), BLUE.filled())),
+            )?
+            .label("converged: a minimum")
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], BLUE.filled()));
+        if bars.iter().any(|b| b.3 == 0) {
+            chart
+                .draw_series(
+                    bars.iter()
+                        .filter(|b| b.3 == 0)
+                        .map(|&(x, l, _, _)| Rectangle::new(rect(x, l), hollow(VERMILLION))),
+                )?
+                .label("stopped at the iteration cap: not a minimum")
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 20, y + 6)], hollow(VERMILLION))
+                });
+        }
+        chart.draw_series(bars.iter().map(|&(x, l, count, converged)| {
+            let label = if converged == count || converged == 0 {
+                format!("{count}×")
+            } else {
+                format!("{count}× ({} capped)", count - converged)
+            };
             Text::new(
-                format!("{c}×"),
-                (i as f64 - 0.2, l * 1.6),
-                (FAMILY, 15).into_font().color(&RED),
+                label,
+                (x - 0.2, l * 1.6),
+                (FAMILY, 15).into_font().color(&BLACK),
             )
         }))?;
+        legend(&mut chart, where_)?;
     })
 }
 
@@ -474,10 +487,10 @@ pub fn train_curve(
     };
     let train = series(|h| h.train);
     let validation = series(|h| h.validation);
-    render!(path, kind, (1000, 650), |root| {
+    render!(path, kind, SINGLE, |root| {
         let mut chart = chart(
             root,
-            (title, 24),
+            (title, TITLE_SIZE),
             90,
             0.0..last as f64,
             (lo..hi).log_scale(),
@@ -487,19 +500,20 @@ pub fn train_curve(
             .x_label_formatter(&|v| tick(*v))
             .draw()?;
         chart
-            .draw_series(LineSeries::new(train.iter().copied(), BLUE.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                train.iter().copied(),
+                BLUE.stroke_width(LINE),
+            ))?
             .label("train (minibatches)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+            .legend(swatch(BLUE));
         if !validation.is_empty() {
             chart
                 .draw_series(LineSeries::new(
                     validation.iter().copied(),
-                    ORANGE.stroke_width(2),
+                    ORANGE.stroke_width(LINE),
                 ))?
                 .label("validation")
-                .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(2))
-                });
+                .legend(swatch(ORANGE));
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     })
@@ -559,13 +573,13 @@ pub fn evaluation(
     } else {
         (-1.0, 1.0)
     };
-    const PALETTE: [RGBColor; 4] = [BLUE, ORANGE, RED, RGBColor(44, 160, 44)];
-    render!(path, kind, (1400, 620), |root| {
-        let root = root.titled(title, (FAMILY, 24))?;
+    const PALETTE: [RGBColor; 4] = [BLUE, ORANGE, VERMILLION, RGBColor(44, 160, 44)];
+    render!(path, kind, PAIR, |root| {
+        let root = super::style::titled(root, title)?;
         let (left, right) = root.split_horizontally(700);
         let mut energy = chart(
             &left,
-            ("energy error |E(t) − E(0)| / scale", 20),
+            ("energy error |E(t) − E(0)| / scale", CAPTION_SIZE),
             90,
             0.0..t_end,
             (lo..hi).log_scale(),
@@ -577,17 +591,17 @@ pub fn evaluation(
         energy
             .draw_series(LineSeries::new(
                 model_curve.iter().copied(),
-                BLUE.stroke_width(2),
+                BLUE.stroke_width(LINE),
             ))?
             .label("learned model")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+            .legend(swatch(BLUE));
         energy
             .draw_series(LineSeries::new(
                 truth_curve.iter().copied(),
-                ORANGE.stroke_width(2),
+                ORANGE.stroke_width(LINE),
             ))?
             .label("true system (integrator only)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(2)));
+            .legend(swatch(ORANGE));
         legend(&mut energy, SeriesLabelPosition::LowerRight)?;
         let mut rollout = chart(
             &right,
@@ -596,7 +610,7 @@ pub fn evaluation(
                     "initial condition 0, t ≤ {}: model (dashed), truth (solid)",
                     tick(window)
                 ),
-                20,
+                CAPTION_SIZE,
             ),
             70,
             0.0..window,
@@ -616,11 +630,9 @@ pub fn evaluation(
                 .map(|(t, q)| (*t, q[i]))
                 .collect();
             rollout
-                .draw_series(LineSeries::new(truth, c.stroke_width(2)))?
+                .draw_series(LineSeries::new(truth, c.stroke_width(LINE)))?
                 .label(name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
+                .legend(swatch(c));
             let model: Vec<(f64, f64)> = j.times[..shown]
                 .iter()
                 .zip(&j.example_model)
@@ -628,7 +640,7 @@ pub fn evaluation(
                 .collect();
             // dashes: every other short segment
             for seg in model.chunks(4).step_by(2) {
-                rollout.draw_series(LineSeries::new(seg.iter().copied(), c.stroke_width(2)))?;
+                rollout.draw_series(LineSeries::new(seg.iter().copied(), c.stroke_width(LINE)))?;
             }
         }
         legend(&mut rollout, SeriesLabelPosition::UpperRight)?;
@@ -671,12 +683,12 @@ pub fn error_map(
     let dy = (ys[ny - 1] - ys[0]) / (ny - 1).max(1) as f64;
     let xr = (xs[0] - dx / 2.0)..(xs[nx - 1] + dx / 2.0);
     let yr = (ys[0] - dy / 2.0)..(ys[ny - 1] + dy / 2.0);
-    render!(path, kind, (1100, 900), |root| {
-        let root = root.titled(title, (FAMILY, 24))?;
+    render!(path, kind, HEATMAP, |root| {
+        let root = super::style::titled(root, title)?;
         let (w, _) = root.dim_in_pixel();
-        let (main, bar) = root.split_horizontally(w as i32 - 150);
+        let (main, bar) = root.split_horizontally(w as i32 - BAR_WIDTH as i32);
         let mut chart = ChartBuilder::on(&main)
-            .margin(18)
+            .margin(MARGIN)
             .x_label_area_size(50)
             .y_label_area_size(70)
             .build_cartesian_2d(xr.clone(), yr.clone())?;
@@ -708,12 +720,24 @@ pub fn error_map(
                     WHITE.stroke_width(3),
                 )))?
                 .label("training data range")
-                .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(3))
-                });
-            legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+                .legend(swatch(BLACK));
+            let corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)];
+            let x_span = (xr.start, xr.end);
+            let y_span = (yr.start, yr.end);
+            legend(
+                &mut chart,
+                corner(&corners, (x_span, false), (y_span, false)),
+            )?;
         }
-        colour_bar(&bar, clo, chi, "log10 relative error of d²q/dt²")?;
+        let (_, rows) = chart.plotting_area().get_pixel_range();
+        colour_bar(
+            &bar,
+            (clo, chi),
+            "log10 relative error of d²q/dt²",
+            aligned(rows, &bar),
+            &|v| viridis((v - clo) / (chi - clo)),
+            &|v| format!("{v:.1}"),
+        )?;
     })
 }
 
@@ -738,18 +762,6 @@ pub struct LineAxes<'a> {
     /// Logarithmic y axis.
     pub log_y: bool,
 }
-
-/// Okabe–Ito, a palette told apart with every common colour-vision deficiency.
-const OKABE_ITO: [RGBColor; 8] = [
-    RGBColor(0, 114, 178),
-    RGBColor(230, 159, 0),
-    RGBColor(0, 158, 115),
-    RGBColor(213, 94, 0),
-    RGBColor(86, 180, 233),
-    RGBColor(204, 121, 167),
-    RGBColor(240, 228, 66),
-    RGBColor(0, 0, 0),
-];
 
 /// Curves with markers on linear or logarithmic axes (the report's convergence, work–precision
 /// and drift figures). Colours cycle through Okabe–Ito; past 8 curves the marker alternates
@@ -782,43 +794,22 @@ pub fn lines(series: &[Series], axes_spec: &LineAxes, path: &Path, kind: PlotKin
     };
     let (x0, x1) = bounds(points.iter().map(|p| p.0).collect(), axes_spec.log_x);
     let (y0, y1) = bounds(points.iter().map(|p| p.1).collect(), axes_spec.log_y);
-    // the legend goes in the corner with the fewest points (in axis fractions)
-    let fraction = |v: f64, lo: f64, hi: f64, log: bool| {
-        if log {
-            (v.ln() - lo.ln()) / (hi.ln() - lo.ln())
-        } else {
-            (v - lo) / (hi - lo)
-        }
-    };
-    let corners = [
-        (SeriesLabelPosition::UpperLeft, (0.0, 0.5), (0.5, 1.0)),
-        (SeriesLabelPosition::UpperRight, (0.5, 1.0), (0.5, 1.0)),
-        (SeriesLabelPosition::LowerLeft, (0.0, 0.5), (0.0, 0.5)),
-        (SeriesLabelPosition::LowerRight, (0.5, 1.0), (0.0, 0.5)),
-    ];
-    let corner = corners
-        .iter()
-        .min_by_key(|(_, (ax, bx), (ay, by))| {
-            points
-                .iter()
-                .filter(|&&(x, y)| {
-                    let fx = fraction(x, x0, x1, axes_spec.log_x);
-                    let fy = fraction(y, y0, y1, axes_spec.log_y);
-                    (*ax..=*bx).contains(&fx) && (*ay..=*by).contains(&fy)
-                })
-                .count()
-        })
-        .map_or(SeriesLabelPosition::UpperRight, |c| c.0.clone());
+    // the legend goes in the corner with the fewest points
+    let corner = corner(
+        &points,
+        ((x0, x1), axes_spec.log_x),
+        ((y0, y1), axes_spec.log_y),
+    );
     macro_rules! draw {
         ($x:expr, $y:expr) => {
-            render!(path, kind, (1000, 650), |root| {
-                let mut chart = chart(root, (axes_spec.title, 24), 90, $x, $y)?;
+            render!(path, kind, SINGLE, |root| {
+                let mut chart = chart(root, (axes_spec.title, TITLE_SIZE), 90, $x, $y)?;
                 axes(&mut chart, axes_spec.x_label, axes_spec.y_label)
                     .x_label_formatter(&|v| tick(*v))
                     .y_label_formatter(&|v| tick(*v))
                     .draw()?;
                 for (k, s) in series.iter().enumerate() {
-                    let color = OKABE_ITO[k % OKABE_ITO.len()];
+                    let color = PALETTE[k % PALETTE.len()];
                     let pts: Vec<(f64, f64)> = s
                         .points
                         .iter()
@@ -826,12 +817,13 @@ pub fn lines(series: &[Series], axes_spec: &LineAxes, path: &Path, kind: PlotKin
                         .filter(|&(x, y)| keep(x, y))
                         .collect();
                     chart
-                        .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?
+                        .draw_series(LineSeries::new(
+                            pts.iter().copied(),
+                            color.stroke_width(LINE),
+                        ))?
                         .label(s.name.as_str())
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                        });
-                    if k / OKABE_ITO.len() % 2 == 0 {
+                        .legend(swatch(color));
+                    if k / PALETTE.len() % 2 == 0 {
                         chart
                             .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
                     } else {
@@ -851,4 +843,61 @@ pub fn lines(series: &[Series], axes_spec: &LineAxes, path: &Path, kind: PlotKin
         (false, true) => draw!(x0..x1, (y0..y1).log_scale()),
         (false, false) => draw!(x0..x1, y0..y1),
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lagrange_learn::result::Minimum;
+
+    fn minimum(loss: f64, count: usize, converged: usize) -> Minimum {
+        Minimum {
+            loss,
+            mean_loss: loss,
+            parameters: Default::default(),
+            count,
+            starts: (0..count).collect(),
+            converged,
+        }
+    }
+
+    #[test]
+    fn capped_runs_are_no_minima() {
+        let minima = [minimum(1.0, 3, 3), minimum(2.0, 2, 1), minimum(5.0, 4, 0)];
+        let s = StartsSummary::of(&minima);
+        assert_eq!(
+            s,
+            StartsSummary {
+                minima: 2,
+                converged: 4,
+                capped: 5
+            }
+        );
+        let note = capped_note(&s, 200).unwrap();
+        assert!(note.contains("--iterations 2000"), "{note}");
+        let all = StartsSummary::of(&[minimum(1.0, 2, 2)]);
+        assert_eq!(capped_note(&all, 100), None);
+    }
+
+    #[test]
+    fn the_minima_figure_renders_as_png_and_svg() {
+        let dir = tempfile::tempdir().unwrap();
+        let minima = [minimum(1.0, 3, 3), minimum(5.0, 4, 0)];
+        for (name, kind) in [("m.png", PlotKind::Png), ("m.svg", PlotKind::Svg)] {
+            let path = dir.path().join(name);
+            minima_plot(&minima, "t", Some("note"), &path, kind).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            match kind {
+                PlotKind::Png => assert!(bytes.starts_with(b"\x89PNG")),
+                PlotKind::Svg => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    assert!(
+                        text.contains("<text") && text.contains("stopped at the iteration cap")
+                    );
+                }
+            }
+        }
+    }
+
+    use super::minima as minima_plot;
 }

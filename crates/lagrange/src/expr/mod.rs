@@ -45,6 +45,7 @@
 //! one ([`Expr::mass_matrix_is_constant`]).
 
 mod display;
+mod geometry_table;
 mod parser;
 mod quadratic;
 mod system;

@@ -1,9 +1,10 @@
 //! Systems defined by a TOML file: coordinates, `L` and optional Rayleigh dissipation as text.
 
+use super::geometry_table::GeometryTable;
 use super::parser::{ErrorKind, parse_internal};
 use super::{Expr, LocalTerm, Symbols};
 use crate::lagrangian::{Lagrangian, LagrangianOver, Scalar, Structure};
-use crate::systems::{ParameterError, System};
+use crate::systems::{Geometry, ParameterError, System};
 use num_dual::DualNum;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +18,7 @@ const KEYS: &[&str] = &[
     "dissipation",
     "parameters",
     "initial",
+    "geometry",
 ];
 
 /// Why a system file was rejected. Every variant displays as one line naming the problem.
@@ -50,9 +52,15 @@ pub enum SystemFileError {
     },
     /// A top-level key that is not part of the format.
     #[error(
-        "unknown top-level key `{key}` (allowed: name, coordinates, lagrangian, dissipation, parameters, initial)"
+        "unknown top-level key `{key}` (allowed: name, coordinates, lagrangian, dissipation, parameters, initial, geometry)"
     )]
     UnknownKey {
+        /// The key.
+        key: String,
+    },
+    /// A key of `[geometry]` that is not part of the format.
+    #[error("unknown key `geometry.{key}` (allowed: bobs, rods, springs, trail)")]
+    UnknownGeometryKey {
         /// The key.
         key: String,
     },
@@ -274,6 +282,8 @@ pub struct TextSystem {
     /// Whether `lagrangian` provably has a constant mass matrix (structural, so independent of
     /// the parameter values); see [`Expr::mass_matrix_is_constant`].
     constant_mass: bool,
+    /// The `[geometry]` table, if the file has one (see [`System::geometry`]).
+    geometry: Option<GeometryTable>,
 }
 
 /// Most coordinates one local term may touch for the structure to be declared.
@@ -587,6 +597,10 @@ impl TextSystem {
             .map(|s| compile("dissipation", s, &symbols))
             .transpose()?;
 
+        let geometry = sub_table(&table, "geometry")?
+            .map(|t| GeometryTable::parse(t, &symbols))
+            .transpose()?;
+
         // Initial state.
         let n = symbols.num_coordinates();
         let (mut q0, mut q_dot0) = (vec![0.0; n], vec![0.0; n]);
@@ -640,6 +654,7 @@ impl TextSystem {
             constant_mass,
             terms,
             bound_terms,
+            geometry,
         })
     }
 
@@ -787,6 +802,10 @@ impl TextSystem {
                 let _ = writeln!(out, "{k} = {v:?}");
             }
         }
+        if let Some(geometry) = &self.geometry {
+            out.push_str("\n[geometry]\n");
+            out.push_str(&toml::to_string(&geometry.source).unwrap_or_default());
+        }
         out
     }
 }
@@ -878,6 +897,9 @@ impl System for TextSystem {
 
     fn dissipation_text(&self) -> Option<String> {
         self.dissipation_source.clone()
+    }
+    fn geometry(&self) -> Option<Geometry> {
+        self.geometry.as_ref().map(|g| g.geometry(&self.params))
     }
 }
 

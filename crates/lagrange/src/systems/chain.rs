@@ -16,9 +16,11 @@
 //! `L` is a sum of nearest-neighbour terms and the hand EOM is O(N); the exact solution is
 //! O(N²) (a discrete sine transform written out).
 
+use super::geometry::{Geometry, LinkKind};
 use super::{ParameterError, Range, System, check, cos_sinc, indexed, named, unknown};
 use crate::lagrangian::{Lagrangian, Scalar, Structure};
 use std::f64::consts::PI;
+use std::sync::Arc;
 
 /// The fixed-end chain of `n` oscillators (see the [module docs](self)).
 ///
@@ -171,6 +173,24 @@ impl Lagrangian for Chain {
 }
 
 impl System for Chain {
+    /// The masses on a line at their rest places 1 … n plus the displacements x_i, joined by
+    /// springs (the fixed walls at 0 and n + 1 are the first and last anchors).
+    fn geometry(&self) -> Option<Geometry> {
+        let n = self.n;
+        let mut geometry = Geometry::new(
+            n + 2,
+            Arc::new(move |q: &[f64]| {
+                let mut points = vec![[0.0, 0.0]];
+                points.extend((0..n).map(|i| [(i + 1) as f64 + q[i], 0.0]));
+                points.push([(n + 1) as f64, 0.0]);
+                points
+            }),
+        );
+        for i in 0..=n {
+            geometry = geometry.link(Some(i), Some(i + 1), LinkKind::Spring);
+        }
+        Some(geometry)
+    }
     fn title(&self) -> String {
         format!("Chain of {} coupled oscillators with fixed ends", self.n)
     }

@@ -13,8 +13,10 @@
 //! Fields*, §22.
 
 use super::cyclotron::gyrate;
+use super::geometry::Geometry;
 use super::{ParameterError, Range, System, check, half_m_v2, named, unknown};
 use crate::lagrangian::{Lagrangian, Scalar, Structure};
+use std::sync::Arc;
 
 /// Charged particle in crossed electric (y) and magnetic (z) fields (see the
 /// [module docs](self)).
@@ -124,6 +126,10 @@ impl Lagrangian for CrossedFields {
 }
 
 impl System for CrossedFields {
+    /// The drifting cycloid projected on the x-y plane, with a trail.
+    fn geometry(&self) -> Option<Geometry> {
+        Some(Geometry::new(1, Arc::new(|q: &[f64]| vec![[q[0], q[1]]])).with_trail(true))
+    }
     fn title(&self) -> String {
         "Charged particle in crossed electric and magnetic fields (E×B drift)".into()
     }

@@ -11,8 +11,10 @@
 //! Reference: Goldstein, Poole & Safko, *Classical Mechanics*, 3rd ed., §1.5 (velocity-dependent
 //! potential `L = T − qφ + q A·v`); Landau & Lifshitz, *The Classical Theory of Fields*, §21.
 
+use super::geometry::Geometry;
 use super::{ParameterError, Range, System, check, cos_sinc, half_m_v2, named, unknown};
 use crate::lagrangian::{Lagrangian, Scalar, Structure};
+use std::sync::Arc;
 
 /// Charged particle in a uniform magnetic field along z (see the [module docs](self)).
 ///
@@ -121,6 +123,10 @@ impl Lagrangian for Cyclotron {
 }
 
 impl System for Cyclotron {
+    /// The helix projected on the x-y plane (perpendicular to B), with a trail.
+    fn geometry(&self) -> Option<Geometry> {
+        Some(Geometry::new(1, Arc::new(|q: &[f64]| vec![[q[0], q[1]]])).with_trail(true))
+    }
     fn title(&self) -> String {
         "Charged particle in a uniform magnetic field (cyclotron)".into()
     }

@@ -12,8 +12,10 @@
 //! problem 1; Taylor, *Classical Mechanics*, §11.4. No closed-form solution (chaotic for large
 //! amplitudes).
 
+use super::geometry::{Geometry, LinkKind};
 use super::{ParameterError, Range, System, check, named, unknown};
 use crate::lagrangian::{Lagrangian, Scalar};
+use std::sync::Arc;
 
 /// The double pendulum (see the [module docs](self)).
 ///
@@ -94,6 +96,21 @@ impl Lagrangian for DoublePendulum {
 }
 
 impl System for DoublePendulum {
+    /// Two rods and two bobs: pivot → bob 1 → bob 2.
+    fn geometry(&self) -> Option<Geometry> {
+        let (l1, l2) = (self.l1, self.l2);
+        Some(
+            Geometry::new(
+                2,
+                Arc::new(move |q: &[f64]| {
+                    let b1 = [l1 * q[0].sin(), -l1 * q[0].cos()];
+                    vec![b1, [b1[0] + l2 * q[1].sin(), b1[1] - l2 * q[1].cos()]]
+                }),
+            )
+            .link(None, Some(0), LinkKind::Rod)
+            .link(Some(0), Some(1), LinkKind::Rod),
+        )
+    }
     fn title(&self) -> String {
         "Double pendulum".into()
     }
@@ -129,5 +146,31 @@ impl System for DoublePendulum {
          + m2*l1*l2*theta1_dot*theta2_dot*cos(theta1 - theta2) \
          + (m1 + m2)*g*l1*cos(theta1) + m2*g*l2*cos(theta2)"
             .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bob 2 hangs from bob 1: (l1 sin θ1 + l2 sin θ2, −l1 cos θ1 − l2 cos θ2), rods pivot → 1 → 2.
+    #[test]
+    fn geometry_places_bob_two_at_the_end_of_both_rods() {
+        let dp = DoublePendulum {
+            l1: 1.3,
+            l2: 0.7,
+            ..Default::default()
+        };
+        let geometry = dp.geometry().unwrap();
+        let (t1, t2) = (0.4_f64, -1.1_f64);
+        let p = geometry.positions(&[t1, t2]);
+        assert_eq!(p.len(), 2);
+        let expected = [
+            1.3 * t1.sin() + 0.7 * t2.sin(),
+            -1.3 * t1.cos() - 0.7 * t2.cos(),
+        ];
+        assert!((p[1][0] - expected[0]).abs() < 1e-12 && (p[1][1] - expected[1]).abs() < 1e-12);
+        assert_eq!(geometry.links.len(), 2);
+        assert!(geometry.has_pivot());
     }
 }

@@ -13,9 +13,11 @@
 //! equation); Landau & Lifshitz, *Mechanics*, §15; Battin, *An Introduction to the Mathematics
 //! and Methods of Astrodynamics*, ch. 4 (f and g functions).
 
+use super::geometry::Geometry;
 use super::{ParameterError, Range, System, check, half_m_v2, named, unknown};
 use crate::lagrangian::{Lagrangian, Scalar, Structure};
 use std::f64::consts::TAU;
+use std::sync::Arc;
 
 /// The planar Kepler problem (see the [module docs](self)).
 ///
@@ -154,6 +156,12 @@ impl Lagrangian for Kepler {
 }
 
 impl System for Kepler {
+    /// The orbiting body with its trail; the centre of force is the origin.
+    fn geometry(&self) -> Option<Geometry> {
+        Some(
+            Geometry::new(2, Arc::new(|q: &[f64]| vec![[0.0, 0.0], [q[0], q[1]]])).with_trail(true),
+        )
+    }
     fn title(&self) -> String {
         "Kepler problem (planar, Cartesian)".into()
     }

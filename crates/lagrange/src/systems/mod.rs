@@ -39,6 +39,7 @@ pub mod cyclotron;
 pub mod damped_oscillator;
 pub mod double_pendulum;
 pub mod driven_oscillator;
+pub mod geometry;
 pub mod harmonic_oscillator;
 pub mod kepler;
 pub mod n_body;
@@ -51,6 +52,7 @@ pub use cyclotron::Cyclotron;
 pub use damped_oscillator::DampedOscillator;
 pub use double_pendulum::DoublePendulum;
 pub use driven_oscillator::DrivenOscillator;
+pub use geometry::{Geometry, Link, LinkKind};
 pub use harmonic_oscillator::HarmonicOscillator;
 pub use kepler::Kepler;
 pub use n_body::NBody;
@@ -102,6 +104,11 @@ pub trait System: Lagrangian {
     fn lagrangian_text(&self) -> String;
     /// Rayleigh dissipation function as text, if the system has one.
     fn dissipation_text(&self) -> Option<String> {
+        None
+    }
+    /// The planar picture of the system for animations, where it has a natural one (rods and
+    /// bobs, springs, particles); `None` animates as moving points on the phase portraits.
+    fn geometry(&self) -> Option<Geometry> {
         None
     }
 }
@@ -365,5 +372,8 @@ impl System for BuiltinSystem {
     }
     fn dissipation_text(&self) -> Option<String> {
         dispatch!(self, s => s.dissipation_text())
+    }
+    fn geometry(&self) -> Option<Geometry> {
+        dispatch!(self, s => s.geometry())
     }
 }

@@ -13,9 +13,11 @@
 //!
 //! `L` is a sum of pair terms (O(N²) per evaluation); the hand EOM is O(N²) using each pair once.
 
+use super::geometry::Geometry;
 use super::{ParameterError, Range, System, check, indexed, named, unknown};
 use crate::lagrangian::{Lagrangian, Scalar, Structure};
 use std::f64::consts::TAU;
+use std::sync::Arc;
 
 /// Softened planar N-body gravity (see the [module docs](self)).
 ///
@@ -169,6 +171,17 @@ impl Lagrangian for NBody {
 }
 
 impl System for NBody {
+    /// Free particles in the plane, with fading trails.
+    fn geometry(&self) -> Option<Geometry> {
+        let n = self.masses.len();
+        Some(
+            Geometry::new(
+                n,
+                Arc::new(move |q: &[f64]| (0..n).map(|i| [q[2 * i], q[2 * i + 1]]).collect()),
+            )
+            .with_trail(true),
+        )
+    }
     fn title(&self) -> String {
         format!("{}-body softened gravity (2-D)", self.masses.len())
     }

@@ -12,9 +12,11 @@
 //! `4 K(k²)/ω₀`). Elliptic functions: Abramowitz & Stegun §16.4
 //! (AGM for sn/cn/dn), Carlson (1995) `R_F` for the incomplete integral `F(φ|m)`.
 
+use super::geometry::{Geometry, LinkKind};
 use super::{ParameterError, Range, System, check, named, unknown};
 use crate::lagrangian::{Lagrangian, Scalar, Structure};
 use std::f64::consts::PI;
+use std::sync::Arc;
 
 /// `L = ½ m l² θ̇² + m g l cos θ` (see the [module docs](self)).
 ///
@@ -137,6 +139,17 @@ impl Lagrangian for Pendulum {
 }
 
 impl System for Pendulum {
+    /// A rod from the pivot to one bob.
+    fn geometry(&self) -> Option<Geometry> {
+        let l = self.l;
+        Some(
+            Geometry::new(
+                1,
+                Arc::new(move |q: &[f64]| vec![[l * q[0].sin(), -l * q[0].cos()]]),
+            )
+            .link(None, Some(0), LinkKind::Rod),
+        )
+    }
     fn title(&self) -> String {
         "Simple pendulum".into()
     }

@@ -12,8 +12,10 @@
 //! *Int. J. Non-Linear Mech.* 37 (2002). No closed-form solution (2:1 resonance between the
 //! spring and swing modes when `k/m = 4g/l_eq`).
 
+use super::geometry::{Geometry, LinkKind};
 use super::{ParameterError, Range, System, check, named, unknown};
 use crate::lagrangian::{Lagrangian, Scalar};
+use std::sync::Arc;
 
 /// The spring pendulum (see the [module docs](self)).
 ///
@@ -83,6 +85,16 @@ impl Lagrangian for SpringPendulum {
 }
 
 impl System for SpringPendulum {
+    /// A spring of length r from the pivot to the bob.
+    fn geometry(&self) -> Option<Geometry> {
+        Some(
+            Geometry::new(
+                1,
+                Arc::new(|q: &[f64]| vec![[q[0] * q[1].sin(), -q[0] * q[1].cos()]]),
+            )
+            .link(None, Some(0), LinkKind::Spring),
+        )
+    }
     fn title(&self) -> String {
         "Elastic (spring) pendulum".into()
     }
