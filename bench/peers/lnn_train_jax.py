@@ -276,7 +276,7 @@ def main() -> int:
     a = ARGS
     import jaxlib
     machine = {"jax_version": jax.__version__, "jaxlib_version": jaxlib.__version__,
-               "backend": jax.default_backend(), "nproc": os.cpu_count(), "cpu": cpu_model(),
+               "backend": jax.default_backend(), "device": str(jax.devices()[0]), "nproc": os.cpu_count(), "cpu": cpu_model(),
                "python": platform.python_version(),
                "threads": "xla-single-thread" if a.single_thread else "xla-default",
                "xla_flags": os.environ.get("XLA_FLAGS", "")}

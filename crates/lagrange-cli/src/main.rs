@@ -7,6 +7,7 @@
 mod app;
 mod cli;
 mod commands;
+mod device;
 mod limits;
 mod options;
 mod output;

@@ -65,6 +65,12 @@ pub enum LearnError {
         /// What is wrong.
         reason: String,
     },
+    /// The accelerator backend (the `lagrange-gpu` crate) failed or cannot run this model.
+    #[error("GPU backend: {reason}")]
+    Device {
+        /// What failed, and what to do.
+        reason: String,
+    },
     #[error("invalid {option} `{value}`: {reason}")]
     InvalidOption {
         /// Which option (`schedule`, `grid`, `box entry`, ...).

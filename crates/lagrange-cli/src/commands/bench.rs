@@ -66,6 +66,10 @@ pub struct BenchArgs {
     /// report; `--quick` and `--peers PYTHON` apply.
     #[arg(long)]
     pub neural: bool,
+    /// With `--neural`: `cuda[:N]` times the GPU backend (build with `--features cuda`) against
+    /// the CPU's cores and JAX (on its default device) in the same run, batch 256 … 65 536.
+    #[arg(long, value_name = "DEVICE", default_value = "cpu")]
+    pub device: String,
     /// Time learning physical parameters (full-batch Adam step, 41 × 41 landscape,
     /// Levenberg–Marquardt) on the compiled and autodiff engines against JAX
     /// (bench/peers/learn_jax.py) in the same run: double pendulum (m2, g) and cyclotron (B),
@@ -91,6 +95,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .filter(|p| !p.is_empty())
         .map(PathBuf::from);
     if args.neural {
+        let device = crate::device::Device::parse(&args.device)?;
+        if device != crate::device::Device::Cpu {
+            return super::bench_neural::run_device(
+                device,
+                args.out.as_deref(),
+                args.quick,
+                python,
+            );
+        }
         return super::bench_neural::run(args.out.as_deref(), args.quick, python);
     }
     if args.learn {

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result, bail};
 use lagrange::systems::DoublePendulum;
 use lagrange_learn::Dataset;
-use lagrange_learn::neural::bench::{flops_per_step, seconds_per_step};
+use lagrange_learn::neural::bench::{flops_per_step, seconds_per_step, seconds_per_step_with};
 use lagrange_learn::neural::{InputScaling, NeuralKind, NeuralModel, Precision, SmoothActivation};
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
@@ -17,6 +17,11 @@ use std::process::Command;
 /// Double-pendulum states (m = l = 1, g = 9.8, as in the JAX script) with the core's hand-derived
 /// q̈ as targets.
 fn data() -> Dataset {
+    data_of(4096)
+}
+
+/// [`data`] with `count` states.
+fn data_of(count: usize) -> Dataset {
     let truth = DoublePendulum {
         g: 9.8,
         ..DoublePendulum::default()
@@ -24,7 +29,7 @@ fn data() -> Dataset {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let mut d = Dataset::new(vec!["theta1".into(), "theta2".into()]);
     let h = std::f64::consts::FRAC_PI_2;
-    for _ in 0..4096 {
+    for _ in 0..count {
         let (t1, t2) = (rng.random_range(-h..h), rng.random_range(-h..h));
         let (w1, w2) = (rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0));
         let (q, q_dot) = (vec![t1, t2], vec![w1, w2]);
@@ -65,6 +70,17 @@ fn peak_gflops() -> (f64, f64, String) {
 }
 
 fn run_jax(python: &Path, script: &Path, batches: &[usize], quick: bool) -> Result<Vec<Value>> {
+    let steps = if quick { "20" } else { "100" };
+    run_jax_with(python, script, batches, steps, "20")
+}
+
+fn run_jax_with(
+    python: &Path,
+    script: &Path,
+    batches: &[usize],
+    steps: &str,
+    budget: &str,
+) -> Result<Vec<Value>> {
     let dir = tempfile::tempdir()?;
     let out = dir.path().join("jax.json");
     let mut records = Vec::new();
@@ -74,8 +90,8 @@ fn run_jax(python: &Path, script: &Path, batches: &[usize], quick: bool) -> Resu
                 .arg(script)
                 .args(["--width", "128", "--depth", "2", "--dtype", dtype])
                 .args(["--batch", &batch.to_string()])
-                .args(["--steps", if quick { "20" } else { "100" }])
-                .args(["--check-steps", "20", "--budget-s", "20", "--json"])
+                .args(["--steps", steps])
+                .args(["--check-steps", "20", "--budget-s", budget, "--json"])
                 .arg(&out)
                 .status()
                 .with_context(|| format!("cannot run {}", python.display()))?;
@@ -92,18 +108,131 @@ fn run_jax(python: &Path, script: &Path, batches: &[usize], quick: bool) -> Resu
     Ok(records)
 }
 
-pub fn run(out: Option<&Path>, quick: bool, python: Option<PathBuf>) -> Result<()> {
-    let data = data();
-    let scaling = InputScaling::identity(2);
-    let model = NeuralModel::new(
+/// The benchmark model: lnn 2×128 softplus, no input scaling (as the JAX script).
+fn bench_model(data: &Dataset) -> Result<NeuralModel> {
+    Ok(NeuralModel::new(
         NeuralKind::Lnn,
         data.coordinates.clone(),
         128,
         2,
         SmoothActivation::Softplus,
-        scaling,
+        InputScaling::identity(2),
         0,
-    )?;
+    )?)
+}
+
+/// `lagrange bench --neural --device cuda`: seconds per training step on the GPU, on all the
+/// CPU's cores, and in JAX (on its default device: the GPU where jaxlib has CUDA), in one run,
+/// batch 256 … 65 536, f32 and f64.
+pub fn run_device(
+    device: crate::device::Device,
+    out: Option<&Path>,
+    quick: bool,
+    python: Option<PathBuf>,
+) -> Result<()> {
+    let data = data();
+    let model = bench_model(&data)?;
+    let batches: &[usize] = if quick {
+        &[256, 4096]
+    } else {
+        &[256, 1024, 4096, 16384, 65536]
+    };
+    // the data set must hold a whole batch (the minibatches are drawn without replacement)
+    let big = data_of(*batches.last().unwrap_or(&4096));
+    let (_, _, machine) = peak_gflops();
+    let gpu_trainer =
+        |m: &mut NeuralModel, d: &Dataset, o: &lagrange_learn::neural::TrainOptions| {
+            device.train(m, d, o, &mut |_| {})
+        };
+    let mut rows = Vec::new();
+    let mut gpu_name = String::new();
+    for (precision, name) in [(Precision::F32, "f32"), (Precision::F64, "f64")] {
+        for &batch in batches {
+            // a few seconds per measurement: fewer steps where a step is slow
+            let cpu_steps = (65536 / batch).clamp(3, 40);
+            let cpu = seconds_per_step(&model, &big, batch, precision, 0, cpu_steps, 1)?;
+            let gpu =
+                seconds_per_step_with(&gpu_trainer, &model, &big, batch, precision, 0, 50, 3)?;
+            if gpu_name.is_empty() {
+                let mut m = model.clone();
+                let o = lagrange_learn::neural::TrainOptions {
+                    steps: 1,
+                    batch: 8,
+                    validation: 0.0,
+                    ..Default::default()
+                };
+                gpu_name = device.train(&mut m, &data, &o, &mut |_| {})?.engine;
+            }
+            let flops = flops_per_step(&model, batch);
+            eprintln!(
+                "{name} batch {batch}: cpu {:.3} ms, gpu {:.3} ms ({:.0} GFLOP/s)",
+                1e3 * cpu,
+                1e3 * gpu,
+                flops / gpu / 1e9
+            );
+            rows.push((name, batch, cpu, gpu, flops));
+        }
+    }
+    let script = Path::new("bench/peers/lnn_train_jax.py");
+    let python = python.unwrap_or_else(|| PathBuf::from("python3"));
+    let jax = if script.exists() {
+        run_jax_with(&python, script, batches, "50", "5").unwrap_or_else(|e| {
+            eprintln!("JAX reference skipped: {e:#}");
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
+    let jax_device = jax
+        .first()
+        .and_then(|r| r["device"].as_str().or(r["platform"].as_str()))
+        .unwrap_or("its default device")
+        .to_string();
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "Training step of an LNN (2×128 softplus, double pendulum, Adam), `lagrange bench --neural --device cuda`: GPU {gpu_name}; CPU {machine}; JAX on {jax_device}.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| precision | batch | CPU ms/step (all cores) | GPU ms/step | GPU GFLOP/s | **CPU ÷ GPU** | JAX ms/step | **GPU ÷ JAX** |\n|---|---|---|---|---|---|---|---|"
+    );
+    let mut json_rows = Vec::new();
+    for &(name, batch, cpu, gpu, flops) in &rows {
+        let jms = jax
+            .iter()
+            .find(|r| {
+                r["dtype"].as_str() == Some(name) && r["batch"].as_u64() == Some(batch as u64)
+            })
+            .and_then(|r| r["ms_per_step_median"].as_f64());
+        let _ = writeln!(
+            md,
+            "| {name} | {batch} | {:.2} | {:.3} | {:.0} | **{:.1}×** | {} | {} |",
+            1e3 * cpu,
+            1e3 * gpu,
+            flops / gpu / 1e9,
+            cpu / gpu,
+            jms.map_or("–".into(), |j| format!("{j:.3}")),
+            jms.map_or("–".into(), |j| format!("**{:.2}**", 1e3 * gpu / j))
+        );
+        json_rows.push(json!({
+            "precision": name, "batch": batch, "cpu_ms_per_step": 1e3 * cpu,
+            "gpu_ms_per_step": 1e3 * gpu, "gpu_gflops": flops / gpu / 1e9,
+            "flops_per_step": flops, "jax_ms_per_step": jms,
+        }));
+    }
+    print!("{md}");
+    if let Some(path) = out {
+        let report = json!({ "gpu": gpu_name, "cpu": machine, "rows": json_rows, "jax": jax, "markdown": md });
+        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("cannot write '{}'", path.display()))?;
+    }
+    Ok(())
+}
+
+pub fn run(out: Option<&Path>, quick: bool, python: Option<PathBuf>) -> Result<()> {
+    let data = data();
+    let model = bench_model(&data)?;
     let batches: &[usize] = if quick { &[256] } else { &[256, 1024, 4096] };
     let steps = if quick { 20 } else { 100 };
     let (peak32, peak64, machine) = peak_gflops();

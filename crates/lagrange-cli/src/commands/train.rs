@@ -3,6 +3,7 @@
 //! SYSTEM then accepts.
 
 use crate::commands::learn::{bar, pending_text, plot_kind, read_data};
+use crate::device::Device;
 use crate::output::atomic::{AtomicFile, check_target};
 use crate::output::plot_learn;
 use anyhow::{Context, Result, bail};
@@ -10,7 +11,7 @@ use clap::Args;
 use lagrange_learn::neural::model::{MAX_DEPTH, MAX_WIDTH};
 use lagrange_learn::neural::{
     InputScaling, LrSchedule, MassPenalty, ModelFile, NeuralKind, NeuralModel, Precision,
-    SmoothActivation, TrainOptions, train,
+    SmoothActivation, TrainOptions,
 };
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -96,6 +97,11 @@ pub struct TrainArgs {
     /// Threads (default: all cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
+
+    /// Where the loss and gradient run: cpu, or cuda[:N] (an NVIDIA GPU; needs a build with
+    /// `--features cuda`; lnn and baseline models).
+    #[arg(long, value_name = "DEVICE", default_value = "cpu")]
+    pub device: String,
 
     /// Name of the model in titles (default: the data file's stem).
     #[arg(long, value_name = "NAME")]
@@ -227,6 +233,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         );
     };
     let options = options(args)?;
+    let device = Device::parse(&args.device)?;
     let penalty = match &args.mass_penalty {
         None => None,
         Some(_) if kind != NeuralKind::Lnn => {
@@ -292,23 +299,24 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
 
     let progress = bar(args.quiet, Some(options.steps as u64));
-    let report = train(&mut model, &data, &options, &mut |p| {
-        if let Some(b) = &progress {
-            b.set_position(p.step as u64);
-            let validation = if p.point.validation.is_finite() {
-                format!(", validation {:.3e}", p.point.validation)
-            } else {
-                String::new()
-            };
-            let singular = if p.singular > 0 {
-                format!(", {} singular", p.singular)
-            } else {
-                String::new()
-            };
-            b.set_message(format!("loss {:.3e}{validation}{singular}", p.point.train));
-        }
-    })
-    .context("training failed")?;
+    let report = device
+        .train(&mut model, &data, &options, &mut |p| {
+            if let Some(b) = &progress {
+                b.set_position(p.step as u64);
+                let validation = if p.point.validation.is_finite() {
+                    format!(", validation {:.3e}", p.point.validation)
+                } else {
+                    String::new()
+                };
+                let singular = if p.singular > 0 {
+                    format!(", {} singular", p.singular)
+                } else {
+                    String::new()
+                };
+                b.set_message(format!("loss {:.3e}{validation}{singular}", p.point.train));
+            }
+        })
+        .context("training failed")?;
     if let Some(b) = progress {
         b.finish_and_clear();
     }

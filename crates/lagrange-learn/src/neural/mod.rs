@@ -29,4 +29,7 @@ pub use file::ModelFile;
 pub use judge::{ErrorMap, JudgeOptions, Judgement, error_map, judge};
 pub use mlp::Mlp;
 pub use model::{BatchLoss, BatchScratch, MassPenalty, NeuralKind, NeuralModel, Samples};
-pub use train::{LrSchedule, Precision, TrainOptions, TrainProgress, TrainReport, train};
+pub use train::{
+    CpuEngine, GradientEngine, LrSchedule, Precision, TrainOptions, TrainProgress, TrainReport,
+    train, train_with,
+};

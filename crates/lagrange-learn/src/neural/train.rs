@@ -147,6 +147,9 @@ pub struct TrainReport {
     pub validation_samples: usize,
     /// The options.
     pub options: TrainOptions,
+    /// Where the loss and gradient ran (`cpu (N threads)`, `cuda:0 (NVIDIA H200)`).
+    #[serde(default)]
+    pub engine: String,
     /// Loss history.
     pub history: Vec<HistoryPoint>,
 }
@@ -164,14 +167,13 @@ pub struct TrainProgress {
     pub singular: usize,
 }
 
-/// Trains `model` (its `parameters` are the starting point and receive the result) on `data`,
-/// which must have the model's coordinates in order.
-pub fn train(
-    model: &mut NeuralModel,
+/// Checks the options, and splits the samples (seeded) into training and validation indices.
+#[allow(clippy::type_complexity)]
+fn split(
+    model: &NeuralModel,
     data: &crate::Dataset,
     options: &TrainOptions,
-    observer: &mut dyn FnMut(&TrainProgress),
-) -> Result<TrainReport, LearnError> {
+) -> Result<(Samples, Vec<usize>, Vec<usize>, ChaCha8Rng), LearnError> {
     let invalid = |option, value: String, reason| {
         Err(LearnError::InvalidOption {
             option,
@@ -220,6 +222,18 @@ pub fn train(
             "too few samples to train on",
         );
     }
+    Ok((samples, training.to_vec(), validation.to_vec(), rng))
+}
+
+/// Trains `model` (its `parameters` are the starting point and receive the result) on `data`,
+/// which must have the model's coordinates in order.
+pub fn train(
+    model: &mut NeuralModel,
+    data: &crate::Dataset,
+    options: &TrainOptions,
+    observer: &mut dyn FnMut(&TrainProgress),
+) -> Result<TrainReport, LearnError> {
+    let (samples, training, validation, mut rng) = split(model, data, options)?;
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -237,26 +251,152 @@ pub fn train(
             },
         })?;
     let run = Run {
-        samples: &samples,
-        training: training.to_vec(),
-        validation: validation.to_vec(),
-        threads,
+        training,
+        validation,
         options,
-        pool,
     };
     match options.precision {
-        Precision::F32 => run.go::<f32>(model, &mut rng, observer),
-        Precision::F64 => run.go::<f64>(model, &mut rng, observer),
+        Precision::F32 => {
+            let mut engine = CpuEngine::<f32>::new(&samples, threads, pool);
+            run.go(model, &mut engine, &mut rng, observer)
+        }
+        Precision::F64 => {
+            let mut engine = CpuEngine::<f64>::new(&samples, threads, pool);
+            run.go(model, &mut engine, &mut rng, observer)
+        }
+    }
+}
+
+/// Where the loss of a set of samples and its weight gradient are computed: on the CPU's cores
+/// ([`CpuEngine`]) or on an accelerator (the `lagrange-gpu` crate). [`train_with`] runs the same
+/// loop, split, schedule and Adam over any of them.
+pub trait GradientEngine {
+    /// Where it runs, for the report (`cpu (2 threads)`, `cuda:0 (NVIDIA H200)`).
+    fn name(&self) -> String;
+    /// The loss of `indices` (into the samples the engine was made for) with the weights
+    /// `model.parameters`, each residual weighted by `1/(normalizer·n)`. With `grad` (one entry
+    /// per weight), the gradient of the objective is written into it (overwriting).
+    fn evaluate(
+        &mut self,
+        model: &NeuralModel,
+        indices: &[usize],
+        normalizer: usize,
+        grad: Option<&mut [f64]>,
+    ) -> Result<BatchLoss, LearnError>;
+}
+
+/// [`train`] on another [`GradientEngine`]: `make` builds it for the training samples (all of
+/// them, training and validation, in the data's row order).
+pub fn train_with<'s>(
+    model: &mut NeuralModel,
+    data: &crate::Dataset,
+    options: &TrainOptions,
+    make: impl FnOnce(&NeuralModel, Samples) -> Result<Box<dyn GradientEngine + 's>, LearnError>,
+    observer: &mut dyn FnMut(&TrainProgress),
+) -> Result<TrainReport, LearnError> {
+    let (samples, training, validation, mut rng) = split(model, data, options)?;
+    let mut engine = make(model, samples)?;
+    let run = Run {
+        training,
+        validation,
+        options,
+    };
+    run.go(model, engine.as_mut(), &mut rng, observer)
+}
+
+/// The engine of [`train`]: the batch split over a rayon pool, one [`BatchScratch`] per thread.
+pub struct CpuEngine<'a, T> {
+    samples: &'a Samples,
+    lanes: Vec<Lane<T>>,
+    pool: rayon::ThreadPool,
+    params: Vec<T>,
+}
+
+impl<'a, T: Real> CpuEngine<'a, T> {
+    /// An engine over `samples` with `threads` lanes run on `pool`.
+    pub fn new(samples: &'a Samples, threads: usize, pool: rayon::ThreadPool) -> Self {
+        Self {
+            samples,
+            lanes: (0..threads.max(1))
+                .map(|_| Lane {
+                    scratch: BatchScratch::default(),
+                    grad: Vec::new(),
+                })
+                .collect(),
+            pool,
+            params: Vec::new(),
+        }
+    }
+}
+
+impl<T: Real> GradientEngine for CpuEngine<'_, T> {
+    fn name(&self) -> String {
+        format!("cpu ({} threads)", self.lanes.len())
+    }
+    fn evaluate(
+        &mut self,
+        model: &NeuralModel,
+        indices: &[usize],
+        normalizer: usize,
+        grad: Option<&mut [f64]>,
+    ) -> Result<BatchLoss, LearnError> {
+        self.params.clear();
+        self.params
+            .extend(model.parameters.iter().map(|&p| T::of(p)));
+        let Some(grad) = grad else {
+            let (params, samples) = (&self.params, self.samples);
+            let lanes = &mut self.lanes;
+            return Ok(self.pool.install(|| {
+                evaluate_chunked(
+                    model,
+                    params,
+                    samples,
+                    indices,
+                    normalizer,
+                    lanes.iter_mut().map(|l| &mut l.scratch),
+                )
+            }));
+        };
+        let count = model.parameters.len();
+        let per = indices.len().div_ceil(self.lanes.len());
+        let (params, samples) = (&self.params, self.samples);
+        let lanes = &mut self.lanes;
+        let parts: Vec<BatchLoss> = self.pool.install(|| {
+            lanes
+                .par_iter_mut()
+                .enumerate()
+                .map(|(i, lane)| {
+                    lane.grad.clear();
+                    lane.grad.resize(count, T::zero());
+                    let lo = (i * per).min(indices.len());
+                    let hi = ((i + 1) * per).min(indices.len());
+                    model.batch_loss(
+                        params,
+                        samples,
+                        &indices[lo..hi],
+                        normalizer,
+                        &mut lane.scratch,
+                        Some(&mut lane.grad),
+                    )
+                })
+                .collect()
+        });
+        for (i, g) in grad.iter_mut().enumerate() {
+            *g = lanes
+                .iter()
+                .map(|l| l.grad[i].to_f64().unwrap_or(f64::NAN))
+                .sum();
+        }
+        let mut total = BatchLoss::default();
+        parts.iter().for_each(|p| total.merge(p));
+        Ok(total)
     }
 }
 
 struct Run<'a> {
-    samples: &'a Samples,
     training: Vec<usize>,
     validation: Vec<usize>,
-    threads: usize,
     options: &'a TrainOptions,
-    pool: rayon::ThreadPool,
 }
 
 /// Per-thread buffers and gradient.
@@ -266,9 +406,10 @@ struct Lane<T> {
 }
 
 impl Run<'_> {
-    fn go<T: Real>(
+    fn go(
         &self,
         model: &mut NeuralModel,
+        engine: &mut dyn GradientEngine,
         rng: &mut ChaCha8Rng,
         observer: &mut dyn FnMut(&TrainProgress),
     ) -> Result<TrainReport, LearnError> {
@@ -276,12 +417,7 @@ impl Run<'_> {
         let start = Instant::now();
         let n = model.dof();
         let count = model.parameters.len();
-        let mut lanes: Vec<Lane<T>> = (0..self.threads)
-            .map(|_| Lane {
-                scratch: BatchScratch::default(),
-                grad: vec![T::zero(); count],
-            })
-            .collect();
+        let mut grad = vec![0.0; count];
         let (mut m1, mut m2) = (vec![0.0; count], vec![0.0; count]);
         let (beta1, beta2, eps) = (0.9, 0.999, 1e-8);
         let eval_every = if o.eval_every == 0 {
@@ -296,7 +432,6 @@ impl Run<'_> {
         let mut since_best = 0usize;
         let mut history = Vec::new();
         let (mut window_se, mut window_res, mut window_singular) = (0.0, 0usize, 0usize);
-        let mut params_t: Vec<T> = Vec::with_capacity(count);
         let (mut stopped_early, mut stopped_by_time) = (false, false);
         let mut step = 0;
         let mut next_time_check = 1.0;
@@ -309,9 +444,7 @@ impl Run<'_> {
             }
             let indices = &pool[cursor..cursor + batch];
             cursor += batch;
-            params_t.clear();
-            params_t.extend(model.parameters.iter().map(|&p| T::of(p)));
-            let loss = self.batch_gradient(model, &params_t, indices, &mut lanes);
+            let loss = engine.evaluate(model, indices, indices.len(), Some(&mut grad))?;
             window_se += loss.squared_error;
             window_res += loss.regular * n;
             window_singular += loss.singular;
@@ -325,10 +458,7 @@ impl Run<'_> {
             let t = (step + 1) as i32;
             let (c1, c2) = (1.0 - f64::powi(beta1, t), 1.0 - f64::powi(beta2, t));
             for (i, p) in model.parameters.iter_mut().enumerate() {
-                let g: f64 = lanes
-                    .iter()
-                    .map(|l| l.grad[i].to_f64().unwrap_or(f64::NAN))
-                    .sum();
+                let g = grad[i];
                 if !g.is_finite() {
                     continue;
                 }
@@ -355,7 +485,7 @@ impl Run<'_> {
                     // the periodic checks use at most 4096 validation samples (a fixed subset),
                     // so that they stay a small share of the time; the final loss uses all
                     let check = &self.validation[..self.validation.len().min(4096)];
-                    self.loss::<T>(model, check, &mut lanes).mse(n)
+                    engine.evaluate(model, check, check.len(), None)?.mse(n)
                 };
                 let point = HistoryPoint {
                     step,
@@ -399,11 +529,11 @@ impl Run<'_> {
         if best.0.is_finite() {
             model.parameters = best.2;
         }
-        let train_loss = self.loss::<T>(model, &self.training, &mut lanes);
+        let train_loss = engine.evaluate(model, &self.training, self.training.len(), None)?;
         let validation_loss = if self.validation.is_empty() {
             None
         } else {
-            Some(self.loss::<T>(model, &self.validation, &mut lanes))
+            Some(engine.evaluate(model, &self.validation, self.validation.len(), None)?)
         };
         if train_loss.regular == 0 {
             return Err(LearnError::AllSingular {
@@ -422,59 +552,8 @@ impl Run<'_> {
             train_samples: self.training.len(),
             validation_samples: self.validation.len(),
             options: o.clone(),
+            engine: engine.name(),
             history,
-        })
-    }
-
-    /// Loss and gradient of one minibatch, split over the lanes (threads).
-    fn batch_gradient<T: Real>(
-        &self,
-        model: &NeuralModel,
-        params: &[T],
-        indices: &[usize],
-        lanes: &mut [Lane<T>],
-    ) -> BatchLoss {
-        let per = indices.len().div_ceil(lanes.len());
-        let parts: Vec<BatchLoss> = self.pool.install(|| {
-            lanes
-                .par_iter_mut()
-                .enumerate()
-                .map(|(i, lane)| {
-                    lane.grad.iter_mut().for_each(|g| *g = T::zero());
-                    let lo = (i * per).min(indices.len());
-                    let hi = ((i + 1) * per).min(indices.len());
-                    model.batch_loss(
-                        params,
-                        self.samples,
-                        &indices[lo..hi],
-                        indices.len(),
-                        &mut lane.scratch,
-                        Some(&mut lane.grad),
-                    )
-                })
-                .collect()
-        });
-        let mut total = BatchLoss::default();
-        parts.iter().for_each(|p| total.merge(p));
-        total
-    }
-
-    /// Loss over a whole index set, in chunks, without gradient.
-    fn loss<T: Real>(
-        &self,
-        model: &NeuralModel,
-        indices: &[usize],
-        lanes: &mut [Lane<T>],
-    ) -> BatchLoss {
-        let params: Vec<T> = model.parameters.iter().map(|&p| T::of(p)).collect();
-        self.pool.install(|| {
-            evaluate_chunked(
-                model,
-                &params,
-                self.samples,
-                indices,
-                lanes.iter_mut().map(|l| &mut l.scratch),
-            )
         })
     }
 }
@@ -484,6 +563,7 @@ fn evaluate_chunked<'a, T: Real>(
     params: &[T],
     samples: &Samples,
     indices: &[usize],
+    normalizer: usize,
     scratches: impl Iterator<Item = &'a mut BatchScratch<T>>,
 ) -> BatchLoss {
     let mut scratches: Vec<&mut BatchScratch<T>> = scratches.collect();
@@ -497,7 +577,7 @@ fn evaluate_chunked<'a, T: Real>(
             let hi = ((i + 1) * per).min(indices.len());
             let mut total = BatchLoss::default();
             for chunk in indices[lo..hi].chunks(1024) {
-                let part = model.batch_loss(params, samples, chunk, indices.len(), scratch, None);
+                let part = model.batch_loss(params, samples, chunk, normalizer, scratch, None);
                 total.merge(&part);
             }
             total
@@ -520,6 +600,7 @@ pub fn evaluate_mse(model: &NeuralModel, data: &crate::Dataset) -> BatchLoss {
         &model.parameters,
         &samples,
         &indices,
+        indices.len(),
         scratches.iter_mut(),
     )
 }
