@@ -203,15 +203,22 @@ impl System {
         Ok(out)
     }
 
-    /// Whether compiled equations are cached, failed, or not tried.
-    fn cached_compiled(&self) -> Option<Result<(), ()>> {
+    /// Whether compiled code (the equations, or a small system's batch code) is cached (`Some(true)`),
+    /// failed to compile (`Some(false)`), or has not been tried (`None`).
+    fn cached_code(&self) -> Option<bool> {
+        let batch = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(Some(_)) = batch.as_ref() {
+            return Some(true);
+        }
+        drop(batch);
         let slot = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
-        slot.as_ref()
-            .map(|r| r.as_ref().map(|_| ()).map_err(|_| ()))
+        slot.as_ref().map(|r| r.is_ok())
     }
 
-    /// The q̈ evaluator `evaluator` asks for, for `count` states starting with `(q, q_dot)`.
-    fn evaluator(&self, evaluator: &str, count: usize, q: &[f64], q_dot: &[f64]) -> PyResult<Kind> {
+    /// Which q̈ evaluator `evaluator` asks for, for `count` states starting with `(q, q_dot)`,
+    /// decided before anything is compiled (so that a batch of a small system compiles only
+    /// its batch code, not the per-state equations as well).
+    fn plan(&self, evaluator: &str, count: usize, q: &[f64], q_dot: &[f64]) -> PyResult<Plan> {
         let choice = EomChoice::parse(evaluator).ok_or_else(|| {
             value_error(format!(
                 "unknown evaluator '{evaluator}' (expected auto, autodiff or compiled)"
@@ -224,31 +231,48 @@ impl System {
                 EomChoice::Autodiff if !self.inner.has_lagrangian() => {
                     Err(refuse(EomChoiceError::AutodiffBaseline))
                 }
-                EomChoice::Autodiff => Ok(Kind::Dual),
-                EomChoice::Auto => Ok(Kind::Neural),
+                EomChoice::Autodiff => Ok(Plan::Dual),
+                EomChoice::Auto => Ok(Plan::Neural),
             };
         }
-        match choice {
-            EomChoice::Autodiff => Ok(Kind::Dual),
-            EomChoice::Compiled => self
-                .compiled()
-                .map(Kind::Compiled)
-                .map_err(|reason| refuse(EomChoiceError::CannotCompile { reason })),
-            EomChoice::Auto => match self.cached_compiled() {
-                Some(Ok(())) => Ok(self.compiled().map_or(Kind::Dual, Kind::Compiled)),
-                Some(Err(())) => Ok(Kind::Dual),
+        Ok(match choice {
+            EomChoice::Autodiff => Plan::Dual,
+            EomChoice::Compiled => Plan::Compiled { required: true },
+            EomChoice::Auto => match self.cached_code() {
+                Some(true) => Plan::Compiled { required: false },
+                Some(false) => Plan::Dual,
                 None => {
                     let each = *self
                         .autodiff_seconds
                         .get_or_init(|| eom_choice::autodiff_seconds(&self.inner, q, q_dot));
                     if each * count as f64 > AUTO_COMPILE_ABOVE.as_secs_f64() {
-                        Ok(self.compiled().map_or(Kind::Dual, Kind::Compiled))
+                        Plan::Compiled { required: false }
                     } else {
-                        Ok(Kind::Dual)
+                        Plan::Dual
                     }
                 }
             },
-        }
+        })
+    }
+
+    /// The per-state evaluator of a plan (compiling the equations if it asks for them; a
+    /// required compilation that fails is an error naming the evaluator, an optional one falls
+    /// back to dual numbers).
+    fn kind(&self, plan: Plan, evaluator: &str) -> PyResult<Kind> {
+        Ok(match plan {
+            Plan::Dual => Kind::Dual,
+            Plan::Neural => Kind::Neural,
+            Plan::Compiled { required } => match self.compiled() {
+                Ok(code) => Kind::Compiled(code),
+                Err(_) if !required => Kind::Dual,
+                Err(reason) => {
+                    return Err(value_error(format!(
+                        "evaluator=\"{evaluator}\": {}",
+                        EomChoiceError::CannotCompile { reason }
+                    )));
+                }
+            },
+        })
     }
 
     /// A quantity of L at every state, by dual numbers: `width` values per state from `value`;
@@ -340,6 +364,17 @@ impl System {
         result.map_err(|(i, e)| errors::mechanics(&e, &format!("state {i}: ")))?;
         Ok(out)
     }
+}
+
+/// Which code should evaluate q̈, before anything is compiled.
+#[derive(Debug, Clone, Copy)]
+enum Plan {
+    Dual,
+    /// Compiled code; `required`: `evaluator="compiled"` (a failure is an error).
+    Compiled {
+        required: bool,
+    },
+    Neural,
 }
 
 /// Which code evaluates q̈.
@@ -491,15 +526,16 @@ impl System {
                 return Ok(arrays::vectors(py, Vec::new(), states.batch, n));
             }
             let (q0, q_dot0, _) = states.state(0);
-            let kind = self.evaluator(evaluator, states.len(), q0, q_dot0)?;
+            let plan = self.plan(evaluator, states.len(), q0, q_dot0)?;
             let system = &self.inner;
-            if let Kind::Compiled(_) = kind
+            if let Plan::Compiled { .. } = plan
                 && states.batch.is_some()
                 && let Some(code) = self.batch_code()
             {
                 let out = self.batch_accelerations(py, &code, &states)?;
                 return Ok(arrays::vectors(py, out, states.batch, n));
             }
+            let kind = self.kind(plan, evaluator)?;
             let out = match &kind {
                 Kind::Dual => self.map_states(
                     py,
