@@ -5,6 +5,7 @@
 //! leaves a partial file.
 
 pub mod animate;
+pub mod antialias;
 pub mod atomic;
 pub mod csv;
 pub mod field_rows;

@@ -5,8 +5,8 @@
 use super::PlotKind;
 use super::style::{
     BAR_WIDTH, BLUE, CAPTION_SIZE, Chart, DrawError, FAMILY, HEATMAP, LINE, MARGIN, ORANGE, PAIR,
-    PALETTE, SINGLE, TITLE_SIZE, VERMILLION, aligned, axes, colour_bar, emptiest_corner, fraction,
-    legend, render, swatch, tick, viridis,
+    PALETTE, SINGLE, TITLE_SIZE, VERMILLION, aligned, axes, colour_bar, emptiest_corner,
+    emptiest_corner_count, fraction, headroom, legend, render, swatch, tick, viridis,
 };
 use anyhow::Result;
 use lagrange_learn::landscape::Landscape;
@@ -793,13 +793,22 @@ pub fn lines(series: &[Series], axes_spec: &LineAxes, path: &Path, kind: PlotKin
         }
     };
     let (x0, x1) = bounds(points.iter().map(|p| p.0).collect(), axes_spec.log_x);
-    let (y0, y1) = bounds(points.iter().map(|p| p.1).collect(), axes_spec.log_y);
-    // the legend goes in the corner with the fewest points
-    let corner = corner(
-        &points,
-        ((x0, x1), axes_spec.log_x),
-        ((y0, y1), axes_spec.log_y),
-    );
+    let (y0, mut y1) = bounds(points.iter().map(|p| p.1).collect(), axes_spec.log_y);
+    // the legend goes in the corner with the fewest points; where every corner has some
+    // (peaks at both sides, tails along the bottom), the top is raised to make room
+    let fractions = |y1: f64| {
+        points.iter().map(move |&(a, b)| {
+            (
+                fraction(a, (x0, x1), axes_spec.log_x),
+                fraction(b, (y0, y1), axes_spec.log_y),
+            )
+        })
+    };
+    let (mut corner, covered) = emptiest_corner_count(fractions(y1));
+    if covered > 0 {
+        y1 = headroom((y0, y1), axes_spec.log_y);
+        corner = emptiest_corner_count(fractions(y1)).0;
+    }
     macro_rules! draw {
         ($x:expr, $y:expr) => {
             render!(path, kind, SINGLE, |root| {

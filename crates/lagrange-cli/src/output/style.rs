@@ -1,7 +1,8 @@
 //! The look every figure shares (`plot`, `plot_learn`, `plot_field`): the bundled font and its
 //! sizes, margins, the colour-blind-safe palette and the colour map past it, the line width, the
 //! legend (boxed, in the emptiest corner or in a column beside the chart), the colour bar, and
-//! the PNG-or-SVG backend set-up ([`render!`]).
+//! the PNG-or-SVG backend set-up ([`render!`]; PNG strokes are anti-aliased by
+//! [`super::antialias`]).
 //!
 //! Text goes through `plotters`' pure-Rust `ab_glyph` path with a bundled DejaVu Sans, so no
 //! system font libraries are needed; an SVG keeps its text as `<text>` elements.
@@ -32,8 +33,7 @@ pub const TICK_SIZE: u32 = 16;
 pub const LEGEND_SIZE: u32 = 16;
 /// Margin around a chart.
 pub const MARGIN: u32 = 18;
-/// Width of every data line, in pixels (PNG lines of 2 px and more are filled polygons with
-/// anti-aliased edges; 1-px lines break up where nearly horizontal).
+/// Width of every data line, in pixels (drawn by coverage in PNG, see [`super::antialias`]).
 pub const LINE: u32 = 2;
 
 /// A figure of one chart.
@@ -144,8 +144,10 @@ macro_rules! render {
         match $kind {
             $crate::output::PlotKind::Png => {
                 $crate::output::style::render_on!(
-                    plotters::prelude::BitMapBackend::new($path, $size),
-                    plotters::prelude::BitMapBackend<'_>,
+                    $crate::output::antialias::AntiAliased::new(
+                        plotters::prelude::BitMapBackend::new($path, $size)
+                    ),
+                    $crate::output::antialias::AntiAliased<plotters::prelude::BitMapBackend<'_>>,
                     |$root| $body
                 )
             }
@@ -228,10 +230,17 @@ pub fn swatch(c: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(LINE + 1))
 }
 
-/// The corner of a chart with the fewest of `points` in it, each given as fractions `(fx, fy)`
-/// of the axes (0 at the left / bottom); points outside [0, 1]² are ignored. Ties go to the
-/// upper right, then upper left, lower right, lower left.
-pub fn emptiest_corner(points: impl IntoIterator<Item = (f64, f64)>) -> SeriesLabelPosition {
+/// The corners in the order [`emptiest_corner`] prefers them on a tie.
+const CORNERS: [SeriesLabelPosition; 4] = [
+    SeriesLabelPosition::UpperRight,
+    SeriesLabelPosition::UpperLeft,
+    SeriesLabelPosition::LowerRight,
+    SeriesLabelPosition::LowerLeft,
+];
+
+/// How many of `points` (fractions `(fx, fy)` of the axes, 0 at the left / bottom) fall in each
+/// corner of [`CORNERS`]; points outside [0, 1]² are ignored.
+fn corner_counts(points: impl IntoIterator<Item = (f64, f64)>) -> [usize; 4] {
     // each corner's box is 45 % of the width and 40 % of the height: about what a legend takes
     let mut counts = [0usize; 4];
     for (fx, fy) in points {
@@ -245,14 +254,34 @@ pub fn emptiest_corner(points: impl IntoIterator<Item = (f64, f64)>) -> SeriesLa
         counts[2] += usize::from(right && low);
         counts[3] += usize::from(left && low);
     }
+    counts
+}
+
+/// The corner of a chart with the fewest of `points` in it, each given as fractions `(fx, fy)`
+/// of the axes (0 at the left / bottom); points outside [0, 1]² are ignored. Ties go to the
+/// upper right, then upper left, lower right, lower left.
+pub fn emptiest_corner(points: impl IntoIterator<Item = (f64, f64)>) -> SeriesLabelPosition {
+    emptiest_corner_count(points).0
+}
+
+/// [`emptiest_corner`] and how many points it holds (0: the legend covers no data).
+pub fn emptiest_corner_count(
+    points: impl IntoIterator<Item = (f64, f64)>,
+) -> (SeriesLabelPosition, usize) {
+    let counts = corner_counts(points);
     let best = (0..4).min_by_key(|&i| (counts[i], i)).unwrap_or(0);
-    [
-        SeriesLabelPosition::UpperRight,
-        SeriesLabelPosition::UpperLeft,
-        SeriesLabelPosition::LowerRight,
-        SeriesLabelPosition::LowerLeft,
-    ][best]
-        .clone()
+    (CORNERS[best].clone(), counts[best])
+}
+
+/// The top of a y axis `[lo, hi]` (log scale when `log`) raised so that data up to `hi` fill
+/// only the lower 55 %: the upper corners are then empty for a legend that found no empty
+/// corner.
+pub fn headroom((lo, hi): (f64, f64), log: bool) -> f64 {
+    if log {
+        lo * (hi / lo).powf(1.0 / 0.55)
+    } else {
+        lo + (hi - lo) / 0.55
+    }
 }
 
 /// Fractions of `[lo, hi]` (on a log scale when `log`) for [`emptiest_corner`].
@@ -462,6 +491,32 @@ mod tests {
             emptiest_corner(std::iter::empty()),
             SeriesLabelPosition::UpperRight
         ));
+    }
+
+    /// Two peaks and tails along the bottom leave no corner empty; raising the top by
+    /// [`headroom`] empties the upper corners, on linear and log axes.
+    #[test]
+    fn headroom_frees_the_upper_corners() {
+        let curve: Vec<(f64, f64)> = (0..=100)
+            .map(|i| {
+                let x = i as f64 / 100.0;
+                let peak = |c: f64| (-((x - c) / 0.08).powi(2)).exp();
+                (x, 0.01 + peak(0.2) + peak(0.8))
+            })
+            .collect();
+        for log in [false, true] {
+            let (lo, hi) = (0.01, 1.02);
+            let at = |top: f64| {
+                curve
+                    .iter()
+                    .map(move |&(x, y)| (x, fraction(y, (lo, top), log)))
+                    .collect::<Vec<_>>()
+            };
+            assert!(emptiest_corner_count(at(hi)).1 > 0, "log {log}");
+            let (pos, count) = emptiest_corner_count(at(headroom((lo, hi), log)));
+            assert_eq!(count, 0, "log {log}");
+            assert!(matches!(pos, SeriesLabelPosition::UpperRight));
+        }
     }
 
     #[test]

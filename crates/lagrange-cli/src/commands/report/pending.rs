@@ -12,8 +12,9 @@ pub fn future(ctx: &mut Context) -> Result<Section> {
          per term (compiling 10⁶ sites takes seconds), and gauge fields on links.\n\
          - **Quantum** (section 11): the pair-product or Takahashi–Imada action (O(Δτ⁴)), \
          staging moves, and fitting V to measured densities of several coordinates.\n\
-         - **GPU** (section 9): measure the neural training step, the one workload large enough \
-         to gain from one, against the CPU figures.\n",
+         - **GPU** (section 9): the structured model's head and the mass penalty on the GPU \
+         (they run on the CPU only), and fewer kernel launches at small batches, where a step \
+         is launch-bound.\n",
     );
     for d in &ctx.shared.directions {
         body.push_str(&format!("- {d}\n"));
@@ -23,7 +24,7 @@ pub fn future(ctx: &mut Context) -> Result<Section> {
         id: "future",
         title: FUTURE_TITLE,
         summary: format!(
-            "{count} directions: faster lattice kernels, better path-integral actions, a GPU measurement, and what the sections above found lacking"
+            "{count} directions: faster lattice kernels, better path-integral actions, the rest of training on the GPU, and what the sections above found lacking"
         ),
         answer: "What the measurements above suggest doing next (the first three follow sections \
                  10, 11 and 9; the rest come from this run's numbers)."
