@@ -31,7 +31,9 @@ pub enum Command {
     Eom(EomArgs),
     /// Integrate the equations of motion from t = 0 and write the trajectory and/or a plot.
     Simulate(SimulateArgs),
-    /// A looping GIF of the motion: the mechanism (rods, springs, bobs, trails) where the system declares its geometry, else a moving point on each phase portrait
+    /// A looping GIF of the motion (SYSTEM, or a trajectory CSV with --system): a field's profile
+    /// (1-D) or heatmap (2-D), the mechanism (rods, springs, bobs, trails) where the system
+    /// declares its geometry, else a moving point on each phase portrait
     Animate(crate::commands::animate::AnimateArgs),
     /// Generate a dataset (q, q̇, q̈) from a system, with optional noise, as CSV for `learn`.
     Generate(crate::commands::generate::GenerateArgs),

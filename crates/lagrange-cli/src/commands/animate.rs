@@ -1,8 +1,9 @@
 //! `lagrange animate`: a looping GIF of the motion, from a SYSTEM (simulated as `simulate`
 //! does, keeping only the states the frames need) or from a trajectory CSV written by
-//! `simulate --out`.
+//! `simulate --out` (drawn as `--system SYSTEM` is, or as phase portraits without it).
 //!
-//! The picture is the mechanism where the system declares its geometry
+//! The picture is decided once, from the system ([`Picture::of`]): a lattice field's profile or
+//! heatmap, the mechanism where the system declares its geometry
 //! ([`lagrange::systems::System::geometry`]), else a moving point on each phase portrait; see
 //! [`crate::output::animate`]. The file is written atomically: bad input or a failed run leaves
 //! no file.
@@ -10,14 +11,16 @@
 use crate::app::RunFailure;
 use crate::cli::SystemArgs;
 use crate::options::{self, Problem};
-use crate::output::animate::{Frames, Settings, write_gif};
+use crate::output::animate::{Frames, Picture, Settings, write_gif};
 use crate::output::atomic::{AtomicFile, check_target};
 use crate::output::progress;
+use crate::system::AnySystem;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use lagrange::integrators::{IntegrationError, simulate_streaming};
 use lagrange::systems::System;
 use lagrange_learn::eom_choice::{EomChoice, RunPlan, choose_evaluator};
+use std::io::BufRead;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +37,13 @@ pub struct AnimateArgs {
     /// `lagrange simulate --out`.
     #[command(flatten)]
     pub system: SystemArgs,
+
+    /// With a trajectory CSV: the system it was simulated from (a TOML file or a built-in name),
+    /// drawn as that system is (its mechanism, or its field's profile or heatmap); `--param`
+    /// sets its parameters (sizes such as `n` included). The CSV's coordinate columns must be
+    /// the system's. Without it a CSV animates as phase portraits.
+    #[arg(long = "system", value_name = "SYSTEM")]
+    pub with_system: Option<String>,
 
     /// The animation file: `.gif` (MP4 would need an encoder with system libraries).
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -101,18 +111,13 @@ pub fn run(args: &AnimateArgs) -> Result<()> {
     };
     let settings = Settings { width, height, fps };
     if is_csv(&args.system.system) {
-        if !args.system.params.is_empty() || !args.system.state.is_empty() {
-            bail!("--param and --state need a SYSTEM, not a trajectory CSV");
-        }
-        let path = Path::new(&args.system.system);
-        let rows = read_csv(path)?;
-        let span = rows.t.last().copied().unwrap_or(0.0) - rows.t.first().copied().unwrap_or(0.0);
-        let count = frame_count(args, fps, span)?;
-        let frames = rows.sample(count);
-        let title = path
-            .file_stem()
-            .map_or("trajectory".into(), |s| s.to_string_lossy().into_owned());
-        return write(&args.out, &frames, None, &title, &settings);
+        return animate_csv(args, &settings);
+    }
+    if let Some(name) = &args.with_system {
+        bail!(
+            "--system '{name}' goes with a trajectory CSV; SYSTEM '{}' is simulated and drawn as itself",
+            args.system.system
+        );
     }
 
     let t_end = options::finite(&args.t_end, "--t-end")?;
@@ -156,14 +161,10 @@ pub fn run(args: &AnimateArgs) -> Result<()> {
     )
     .map_err(|e| anyhow!("{e}"))?;
 
+    let picture = Picture::of(&system, &settings, count);
     // frame k shows the first row at or after t_k = k·t_end/(count − 1), less half a step
     let at = |k: usize| t_end * k as f64 / (count.max(2) - 1) as f64 - 0.5 * dt;
-    let mut frames = Frames {
-        coordinates: coordinates.clone(),
-        t: Vec::with_capacity(count),
-        q: Vec::with_capacity(count),
-        q_dot: Vec::with_capacity(count),
-    };
+    let mut frames = Frames::new(coordinates.clone(), count);
     let mut blown_up = None;
     let result = {
         let mut observer = progress::observer(args.quiet);
@@ -172,10 +173,8 @@ pub fn run(args: &AnimateArgs) -> Result<()> {
                 blown_up = Some(t);
                 return ControlFlow::Break(());
             }
-            while frames.t.len() < count && t >= at(frames.t.len()) {
-                frames.t.push(t);
-                frames.q.push(q.to_vec());
-                frames.q_dot.push(q_dot.to_vec());
+            while frames.len() < count && t >= at(frames.len()) {
+                frames.push(&picture, t, q, q_dot);
             }
             ControlFlow::Continue(())
         };
@@ -202,35 +201,22 @@ pub fn run(args: &AnimateArgs) -> Result<()> {
         IntegrationError::InvalidSettings { .. } => anyhow!(e),
         e => anyhow!(RunFailure(format!("integration failed: {e}"))),
     })?;
-    // rounding at the very end can leave the last frame unfilled: repeat the last state
-    while frames.t.len() < count {
-        let k = frames.t.len() - 1;
-        frames.t.push(frames.t[k]);
-        frames.q.push(frames.q[k].clone());
-        frames.q_dot.push(frames.q_dot[k].clone());
-    }
-    let geometry = system.geometry();
-    write(
-        &args.out,
-        &frames,
-        geometry.as_ref(),
-        &system.title(),
-        &settings,
-    )
+    frames.fill_to(count);
+    write(&args.out, &frames, &picture, &system.title(), &settings)
 }
 
 /// Encodes the GIF into a temporary file and puts it in place only when complete.
 fn write(
     out: &Path,
     frames: &Frames,
-    geometry: Option<&lagrange::systems::Geometry>,
+    picture: &Picture,
     title: &str,
     settings: &Settings,
 ) -> Result<()> {
     let file = AtomicFile::new(out)?;
     let context = || format!("cannot write '{}'", out.display());
     let handle = std::io::BufWriter::new(file.file()?);
-    write_gif(frames, geometry, title, settings, handle).with_context(context)?;
+    write_gif(frames, picture, title, settings, handle).with_context(context)?;
     file.sync().with_context(context)?;
     file.commit()
 }
@@ -296,88 +282,200 @@ fn is_csv(system: &str) -> bool {
     system.to_ascii_lowercase().ends_with(".csv")
 }
 
-/// A trajectory read back from CSV: every row.
-struct Rows {
+/// Animates a trajectory CSV, drawn as `--system` is (phase portraits without it).
+fn animate_csv(args: &AnimateArgs, settings: &Settings) -> Result<()> {
+    if !args.system.state.is_empty() {
+        bail!("--state does not apply to a trajectory CSV (its rows are the states)");
+    }
+    let path = Path::new(&args.system.system);
+    let system = match &args.with_system {
+        Some(name) => Some(csv_system(name, &args.system.params)?),
+        None if !args.system.params.is_empty() => {
+            bail!("--param needs --system SYSTEM with a trajectory CSV")
+        }
+        None => None,
+    };
+    let csv = Trajectory::scan(path)?;
+    if let (Some(system), Some(name)) = (&system, &args.with_system) {
+        csv.check_coordinates(system, name)?;
+    }
+    let count = frame_count(args, settings.fps, csv.span())?;
+    let picture = match &system {
+        Some(system) => Picture::of(system, settings, count),
+        None => Picture::Phase,
+    };
+    let frames = csv.frames(count, &picture)?;
+    let title = match &system {
+        Some(system) => system.title(),
+        None => path
+            .file_stem()
+            .map_or("trajectory".into(), |s| s.to_string_lossy().into_owned()),
+    };
+    write(&args.out, &frames, &picture, &title, settings)
+}
+
+/// The system named by `--system`, with the `--param` values (its state is the CSV's).
+fn csv_system(name: &str, params: &[String]) -> Result<AnySystem> {
+    let Problem { system, .. } = options::problem(&SystemArgs {
+        system: name.to_string(),
+        state: Vec::new(),
+        params: params.to_vec(),
+    })?;
+    Ok(system)
+}
+
+/// A short list of names: all of them up to five, else the first four and the count.
+fn list(names: &[String]) -> String {
+    if names.len() <= 5 {
+        return names.join(", ");
+    }
+    format!("{}, ... ({} in all)", names[..4].join(", "), names.len())
+}
+
+/// The columns of a trajectory CSV of `simulate --out` (`t, <q...>, <q>_dot..., [energy]`) and
+/// the time of every row. Rows are checked as they are scanned, but only their times are
+/// kept; [`Trajectory::frames`] reads the file again for the rows the frames show, so a CSV of
+/// a large lattice costs the frames' memory, not the file's.
+struct Trajectory {
+    path: PathBuf,
     coordinates: Vec<String>,
     t: Vec<f64>,
-    q: Vec<Vec<f64>>,
-    q_dot: Vec<Vec<f64>>,
 }
 
-impl Rows {
-    /// `count` frames evenly spaced in time (the nearest row at or after each).
-    fn sample(&self, count: usize) -> Frames {
-        let (t0, t1) = (self.t[0], self.t[self.t.len() - 1]);
-        let mut frames = Frames {
-            coordinates: self.coordinates.clone(),
-            t: Vec::new(),
-            q: Vec::new(),
-            q_dot: Vec::new(),
-        };
-        let mut row = 0;
-        for k in 0..count {
-            let target = t0 + (t1 - t0) * k as f64 / (count.max(2) - 1) as f64;
-            while row + 1 < self.t.len() && self.t[row] < target {
-                row += 1;
-            }
-            frames.t.push(self.t[row]);
-            frames.q.push(self.q[row].clone());
-            frames.q_dot.push(self.q_dot[row].clone());
-        }
-        frames
-    }
+/// The lines of `path` with their 1-based numbers, blank ones skipped.
+fn numbered_lines(path: &Path) -> Result<impl Iterator<Item = Result<(usize, String)>>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read '{}'", path.display()))?;
+    let shown = path.display().to_string();
+    Ok(std::io::BufReader::new(file)
+        .lines()
+        .enumerate()
+        .map(move |(i, line)| {
+            line.map(|l| (i + 1, l))
+                .with_context(|| format!("cannot read '{shown}'"))
+        })
+        .filter(|line| !matches!(line, Ok((_, l)) if l.trim().is_empty())))
 }
 
-/// Reads a CSV with the columns of `simulate --out`: `t, <q...>, <q>_dot..., [energy]`.
-fn read_csv(path: &Path) -> Result<Rows> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read '{}'", path.display()))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines
-        .next()
-        .ok_or_else(|| anyhow!("'{}' is empty", path.display()))?
+/// The numbers of data line `number` of `path`, at least `columns` of them.
+fn parse_row(path: &Path, number: usize, line: &str, columns: usize) -> Result<Vec<f64>> {
+    let values: Vec<f64> = line
         .split(',')
-        .map(str::trim)
-        .collect();
-    let coordinates: Vec<String> = header
-        .iter()
-        .skip(1)
-        .take_while(|c| !c.ends_with("_dot") && **c != "energy")
-        .map(|c| c.to_string())
-        .collect();
-    let n = coordinates.len();
-    let velocities_match = header.len() > 2 * n
-        && coordinates
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow!("'{}' line {number}: not a row of numbers", path.display()))?;
+    if values.len() < columns {
+        bail!("'{}' line {number}: too few columns", path.display());
+    }
+    Ok(values)
+}
+
+impl Trajectory {
+    /// Reads the header and checks every row, keeping the times.
+    fn scan(path: &Path) -> Result<Self> {
+        let mut lines = numbered_lines(path)?;
+        let header_line = lines
+            .next()
+            .transpose()?
+            .ok_or_else(|| anyhow!("'{}' is empty", path.display()))?
+            .1;
+        let header: Vec<&str> = header_line.split(',').map(str::trim).collect();
+        let coordinates: Vec<String> = header
             .iter()
-            .zip(&header[1 + n..1 + 2 * n])
-            .all(|(c, v)| *v == format!("{c}_dot"));
-    if header.first() != Some(&"t") || n == 0 || !velocities_match {
-        bail!(
-            "'{}' is not a trajectory CSV (expected the columns t, <q...>, <q>_dot... of `lagrange simulate --out`)",
-            path.display()
-        );
-    }
-    let mut rows = Rows {
-        coordinates,
-        t: Vec::new(),
-        q: Vec::new(),
-        q_dot: Vec::new(),
-    };
-    for (i, line) in lines.enumerate() {
-        let values: Vec<f64> = line
-            .split(',')
-            .map(|v| v.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| anyhow!("'{}' line {}: not a row of numbers", path.display(), i + 2))?;
-        if values.len() < 1 + 2 * n {
-            bail!("'{}' line {}: too few columns", path.display(), i + 2);
+            .skip(1)
+            .take_while(|c| !c.ends_with("_dot") && **c != "energy")
+            .map(|c| c.to_string())
+            .collect();
+        let n = coordinates.len();
+        let velocities_match = header.len() > 2 * n
+            && coordinates
+                .iter()
+                .zip(&header[1 + n..1 + 2 * n])
+                .all(|(c, v)| *v == format!("{c}_dot"));
+        if header.first() != Some(&"t") || n == 0 || !velocities_match {
+            bail!(
+                "'{}' is not a trajectory CSV (expected the columns t, <q...>, <q>_dot... of `lagrange simulate --out`)",
+                path.display()
+            );
         }
-        rows.t.push(values[0]);
-        rows.q.push(values[1..1 + n].to_vec());
-        rows.q_dot.push(values[1 + n..1 + 2 * n].to_vec());
+        let mut t = Vec::new();
+        for line in lines {
+            let (number, line) = line?;
+            t.push(parse_row(path, number, &line, 1 + 2 * n)?[0]);
+        }
+        if t.is_empty() {
+            bail!("'{}' has no rows", path.display());
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            coordinates,
+            t,
+        })
     }
-    if rows.t.is_empty() {
-        bail!("'{}' has no rows", path.display());
+
+    /// The time the rows span.
+    fn span(&self) -> f64 {
+        self.t[self.t.len() - 1] - self.t[0]
     }
-    Ok(rows)
+
+    /// The CSV's coordinate columns must be `system`'s, in order: a CSV of another system (or
+    /// of another size: `--param n=...`) would be drawn wrongly or not at all.
+    fn check_coordinates(&self, system: &AnySystem, name: &str) -> Result<()> {
+        let expected = system.coordinates();
+        if self.coordinates != expected {
+            bail!(
+                "'{}' has the coordinates {} but --system '{name}' has {}; name the system the CSV was simulated from, with the same --param sizes",
+                self.path.display(),
+                list(&self.coordinates),
+                list(&expected)
+            );
+        }
+        Ok(())
+    }
+
+    /// The data row each of `count` frames evenly spaced in time shows (the nearest row at or
+    /// after its time).
+    fn rows(&self, count: usize) -> Vec<usize> {
+        let (t0, t1) = (self.t[0], self.t[self.t.len() - 1]);
+        let mut row = 0;
+        (0..count)
+            .map(|k| {
+                let target = t0 + (t1 - t0) * k as f64 / (count.max(2) - 1) as f64;
+                while row + 1 < self.t.len() && self.t[row] < target {
+                    row += 1;
+                }
+                row
+            })
+            .collect()
+    }
+
+    /// `count` frames evenly spaced in time, kept as `picture` needs them.
+    fn frames(&self, count: usize, picture: &Picture) -> Result<Frames> {
+        let n = self.coordinates.len();
+        let wanted = self.rows(count);
+        let mut frames = Frames::new(self.coordinates.clone(), count);
+        let mut next = wanted.iter().peekable();
+        for (row, line) in numbered_lines(&self.path)?.skip(1).enumerate() {
+            if next.peek().is_none() {
+                break;
+            }
+            let (number, line) = line?;
+            if next.peek() != Some(&&row) {
+                continue;
+            }
+            let values = parse_row(&self.path, number, &line, 1 + 2 * n)?;
+            while next.next_if(|&&r| r == row).is_some() {
+                frames.push(
+                    picture,
+                    values[0],
+                    &values[1..1 + n],
+                    &values[1 + n..1 + 2 * n],
+                );
+            }
+        }
+        if frames.len() < count {
+            bail!("'{}' changed while it was read", self.path.display());
+        }
+        Ok(frames)
+    }
 }

@@ -1,13 +1,19 @@
-//! Animated GIF of a trajectory: the mechanism in the plane where the system declares its
-//! [`Geometry`] (rods, springs, bobs, fading trails), else a moving point on each phase
-//! portrait (q_i against q̇_i, up to [`MAX_PANELS`] coordinates).
+//! Animated GIF of a trajectory. What it shows is decided once per run ([`Picture::of`]): a
+//! lattice field's profile or heatmap ([`field`]); the mechanism in the plane where the system
+//! declares its [`Geometry`] (rods, springs, bobs, fading trails); else a moving point on each
+//! phase portrait (q_i against q̇_i, up to [`MAX_PANELS`] coordinates).
 //!
 //! Frames are drawn with `plotters` into an RGB buffer and mapped onto a fixed palette of
-//! [`PALETTE_LEN`] colours, so no per-frame colour quantization is needed and encoding with the
-//! pure-Rust `gif` crate stays fast (a few hundred frames in well under a second at 480×480).
+//! [`PALETTE_LEN`] colours (a heatmap adds its [`field::LEVELS`] viridis steps), so no per-frame
+//! colour quantization is needed and encoding with the pure-Rust `gif` crate stays fast (a few
+//! hundred frames in well under a second at 480×480).
 
+mod field;
+
+use crate::system::AnySystem;
 use anyhow::{Result, anyhow};
-use lagrange::systems::{Geometry, LinkKind};
+use field::{FieldScene, FieldView};
+use lagrange::systems::{Geometry, LinkKind, System};
 use plotters::prelude::*;
 use plotters::style::RGBColor;
 use std::collections::HashMap;
@@ -16,12 +22,92 @@ use std::io::Write;
 /// Phase portraits drawn at most (the first coordinates) for a system without geometry.
 pub const MAX_PANELS: usize = 6;
 
-/// The sampled states, one per frame.
+/// What the animation shows, decided once per run.
+pub enum Picture {
+    /// The mechanism in the plane, as the system's geometry declares it.
+    Mechanism(Geometry),
+    /// A lattice field: its profile (1-D) or the heatmap of its first field (2-D).
+    Field(FieldView),
+    /// A moving point on each phase portrait.
+    Phase,
+}
+
+impl Picture {
+    /// The picture of `system` for `frames` frames of `settings`: a lattice field draws its
+    /// field, a system that declares its geometry its mechanism, any other its phase portraits.
+    pub fn of(system: &AnySystem, settings: &Settings, frames: usize) -> Self {
+        if let Some(field) = system.field() {
+            return Picture::Field(FieldView::new(field, settings, frames));
+        }
+        system.geometry().map_or(Picture::Phase, Picture::Mechanism)
+    }
+
+    /// The GIF's global palette: [`palette`], plus the heatmap's colours for a 2-D field.
+    fn palette(&self) -> Vec<RGBColor> {
+        let mut colours = palette();
+        if let Picture::Field(view) = self
+            && view.is_heatmap()
+        {
+            colours.extend(field::levels());
+        }
+        colours
+    }
+}
+
+/// The sampled states, one per frame, as the picture needs them.
 pub struct Frames {
     pub coordinates: Vec<String>,
     pub t: Vec<f64>,
+    /// The coordinates of each frame; for a field picture only the sampled sites
+    /// ([`FieldView::sample`]), so a large lattice costs the picture's size, not its own.
     pub q: Vec<Vec<f64>>,
+    /// The velocities of each frame (empty for a field picture, which does not draw them).
     pub q_dot: Vec<Vec<f64>>,
+}
+
+impl Frames {
+    /// No frames yet, room for `count`.
+    pub fn new(coordinates: Vec<String>, count: usize) -> Self {
+        Self {
+            coordinates,
+            t: Vec::with_capacity(count),
+            q: Vec::with_capacity(count),
+            q_dot: Vec::with_capacity(count),
+        }
+    }
+
+    /// The number of frames so far.
+    pub fn len(&self) -> usize {
+        self.t.len()
+    }
+
+    /// Keeps the state at `t` as `picture` needs it.
+    pub fn push(&mut self, picture: &Picture, t: f64, q: &[f64], q_dot: &[f64]) {
+        self.t.push(t);
+        match picture {
+            Picture::Field(view) => {
+                self.q.push(view.sample(q));
+                self.q_dot.push(Vec::new());
+            }
+            Picture::Mechanism(_) | Picture::Phase => {
+                self.q.push(q.to_vec());
+                self.q_dot.push(q_dot.to_vec());
+            }
+        }
+    }
+
+    /// Repeats the last frame until there are `count` (rounding at the end of a run can leave
+    /// the last ones unfilled).
+    pub fn fill_to(&mut self, count: usize) {
+        let Some(k) = self.len().checked_sub(1) else {
+            return;
+        };
+        while self.len() < count {
+            self.t.push(self.t[k]);
+            self.q.push(self.q[k].clone());
+            self.q_dot.push(self.q_dot[k].clone());
+        }
+    }
 }
 
 /// Picture size in pixels and frame rate.
@@ -134,7 +220,7 @@ impl Quantizer {
 /// Writes the animation of `frames` as a looping GIF to `sink`.
 pub fn write_gif(
     frames: &Frames,
-    geometry: Option<&Geometry>,
+    picture: &Picture,
     title: &str,
     settings: &Settings,
     sink: impl Write,
@@ -143,21 +229,27 @@ pub fn write_gif(
     let w = u16::try_from(width).map_err(|_| anyhow!("width {width} is too large for a GIF"))?;
     let h = u16::try_from(height).map_err(|_| anyhow!("height {height} is too large for a GIF"))?;
     crate::output::style::register_fonts();
-    let palette = palette();
+    let palette = picture.palette();
     let flat: Vec<u8> = palette.iter().flat_map(|c| [c.0, c.1, c.2]).collect();
     let mut encoder = gif::Encoder::new(sink, w, h, &flat)?;
     encoder.set_repeat(gif::Repeat::Infinite)?;
     let mut quantizer = Quantizer::new(palette);
     let delay = (100.0 / fps as f64).round().max(1.0) as u16;
-    let scene = match geometry {
-        Some(g) => Scene::mechanism(frames, g, width, height),
-        None => Scene::phase(frames, width, height),
+    let scene = match picture {
+        Picture::Mechanism(g) => Scene::mechanism(frames, g, width, height),
+        Picture::Field(view) => Scene::Field(FieldScene::new(view, frames)),
+        Picture::Phase => Scene::phase(frames, width, height),
     };
     let mut rgb = vec![255u8; width as usize * height as usize * 3];
     for k in 0..frames.t.len() {
+        for pixel in rgb.chunks_exact_mut(3) {
+            pixel.copy_from_slice(&[BACKGROUND.0, BACKGROUND.1, BACKGROUND.2]);
+        }
+        if let Scene::Field(field) = &scene {
+            field.raster(&mut rgb, width, &frames.q[k]);
+        }
         {
             let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
-            root.fill(&BACKGROUND).map_err(draw_error)?;
             scene.draw(&root, frames, k, title).map_err(draw_error)?;
             root.present().map_err(draw_error)?;
         }
@@ -196,6 +288,8 @@ enum Scene {
         panels: Vec<Panel>,
         radius: i32,
     },
+    /// A lattice field; its heatmap pixels are written before the drawing (`raster`).
+    Field(FieldScene),
 }
 
 /// One phase portrait: coordinate `index`, drawn in the pixel box `origin` + `size`.
@@ -376,6 +470,7 @@ impl Scene {
                     root.draw(&Circle::new(p, *radius, fill(body_colour(body, 0))))?;
                 }
             }
+            Scene::Field(field) => field.draw(root, &frames.q[k])?,
             Scene::Phase { panels, radius } => {
                 let label = (crate::output::style::FAMILY, (size * 4 / 5).max(8))
                     .into_font()

@@ -13,7 +13,7 @@
 //! Fields*, §22.
 
 use super::cyclotron::gyrate;
-use super::geometry::Geometry;
+use super::geometry::{Geometry, oblique};
 use super::{ParameterError, Range, System, check, half_m_v2, named, unknown};
 use crate::lagrangian::{Lagrangian, Scalar, Structure};
 use std::sync::Arc;
@@ -126,9 +126,13 @@ impl Lagrangian for CrossedFields {
 }
 
 impl System for CrossedFields {
-    /// The drifting cycloid projected on the x-y plane, with a trail.
+    /// The drifting cycloid in the oblique projection [`oblique`] (x-y face on, z receding at
+    /// 30°), with a trail: motion along B (z) shows as well as the E×B drift.
     fn geometry(&self) -> Option<Geometry> {
-        Some(Geometry::new(1, Arc::new(|q: &[f64]| vec![[q[0], q[1]]])).with_trail(true))
+        Some(
+            Geometry::new(1, Arc::new(|q: &[f64]| vec![oblique(q[0], q[1], q[2])]))
+                .with_trail(true),
+        )
     }
     fn title(&self) -> String {
         "Charged particle in crossed electric and magnetic fields (E×B drift)".into()
@@ -155,5 +159,23 @@ impl System for CrossedFields {
     }
     fn lagrangian_text(&self) -> String {
         "0.5*m*(x_dot^2 + y_dot^2 + z_dot^2) + 0.5*q*B*(x*y_dot - y*x_dot) + q*E*y".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (x, y, z) = (−1.5, 0.4, −0.8) projects to (x + ½·z·cos 30°, y + ½·z·sin 30°) =
+    /// (−1.5 − 0.2√3, 0.2): motion along B (here −z) shows as a shift down and to the left.
+    #[test]
+    fn geometry_projects_the_drift_obliquely() {
+        let geometry = CrossedFields::default().geometry().unwrap();
+        let p = geometry.positions(&[-1.5, 0.4, -0.8]);
+        assert_eq!(p.len(), 1);
+        let expected = [-1.5 - 0.2 * 3f64.sqrt(), 0.2];
+        assert!((p[0][0] - expected[0]).abs() < 1e-12, "{p:?}");
+        assert!((p[0][1] - expected[1]).abs() < 1e-12, "{p:?}");
+        assert!(geometry.trail && geometry.links.is_empty());
     }
 }

@@ -11,7 +11,7 @@
 //! Reference: Goldstein, Poole & Safko, *Classical Mechanics*, 3rd ed., §1.5 (velocity-dependent
 //! potential `L = T − qφ + q A·v`); Landau & Lifshitz, *The Classical Theory of Fields*, §21.
 
-use super::geometry::Geometry;
+use super::geometry::{Geometry, oblique};
 use super::{ParameterError, Range, System, check, cos_sinc, half_m_v2, named, unknown};
 use crate::lagrangian::{Lagrangian, Scalar, Structure};
 use std::sync::Arc;
@@ -123,9 +123,13 @@ impl Lagrangian for Cyclotron {
 }
 
 impl System for Cyclotron {
-    /// The helix projected on the x-y plane (perpendicular to B), with a trail.
+    /// The helix in the oblique projection [`oblique`] (x-y face on, z receding at 30°), with a
+    /// trail: the circles about B and the drift along B both show.
     fn geometry(&self) -> Option<Geometry> {
-        Some(Geometry::new(1, Arc::new(|q: &[f64]| vec![[q[0], q[1]]])).with_trail(true))
+        Some(
+            Geometry::new(1, Arc::new(|q: &[f64]| vec![oblique(q[0], q[1], q[2])]))
+                .with_trail(true),
+        )
     }
     fn title(&self) -> String {
         "Charged particle in a uniform magnetic field (cyclotron)".into()
@@ -151,5 +155,23 @@ impl System for Cyclotron {
     }
     fn lagrangian_text(&self) -> String {
         "0.5*m*(x_dot^2 + y_dot^2 + z_dot^2) + 0.5*q*B*(x*y_dot - y*x_dot)".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (x, y, z) = (0.3, −0.7, 2) projects to (x + ½·z·cos 30°, y + ½·z·sin 30°) =
+    /// (0.3 + √3/2, −0.2): the helix's climb along B moves the body up and to the right.
+    #[test]
+    fn geometry_projects_the_helix_obliquely() {
+        let geometry = Cyclotron::default().geometry().unwrap();
+        let p = geometry.positions(&[0.3, -0.7, 2.0]);
+        assert_eq!(p.len(), 1);
+        let expected = [0.3 + 3f64.sqrt() / 2.0, -0.2];
+        assert!((p[0][0] - expected[0]).abs() < 1e-12, "{p:?}");
+        assert!((p[0][1] - expected[1]).abs() < 1e-12, "{p:?}");
+        assert!(geometry.trail && geometry.links.is_empty());
     }
 }

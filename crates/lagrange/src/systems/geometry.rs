@@ -78,6 +78,17 @@ impl Geometry {
     }
 }
 
+/// The oblique (cabinet) projection of the point `(x, y, z)` onto the picture plane:
+/// `X = x + ½ z cos 30°`, `Y = y + ½ z sin 30°`. The x-y plane is seen face on and true to scale;
+/// z recedes up and to the right at 30°, foreshortened by half. A planar animation of a 3-D
+/// motion (the cyclotron's helix, the drift of crossed fields) then shows its motion along z
+/// instead of dropping it, and circles in the x-y plane stay circles.
+pub fn oblique(x: f64, y: f64, z: f64) -> [f64; 2] {
+    const DEPTH: f64 = 0.5;
+    let (sin, cos) = 30f64.to_radians().sin_cos();
+    [x + DEPTH * z * cos, y + DEPTH * z * sin]
+}
+
 impl fmt::Debug for Geometry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Geometry")

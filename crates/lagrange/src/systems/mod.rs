@@ -52,7 +52,7 @@ pub use cyclotron::Cyclotron;
 pub use damped_oscillator::DampedOscillator;
 pub use double_pendulum::DoublePendulum;
 pub use driven_oscillator::DrivenOscillator;
-pub use geometry::{Geometry, Link, LinkKind};
+pub use geometry::{Geometry, Link, LinkKind, oblique};
 pub use harmonic_oscillator::HarmonicOscillator;
 pub use kepler::Kepler;
 pub use n_body::NBody;

@@ -309,8 +309,7 @@ pub fn run(ctx: &mut Context) -> Result<Section> {
         .fold(0.0, f64::max)
         / e_total0.abs();
     let lost = 1.0 - own.last().map_or(0.0, |p| p.1) / own[0].1;
-    let command =
-        "lagrange simulate examples/particle-string.toml --t-end 15 --dt 0.05 --plot radiate.png";
+    let command = "lagrange simulate examples/particle-string.toml --t-end 15 --dt 0.05 --plot fields-radiation.png";
     let (kymo_path, kymo_md) = ctx.figure(
         "fields-radiation.png",
         "The string's displacement φ(x, t) while the trapped particle (at x = 20) radiates into it: wave packets leave on both sides, a cloud of field stays bound to the particle.",

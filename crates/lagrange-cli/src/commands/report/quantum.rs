@@ -131,7 +131,7 @@ pub fn run(ctx: &mut Context) -> Result<Section> {
         "quantum-double-well.png",
         "Position density in the double well V = (x² − 2)² at β = 10: PIMC histogram (P = 100) against exact diagonalization's thermal density and |ψ₀|².",
         Some(
-            "lagrange quantum examples/double-well.toml --beta 10 --slices 100 --sweeps 100000 --out dw.json --plot dw.png",
+            "lagrange quantum examples/double-well.toml --beta 10 --slices 100 --sweeps 100000 --out dw.json --plot quantum-double-well.png",
         ),
     );
     let pair = |x: &[f64], y: &[f64]| x.iter().copied().zip(y.iter().copied()).collect();
