@@ -410,11 +410,23 @@ impl Scene {
     }
 
     fn draw<'a>(&self, root: &Area<'a>, frames: &Frames, k: usize, title: &str) -> DrawResult<'a> {
-        let (_, height) = root.dim_in_pixel();
-        let size = font_size(height);
+        let (width, height) = root.dim_in_pixel();
+        let text = format!("{title}   t = {:.2}", frames.t[k]);
+        // a long title on a small picture gets a smaller font rather than being cut off
+        let mut size = font_size(height);
+        while size > 9
+            && root
+                .estimate_text_size(
+                    &text,
+                    &TextStyle::from((crate::output::style::FAMILY, size).into_font()),
+                )
+                .is_ok_and(|(w, _)| w + 16 > width)
+        {
+            size -= 1;
+        }
         let font = (crate::output::style::FAMILY, size).into_font().color(&INK);
         root.draw(&Text::new(
-            format!("{title}   t = {:.2}", frames.t[k]),
+            text,
             (8, (title_band(height) - size) / 2),
             font.clone(),
         ))?;
