@@ -11,14 +11,9 @@
 //! The GEMMs themselves are cuBLAS calls ([`crate::engine`]).
 
 use lagrange::mechanics::linalg::SINGULAR_RELATIVE_PIVOT;
+use lagrange_learn::neural::model::upper_index;
 use lagrange_learn::neural::{NeuralKind, NeuralModel, SmoothActivation};
 use std::fmt::Write as _;
-
-/// Index of `(min(i,j), max(i,j))` in the row-wise upper triangle (as in the model's channel list).
-fn upper_index(n: usize, i: usize, j: usize) -> usize {
-    let (i, j) = if i <= j { (i, j) } else { (j, i) };
-    i * n - i * (i + 1) / 2 + j
-}
 
 fn constant_array<V: std::fmt::Display>(src: &mut String, ty: &str, name: &str, values: &[V]) {
     // a zero-length array is not valid C++: pad with one unused entry

@@ -294,8 +294,9 @@ impl NeuralModel {
     }
 }
 
-/// Index of the pair `(min(i,j), max(i,j))` in the row-wise upper triangle of an `n × n` matrix.
-fn upper_index(n: usize, i: usize, j: usize) -> usize {
+/// Index of the pair `(min(i,j), max(i,j))` in the row-wise upper triangle of an `n × n` matrix:
+/// where the `lnn` channels hold `M_ij` (the GPU backend lays out its head with it too).
+pub fn upper_index(n: usize, i: usize, j: usize) -> usize {
     let (i, j) = if i <= j { (i, j) } else { (j, i) };
     i * n - i * (i + 1) / 2 + j
 }
