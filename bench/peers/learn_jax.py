@@ -13,6 +13,9 @@ hand-written Adam update: β1 0.9, β2 0.999, ε 1e-12, as lagrange's AdamOption
 Systems (the example files' Lagrangians, the other parameters fixed at the files' values):
   double-pendulum  θ = (m2, g), m1 = l1 = l2 = 1     examples/double-pendulum.toml
   cyclotron        θ = (B,),    m = q = 1            examples/cyclotron.toml
+  chain:N          θ = (k, b),  unit masses          FPU-β chain of N masses with fixed ends,
+                   L = Σ ½ ẋᵢ² − Σ (½ k dⱼ² + ¼ b dⱼ⁴), dⱼ the N + 1 spring extensions
+                   (`lagrange bench --learn` writes the same chain as a TOML file)
 
 Measures:
   compile_s           jit(step).lower(...).compile()
@@ -56,6 +59,14 @@ def lagrangian(system):
             vx, vy, vz = v
             return 0.5 * m * (vx**2 + vy**2 + vz**2) + 0.5 * charge * b * (x * vy - y * vx)
         return L, 3
+    if system.startswith("chain:"):
+        n = int(system.split(":")[1])
+
+        def L(theta, q, v):
+            k, b = theta
+            d = jnp.concatenate([q[:1], q[1:] - q[:-1], -q[-1:]])
+            return 0.5 * jnp.sum(v**2) - jnp.sum(0.5 * k * d**2 + 0.25 * b * d**4)
+        return L, n
     raise SystemExit(f"unknown system {system}")
 
 

@@ -21,14 +21,15 @@ pub(crate) mod equations;
 pub(crate) mod graph;
 pub(crate) mod kernel;
 pub(crate) mod parametric;
+pub(crate) mod parametric_terms;
 pub(crate) mod terms;
 pub(crate) mod trace;
 
 pub use codegen::CodegenError;
 pub use equations::{CompileError, CompileStats, CompiledEquations};
 pub use parametric::{
-    DerivativeMode, MAX_OPERATIONS, ParametricEquations, ParametricLagrangian, ParametricOptions,
-    ParametricStats, Sample,
+    DerivativeMode, MAX_OPERATIONS, MIN_TERM_COORDINATES, ParametricEquations,
+    ParametricLagrangian, ParametricOptions, ParametricStats, Sample, TermKernels,
 };
 pub use terms::MIN_PARALLEL_ROWS;
 pub use trace::{TraceError, Traced};

@@ -42,6 +42,7 @@ use crate::codegen::{CompiledFunction, Layout};
 use crate::diff::{directional, gradient};
 use crate::equations::{CompileError, SYMBOLIC_SOLVE, eliminate, force_and_mass};
 use crate::graph::{Graph, Id};
+use crate::parametric_terms::{self, Kind, TermCode, TermState};
 use crate::trace::{Traced, trace};
 use lagrange::mechanics::linalg::{
     SINGULAR_RELATIVE_PIVOT, band_index, band_to_dense, factor_banded_in_place, factor_in_place,
@@ -77,7 +78,45 @@ pub trait ParametricLagrangian {
     ) -> Traced {
         Traced::from(0.0)
     }
+    /// Number of local terms `L = Σₖ L_k`, each reading only its own coordinates (0: not
+    /// declared). Declared terms let a large model compile to loop kernels (see
+    /// [`TermKernels`]).
+    fn num_terms(&self) -> usize {
+        0
+    }
+    /// Appends the coordinates of term `k`, in the order [`term`](Self::term) takes them.
+    fn term_coordinates(&self, _k: usize, _coordinates: &mut Vec<usize>) {}
+    /// Term `L_k(θ; t, q, q̇)` on its own coordinates (`q` and `q_dot` have one value per
+    /// coordinate of [`term_coordinates`](Self::term_coordinates)).
+    fn term(
+        &self,
+        _k: usize,
+        _theta: &[Traced],
+        _t: Traced,
+        _q: &[Traced],
+        _q_dot: &[Traced],
+    ) -> Traced {
+        Traced::from(0.0)
+    }
 }
+
+/// Whether a model declared as local terms ([`ParametricLagrangian::num_terms`]) compiles to
+/// loop kernels, one per class of alike terms, or to straight-line code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermKernels {
+    /// Kernels from [`MIN_TERM_COORDINATES`] coordinates on (or where the straight-line code
+    /// would be too large), straight-line code below.
+    Auto,
+    /// Straight-line code always.
+    Never,
+    /// Kernels wherever terms are declared (and there is no Rayleigh function).
+    Always,
+}
+
+/// From this many coordinates on, `TermKernels::Auto` compiles declared terms to kernels:
+/// the straight-line code's size grows with the terms, the kernels' does not. Measured with
+/// `lagrange bench --learn` on text chains (see `bench/README.md`).
+pub const MIN_TERM_COORDINATES: usize = 16;
 
 /// How the parameter derivatives of `f` and `M` are taken on the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +138,8 @@ pub struct ParametricOptions {
     pub derivatives: bool,
     /// How the derivatives are taken (results agree to rounding; a choice for speed and tests).
     pub mode: DerivativeMode,
+    /// Whether declared terms compile to loop kernels.
+    pub term_kernels: TermKernels,
 }
 
 impl Default for ParametricOptions {
@@ -106,6 +147,7 @@ impl Default for ParametricOptions {
         Self {
             derivatives: true,
             mode: DerivativeMode::Auto,
+            term_kernels: TermKernels::Auto,
         }
     }
 }
@@ -124,6 +166,8 @@ pub struct ParametricStats {
     pub derivative_operations: usize,
     /// How M is handled.
     pub mass_matrix: String,
+    /// Loop kernels compiled for declared terms (0: straight-line code).
+    pub term_kernels: usize,
     /// `"forward"` or `"reverse"`: how the parameter derivatives were taken (`"none"` without).
     pub derivatives: &'static str,
     /// Wall time of tracing, differentiation and code generation.
@@ -168,7 +212,7 @@ struct InCode {
 
 /// How the host stores M (and each `∂M/∂θₖ`).
 #[derive(Debug, Clone, Copy)]
-enum Storage {
+pub(crate) enum Storage {
     /// `n × n`, row-major.
     Dense,
     /// The band `n × (2 bw + 1)` (see [`band_index`]); factorized without pivoting, dense with
@@ -177,7 +221,7 @@ enum Storage {
 }
 
 impl Storage {
-    fn len(self, n: usize) -> usize {
+    pub(crate) fn len(self, n: usize) -> usize {
         match self {
             Storage::Dense => n * n,
             Storage::Banded { bandwidth } => n * (2 * bandwidth + 1),
@@ -213,23 +257,41 @@ enum Factored {
 #[derive(Debug)]
 struct Host {
     storage: Storage,
-    /// Where M depends on θ alone (not on t, q, q̇): M and `∂M/∂θ` (out, in `storage`), run and
-    /// factorized once per [`set_parameters`](ParametricEquations::set_parameters); the
-    /// per-sample functions then leave M out.
-    per_parameters: Option<Function>,
+    /// Whether M depends on θ alone (not on t, q, q̇): then M and `∂M/∂θ` are evaluated and
+    /// factorized once per [`set_parameters`](ParametricEquations::set_parameters), and the
+    /// per-sample code leaves them out.
+    mass_per_parameters: bool,
+}
+
+/// The code that writes `f`, M and their derivatives for the host's LU, into the work array
+/// `[out (f, ∂f/∂θ) | scratch (M, ∂M/∂θ)]`.
+#[derive(Debug)]
+// one per compiled model, behind an `Arc`: the variants' sizes do not matter
+#[allow(clippy::large_enum_variant)]
+enum Code {
+    /// Straight-line functions of the whole model.
+    Straight {
+        /// `f` (out) and, unless M depends on θ alone, `M` (scratch).
+        values: Function,
+        /// `f`, `∂f/∂θ` (out) and, unless M depends on θ alone, `M`, `∂M/∂θ` (scratch).
+        jacobian: Option<Function>,
+        /// Where M depends on θ alone: M and `∂M/∂θ` (out, in the host's storage).
+        per_parameters: Option<Function>,
+    },
+    /// Loop kernels over the declared terms (`parametric_terms`).
+    Terms(TermCode),
 }
 
 #[derive(Debug)]
 struct Shared {
     n: usize,
     p: usize,
-    /// Tried first where present (n ≤ 4).
+    /// Tried first where present (n ≤ 4, straight-line code).
     in_code: Option<InCode>,
     host: Host,
-    /// `f` (out) and, unless M depends on θ alone, `M` (scratch) for the host's LU.
-    dense_values: Function,
-    /// `f`, `∂f/∂θ` (out) and, unless M depends on θ alone, `M`, `∂M/∂θ` (scratch).
-    dense_jacobian: Option<Function>,
+    code: Code,
+    /// Where scratch starts in the work array.
+    out_len: usize,
     stats: ParametricStats,
 }
 
@@ -265,9 +327,11 @@ pub struct ParametricEquations {
     shared: Arc<Shared>,
     /// Input array 0: `[t, θ (P), observed q̈ (n)]`.
     uniform: Vec<f64>,
-    out: Vec<f64>,
-    scratch: Vec<f64>,
+    /// `[out | scratch]`: what the straight-line functions or the term kernels write.
+    work: Vec<f64>,
     temp: Vec<f64>,
+    /// The term kernels' rows with θ, and their base at θ.
+    terms: TermState,
     /// The host's factors of M (see `factored`), with the row swaps of a dense factorization.
     matrix: Vec<f64>,
     pivots: Vec<usize>,
@@ -306,9 +370,9 @@ impl Clone for ParametricEquations {
         Self {
             shared: Arc::clone(&self.shared),
             uniform: self.uniform.clone(),
-            out: self.out.clone(),
-            scratch: self.scratch.clone(),
+            work: self.work.clone(),
             temp: self.temp.clone(),
+            terms: self.terms.clone(),
             matrix: self.matrix.clone(),
             pivots: self.pivots.clone(),
             factored: self.factored,
@@ -420,7 +484,7 @@ fn compile_in_code(
 }
 
 /// `∂f/∂θ` (`n × P`, `i P + k`) and `∂M/∂θ` (`P × n × n`, `k n² + i n + j`) on the graph.
-fn parameter_derivatives(
+pub(crate) fn parameter_derivatives(
     g: &mut Graph,
     force: &[Id],
     mass: &[Id],
@@ -478,6 +542,14 @@ impl ParametricEquations {
     ) -> Result<Self, CompileError> {
         let start = Instant::now();
         let (n, p) = (lagrangian.dof(), lagrangian.num_parameters());
+        let kernels = match options.term_kernels {
+            TermKernels::Never => false,
+            TermKernels::Always => true,
+            TermKernels::Auto => n >= MIN_TERM_COORDINATES,
+        };
+        if kernels && let Some(code) = parametric_terms::build(lagrangian, options)? {
+            return Ok(Self::with_terms(code, n, p, options, start));
+        }
         let (mut g, (l, f)) = trace(Graph::new(1 + 3 * n + p), || {
             let t = Traced::from_id(0);
             let q: Vec<Traced> = (0..n).map(|i| Traced::from_id((1 + i) as Id)).collect();
@@ -580,7 +652,7 @@ impl ParametricEquations {
         };
         let host = Host {
             storage,
-            per_parameters,
+            mass_per_parameters,
         };
 
         let in_code = if in_code {
@@ -660,13 +732,14 @@ impl ParametricEquations {
             compiled_operations: operations[0],
             derivative_operations: operations[1],
             mass_matrix,
+            term_kernels: 0,
             derivatives: how,
             compile_seconds: start.elapsed().as_secs_f64(),
         };
         let functions: Vec<&Function> = [
             Some(&dense_values),
             dense_jacobian.as_ref(),
-            host.per_parameters.as_ref(),
+            per_parameters.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -678,20 +751,92 @@ impl ParametricEquations {
             .map(|f| f.code.temp_len())
             .max()
             .unwrap_or(0);
-        Ok(Self {
-            shared: Arc::new(Shared {
+        Ok(Self::assemble(
+            Shared {
                 n,
                 p,
                 in_code,
                 host,
-                dense_values,
-                dense_jacobian,
+                code: Code::Straight {
+                    values: dense_values,
+                    jacobian: dense_jacobian,
+                    per_parameters,
+                },
+                out_len,
                 stats,
-            }),
+            },
+            scratch_len,
+            temp_len,
+        ))
+    }
+
+    /// The equations on term kernels (see `parametric_terms`).
+    fn with_terms(
+        code: TermCode,
+        n: usize,
+        p: usize,
+        options: ParametricOptions,
+        start: Instant,
+    ) -> Self {
+        let host = Host {
+            storage: code.storage,
+            mass_per_parameters: code.mass_per_parameters,
+        };
+        let mass_matrix = match (code.mass_per_parameters, code.storage) {
+            (true, Storage::Banded { .. }) => "banded LU on the host, once per parameter set",
+            (true, Storage::Dense) => "dense LU on the host, once per parameter set",
+            (false, Storage::Banded { .. }) => "banded LU on the host",
+            (false, Storage::Dense) => "dense LU on the host",
+        };
+        let stats = ParametricStats {
+            parameters: p,
+            traced_nodes: 0,
+            compiled_operations: code.operations[0],
+            derivative_operations: code.operations[1],
+            mass_matrix: format!("{mass_matrix} (term kernels)"),
+            term_kernels: code.num_kernels(),
+            derivatives: if options.derivatives {
+                // per term, forward unless a term has more parameters than outputs
+                match options.mode {
+                    DerivativeMode::Reverse => "reverse",
+                    _ => "forward",
+                }
+            } else {
+                "none"
+            },
+            compile_seconds: start.elapsed().as_secs_f64(),
+        };
+        let (out_len, scratch_len) = (code.out_len, code.scratch_len);
+        let mut equations = Self::assemble(
+            Shared {
+                n,
+                p,
+                in_code: None,
+                host,
+                code: Code::Terms(code),
+                out_len,
+                stats,
+            },
+            scratch_len,
+            0,
+        );
+        if let Code::Terms(code) = &equations.shared.code {
+            equations.terms = code.state();
+        }
+        equations
+    }
+
+    /// The equations around compiled `shared`, with buffers for `scratch_len` scratch values
+    /// and `temp_len` temporaries.
+    fn assemble(shared: Shared, scratch_len: usize, temp_len: usize) -> Self {
+        let (n, p) = (shared.n, shared.p);
+        let out_len = shared.out_len;
+        Self {
+            shared: Arc::new(shared),
             uniform: vec![0.0; 1 + p + n],
-            out: vec![0.0; out_len],
-            scratch: vec![0.0; scratch_len],
+            work: vec![0.0; out_len + scratch_len],
             temp: vec![0.0; temp_len],
+            terms: TermState::default(),
             matrix: vec![0.0; n * n],
             pivots: vec![0; n],
             factored: Factored::Failed,
@@ -703,7 +848,7 @@ impl ParametricEquations {
             lane_out: Vec::new(),
             lane_temp: Vec::new(),
             sample_out: Vec::new(),
-        })
+        }
     }
 
     /// Degrees of freedom.
@@ -723,7 +868,7 @@ impl ParametricEquations {
 
     /// Whether the Jacobian and gradient were compiled ([`ParametricOptions::derivatives`]).
     pub fn has_derivatives(&self) -> bool {
-        self.shared.dense_jacobian.is_some()
+        self.shared.stats.derivatives != "none"
     }
 
     /// Sets θ for the following evaluations.
@@ -736,50 +881,78 @@ impl ParametricEquations {
         self.uniform[1..1 + p].copy_from_slice(theta);
         self.theta.copy_from_slice(theta);
         let shared = Arc::clone(&self.shared);
-        if let Some(function) = &shared.host.per_parameters {
-            // M (and ∂M/∂θ) do not read the state: evaluate at the origin, factorize once
-            let origin = vec![0.0; shared.n];
-            self.uniform[0] = 0.0;
-            // SAFETY: as in `run_dense`: `uniform` holds 1 + P + n values, `origin` n, `out`
-            // and `temp` are sized to the largest function, this one writes only to `out`.
-            let sum = unsafe {
-                function.code.call_split_unchecked(
-                    [&self.uniform, &origin, &origin],
-                    [&mut self.out, &mut self.scratch],
-                    &mut self.temp,
-                )
-            };
-            self.parameter_mass.clear();
-            self.parameter_mass
-                .extend_from_slice(&self.out[..function.out]);
-            let len = shared.host.storage.len(shared.n);
-            self.factored = if sum.is_finite() {
-                factor(
-                    shared.host.storage,
-                    shared.n,
-                    &self.parameter_mass[..len],
-                    &mut self.matrix,
-                    &mut self.pivots,
-                )
-            } else {
-                Factored::Failed
-            };
-        }
+        // M (and ∂M/∂θ) where they do not read the state: evaluated here, factorized once
+        let finite = match &shared.code {
+            Code::Straight {
+                per_parameters: Some(function),
+                ..
+            } => {
+                let origin = vec![0.0; shared.n];
+                self.uniform[0] = 0.0;
+                let (out, scratch) = self.work.split_at_mut(shared.out_len);
+                // SAFETY: as in `run_dense`: `uniform` holds 1 + P + n values, `origin` n,
+                // `out` and `temp` are sized to the largest function, this one writes only to
+                // `out`.
+                let sum = unsafe {
+                    function.code.call_split_unchecked(
+                        [&self.uniform, &origin, &origin],
+                        [out, scratch],
+                        &mut self.temp,
+                    )
+                };
+                self.parameter_mass.clear();
+                self.parameter_mass
+                    .extend_from_slice(&self.work[..function.out]);
+                sum.is_finite()
+            }
+            Code::Straight { .. } => return,
+            Code::Terms(code) => {
+                let finite = code.set_parameters(&mut self.terms, theta);
+                if !code.mass_per_parameters {
+                    return;
+                }
+                self.parameter_mass.clear();
+                self.parameter_mass
+                    .extend_from_slice(&self.terms.base[shared.out_len..]);
+                finite
+            }
+        };
+        let len = shared.host.storage.len(shared.n);
+        self.factored = if finite {
+            factor(
+                shared.host.storage,
+                shared.n,
+                &self.parameter_mass[..len],
+                &mut self.matrix,
+                &mut self.pivots,
+            )
+        } else {
+            Factored::Failed
+        };
     }
 
     /// Runs a dense function (f, M and their derivatives, for the host's LU) on `(t, q, q̇)`;
     /// `false` when something read or written is not finite.
     fn run_dense(&mut self, which: Which, t: f64, q: &[f64], q_dot: &[f64]) -> bool {
         let shared = &*self.shared;
-        let function = match which {
-            Which::Values => &shared.dense_values,
-            Which::Jacobian => shared
-                .dense_jacobian
-                .as_ref()
-                .expect("compiled without derivatives"),
-            Which::Gradient => unreachable!("the host's gradient comes from the Jacobian"),
+        let compiled_without = "compiled without derivatives";
+        let function = match (&shared.code, which) {
+            (_, Which::Gradient) => unreachable!("the host's gradient comes from the Jacobian"),
+            (Code::Terms(code), which) => {
+                let kind = match which {
+                    Which::Values => Kind::Values,
+                    _ if shared.stats.derivatives == "none" => panic!("{compiled_without}"),
+                    _ => Kind::Jacobian,
+                };
+                return code.run(&self.terms, kind, t, q, q_dot, &mut self.work);
+            }
+            (Code::Straight { values, .. }, Which::Values) => values,
+            (Code::Straight { jacobian, .. }, Which::Jacobian) => {
+                jacobian.as_ref().expect(compiled_without)
+            }
         };
         self.uniform[0] = t;
+        let (out, scratch) = self.work.split_at_mut(shared.out_len);
         // SAFETY: the layout reads 1 + P + n values of `uniform` (its length), n of `q` and
         // `q̇` (checked by the callers), writes `function.out` values of `out` and
         // `function.scratch` of `scratch` (both sized by `new` to the largest function), and
@@ -787,7 +960,7 @@ impl ParametricEquations {
         let sum = unsafe {
             function.code.call_split_unchecked(
                 [&self.uniform, q, q_dot],
-                [&mut self.out, &mut self.scratch],
+                [out, scratch],
                 &mut self.temp,
             )
         };
@@ -872,12 +1045,13 @@ impl ParametricEquations {
     /// M depends on θ alone (then `set_parameters` did); `false` where it is singular.
     fn host_factor(&mut self) -> bool {
         let host = &self.shared.host;
-        if host.per_parameters.is_none() {
+        if !host.mass_per_parameters {
             let n = self.shared.n;
+            let scratch = &self.work[self.shared.out_len..];
             self.factored = factor(
                 host.storage,
                 n,
-                &self.scratch[..host.storage.len(n)],
+                &scratch[..host.storage.len(n)],
                 &mut self.matrix,
                 &mut self.pivots,
             );
@@ -933,7 +1107,7 @@ impl ParametricEquations {
         }
         let mut acc = std::mem::take(&mut self.sample_out);
         acc.clear();
-        acc.extend_from_slice(&self.out[..n]);
+        acc.extend_from_slice(&self.work[..n]);
         let solved = self.host_factor() && self.host_solve(&mut acc);
         self.sample_out = acc;
         solved
@@ -976,7 +1150,7 @@ impl ParametricEquations {
         let mut rhs = std::mem::take(&mut self.rhs);
         rhs.resize(n, 0.0);
         let (acc, jac) = result.split_at_mut(n);
-        acc.copy_from_slice(&self.out[..n]);
+        acc.copy_from_slice(&self.work[..n]);
         let solved =
             self.host_factor() && self.host_solve(acc) && self.host_columns(&mut rhs, acc, jac);
         self.rhs = rhs;
@@ -991,15 +1165,15 @@ impl ParametricEquations {
         let storage = self.shared.host.storage;
         let len = storage.len(n);
         // [M, ∂M/∂θ₀, …] in the host's storage: per sample in scratch, or per parameter set
-        let masses = if self.shared.host.per_parameters.is_some() {
+        let masses = if self.shared.host.mass_per_parameters {
             &self.parameter_mass
         } else {
-            &self.scratch
+            &self.work[self.shared.out_len..]
         };
         for k in 0..p {
             let dm = &masses[len * (1 + k)..len * (2 + k)];
             for (i, r) in rhs.iter_mut().enumerate() {
-                *r = self.out[n + i * p + k] - storage.row_times(n, dm, i, acc);
+                *r = self.work[n + i * p + k] - storage.row_times(n, dm, i, acc);
             }
             if !self.host_solve(rhs) {
                 return false;

@@ -23,7 +23,7 @@ use lagrange::Lagrangian;
 use lagrange::mechanics::linalg::band_index;
 
 /// More classes than this (terms that hardly repeat) compile to straight-line code instead.
-const MAX_CLASSES: usize = 64;
+pub(crate) const MAX_CLASSES: usize = 64;
 /// Below this many operations (estimated as Σ kernel operations × terms) straight-line code
 /// is used: it fits the instruction cache and avoids the loops' index loads and the fixed
 /// cost of the kernel calls. Measured (instruction counts and times of the probe example):
@@ -247,7 +247,7 @@ struct Differentiated {
 }
 
 /// `op` with its operands renamed by `f`.
-fn rename(op: Op, f: impl Fn(Id) -> Id) -> Op {
+pub(crate) fn rename(op: Op, f: impl Fn(Id) -> Id) -> Op {
     match op {
         Op::Const(_) | Op::Input(_) => op,
         Op::Add(a, b) => Op::Add(f(a), f(b)),
@@ -265,7 +265,7 @@ fn rename(op: Op, f: impl Fn(Id) -> Id) -> Op {
 
 /// The live nodes of a term's graph, renumbered densely (inputs first, as they are), with
 /// every constant replaced by `Const(0)` and its value listed separately.
-fn canonical(g: &Graph, root: Id) -> (Vec<Op>, Id, Vec<f64>) {
+pub(crate) fn canonical(g: &Graph, root: Id) -> (Vec<Op>, Id, Vec<f64>) {
     let live = g.live(&[root]);
     let mut map = vec![Id::MAX; g.len()];
     let mut ops = Vec::new();
@@ -514,7 +514,7 @@ fn uniform_diagonal(entries: &[(usize, usize, f64)], n: usize) -> Option<f64> {
 
 /// Whether the `outputs` need a division or a square root: then two rows per iteration
 /// (`f64x2`) halve the time on the divider, which bounds such kernels.
-fn divides(g: &Graph, outputs: &[Id]) -> bool {
+pub(crate) fn divides(g: &Graph, outputs: &[Id]) -> bool {
     let live = g.live(outputs);
     (0..g.len()).any(|id| live[id] && matches!(g.op(id as Id), Op::Div(..) | Op::Fun(Fun::Sqrt, _)))
 }
@@ -580,7 +580,7 @@ fn differentiate(class: &Class) -> Differentiated {
 
 /// The rows in batches of at most [`BATCH`] rows with pairwise disjoint coordinates (first
 /// fit), so that rows run one after the other rarely wait for each other's additions.
-fn spread<'a>(rows: impl Iterator<Item = &'a [usize]>) -> Vec<Vec<usize>> {
+pub(crate) fn spread<'a>(rows: impl Iterator<Item = &'a [usize]>) -> Vec<Vec<usize>> {
     let mut batches: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
     // batches before this one are full
     let mut open = 0;

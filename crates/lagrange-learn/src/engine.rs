@@ -174,10 +174,26 @@ pub fn build_engine<'m, M: Model + Sync + ?Sized>(
     choice: Engine,
     derivatives: bool,
 ) -> Result<Box<dyn LossEngine + 'm>, LearnError> {
+    build_engine_with(model, choice, derivatives, None)
+}
+
+/// [`build_engine`], choosing how a model declared as local terms compiles: `Some(true)` as
+/// loop kernels per class of alike terms, `Some(false)` as straight-line code, `None` as the
+/// compiler decides (kernels from `lagrange_jit::MIN_TERM_COORDINATES` coordinates on). The
+/// results agree to rounding; this is for benchmarks and tests.
+///
+/// # Errors
+/// As [`build_engine`].
+pub fn build_engine_with<'m, M: Model + Sync + ?Sized>(
+    model: &'m M,
+    choice: Engine,
+    derivatives: bool,
+    term_kernels: Option<bool>,
+) -> Result<Box<dyn LossEngine + 'm>, LearnError> {
     if choice == Engine::Autodiff {
         return Ok(Box::new(Autodiff::new(model)));
     }
-    match compiled::Compiled::new(model, choice, derivatives) {
+    match compiled::Compiled::new(model, choice, derivatives, term_kernels) {
         Ok(engine) => Ok(Box::new(engine)),
         Err(reason) if choice == Engine::Auto => Ok(Box::new(Autodiff {
             model,
@@ -198,8 +214,8 @@ mod compiled {
     };
     use crate::model::Model;
     use lagrange_jit::{
-        CompileError, DerivativeMode, ParametricEquations, ParametricLagrangian, ParametricOptions,
-        Sample, TraceError, Traced,
+        CompileError, ParametricEquations, ParametricLagrangian, ParametricOptions, Sample,
+        TermKernels, TraceError, Traced,
     };
     use rayon::prelude::*;
     use std::sync::Mutex;
@@ -229,6 +245,22 @@ mod compiled {
         fn dissipation(&self, theta: &[Traced], t: Traced, q: &[Traced], v: &[Traced]) -> Traced {
             self.0.dissipation_over::<Traced, Traced>(theta, t, q, v)
         }
+        fn num_terms(&self) -> usize {
+            self.0.structure().local_terms
+        }
+        fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+            self.0.term_coordinates(k, coordinates);
+        }
+        fn term(
+            &self,
+            k: usize,
+            theta: &[Traced],
+            t: Traced,
+            q: &[Traced],
+            v: &[Traced],
+        ) -> Traced {
+            self.0.term_over::<Traced, Traced>(theta, k, t, q, v)
+        }
     }
 
     /// Why a model could not be compiled, in words for a report.
@@ -256,13 +288,23 @@ mod compiled {
     }
 
     impl<'m, M: Model + Sync + ?Sized> Compiled<'m, M> {
-        pub(crate) fn new(model: &'m M, choice: Engine, derivatives: bool) -> Result<Self, String> {
+        pub(crate) fn new(
+            model: &'m M,
+            choice: Engine,
+            derivatives: bool,
+            term_kernels: Option<bool>,
+        ) -> Result<Self, String> {
             if model.structure().generalized_forces {
                 return Err("the model declares generalized forces".into());
             }
             let options = ParametricOptions {
                 derivatives,
-                mode: DerivativeMode::Auto,
+                term_kernels: match term_kernels {
+                    None => TermKernels::Auto,
+                    Some(true) => TermKernels::Always,
+                    Some(false) => TermKernels::Never,
+                },
+                ..ParametricOptions::default()
             };
             let equations =
                 ParametricEquations::new(&Traceable(model), options).map_err(|e| reason(&e))?;
@@ -454,6 +496,7 @@ mod compiled {
             _model: &M,
             _choice: Engine,
             _derivatives: bool,
+            _term_kernels: Option<bool>,
         ) -> Result<Self, String> {
             Err("lagrange-learn was built without the `compiled` feature".into())
         }

@@ -47,7 +47,7 @@ pub mod shard;
 pub mod system;
 
 pub use data::{DataError, Dataset};
-pub use engine::{Autodiff, Engine, EngineReport, LossEngine, build_engine};
+pub use engine::{Autodiff, Engine, EngineReport, LossEngine, build_engine, build_engine_with};
 pub use error::LearnError;
 pub use generate::{GenerateSpec, PhaseBox, generate};
 pub use loss::{Evaluation, LossValue, evaluate, evaluate_loss};

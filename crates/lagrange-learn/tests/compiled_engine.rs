@@ -517,3 +517,36 @@ fn landscape_multistart_and_bias_corrected_fit_agree() {
     same_parameters(&a, &b, 1e-8);
     assert_eq!(a.engine.unwrap().used, "compiled");
 }
+
+#[test]
+fn declared_terms_run_as_kernels_and_agree_with_the_reference() {
+    // 24 masses (past lagrange_jit::MIN_TERM_COORDINATES): every spring, mass and on-site term
+    // is a local term of the text's top-level sum, so the compiled engine runs term kernels;
+    // the mass term (m + s xᵢ²) makes M depend on the state and on θ, the cos term gives alike
+    // terms different constants
+    let n = 24;
+    let names: Vec<String> = (0..n).map(|i| format!("x{i}")).collect();
+    let mut terms = vec![format!("-0.5*k*{}^2", names[0])];
+    for i in 0..n {
+        let x = &names[i];
+        terms.push(format!("0.5*(m + s*{x}^2)*{x}_dot^2"));
+        terms.push(format!("{}*k*cos({x})", 0.1 * (1 + i % 3) as f64));
+        if i > 0 {
+            terms.push(format!("-0.5*k*({x} - {})^2", names[i - 1]));
+        }
+    }
+    let quoted: Vec<String> = names.iter().map(|c| format!("\"{c}\"")).collect();
+    let chain = text(&format!(
+        "coordinates = [{}]\nlagrangian = \"{}\"\n[parameters]\nm = 1.0\ns = 0.2\nk = 2.0\n",
+        quoted.join(", "),
+        terms.join(" + ")
+    ));
+    let engine = build_engine(&chain, Engine::Compiled, true).unwrap();
+    assert_eq!(
+        engine.report().mass_matrix.as_deref(),
+        Some("banded LU on the host (term kernels)")
+    );
+    drop(engine);
+    let coordinates: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_eq!(compare(&chain, &random_data(&coordinates, 40, 14), 14), 0);
+}

@@ -7,13 +7,18 @@
 //! step (loss and gradient over every sample; median of repeated calls), the 41 × 41 loss
 //! landscape over (m2, g) on 2 000 samples, Levenberg–Marquardt's time to converge (compile
 //! included), and the parameters after 500 Adam steps (lr 0.01) on every engine.
+//!
+//! Then models declared as local terms: an FPU-β chain of 16, 64 and 256 masses written as one
+//! top-level sum (k and b free), where the compiled engine runs term kernels; measured against
+//! the straight-line code of the same model, the autodiff engine and JAX (64 masses).
 
 use anyhow::{Context, Result, bail};
 use lagrange_learn::generate::{GenerateSpec, generate};
 use lagrange_learn::landscape::{GridAxis, landscape_with};
 use lagrange_learn::optim::{AdamOptions, Optimizer, optimize_with};
 use lagrange_learn::{
-    Dataset, Engine, LearnOptions, Model, Restricted, TextModel, build_engine, learn,
+    Dataset, Engine, LearnOptions, Model, Restricted, TextModel, build_engine, build_engine_with,
+    learn,
 };
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -102,6 +107,150 @@ fn run_jax(python: &Path, args: &[String]) -> Result<Value> {
         bail!("the JAX script failed ({status})");
     }
     Ok(serde_json::from_str(&std::fs::read_to_string(&out)?)?)
+}
+
+/// An FPU-β chain of `n` unit masses with fixed ends as a user writes it, one top-level sum
+/// (every mass and spring a local term): `L = Σ ½ ẋᵢ² − Σ (½ k dⱼ² + ¼ b dⱼ⁴)`, k = 1, b = 0.5.
+fn fpu_chain(n: usize) -> String {
+    let x = |i: usize| format!("x{i}");
+    let mut terms: Vec<String> = (1..=n)
+        .map(|i| format!("{}0.5*{}_dot^2", if i == 1 { "" } else { "+ " }, x(i)))
+        .collect();
+    let mut spring = |d: String| terms.push(format!("- 0.5*k*({d})^2 - 0.25*b*({d})^4"));
+    spring(x(1));
+    for i in 2..=n {
+        spring(format!("{} - {}", x(i), x(i - 1)));
+    }
+    spring(x(n));
+    let coordinates: Vec<String> = (1..=n).map(|i| format!("\"{}\"", x(i))).collect();
+    format!(
+        "name = \"FPU chain {n}\"\ncoordinates = [{}]\nlagrangian = \"{}\"\n[parameters]\nk = 1.0\nb = 0.5\n",
+        coordinates.join(", "),
+        terms.join(" ")
+    )
+}
+
+/// The chain rows: one full-batch Adam step on the term kernels, the straight-line code (where
+/// it compiles), autodiff and JAX; compile times; the parameters after a few Adam steps on each.
+fn chains(
+    quick: bool,
+    dir: &Path,
+    python: Option<&Path>,
+    md: &mut String,
+    rows: &mut Vec<Value>,
+) -> Result<()> {
+    let sizes: &[usize] = if quick { &[64] } else { &[16, 64, 256] };
+    let samples = 2000;
+    let steps = if quick { 3 } else { 20 };
+    let _ = writeln!(
+        md,
+        "\nModels declared as local terms: an FPU-β chain written as one top-level sum (k, b free, from k = 1.5, b = 0.2), {samples} samples, one full-batch Adam step:\n\n\
+         | chain (fitted) | term kernels ms/step | straight-line ms/step | autodiff ms/step | JAX ms/step | **kernels ÷ JAX** | kernels ÷ straight line | kernels ÷ autodiff | compile s (kernels / straight line) |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    let mut notes = String::new();
+    for &n in sizes {
+        let text = TextModel::from_toml_str(&fpu_chain(n))?;
+        let fit = vec!["k".to_string(), "b".to_string()];
+        let mut model = Restricted::new(text.clone(), Some(&fit), &[])?;
+        model.set_initial("k", 1.5)?;
+        model.set_initial("b", 0.2)?;
+        let init = model.initial_parameters();
+        let data = data(&text, samples)?;
+        let csv = dir.join(format!("chain-{n}.csv"));
+        data.write_csv(&csv)?;
+        // (ms per step, compile s, parameters after `steps` Adam steps) per engine
+        let mut measured: Vec<Option<(f64, f64, Vec<f64>)>> = Vec::new();
+        for (choice, kernels) in [
+            (Engine::Compiled, Some(true)),
+            (Engine::Compiled, Some(false)),
+            (Engine::Autodiff, None),
+        ] {
+            let engine = match build_engine_with(&model, choice, true, kernels) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    eprintln!("chain {n}: straight-line code not built: {e}");
+                    measured.push(None);
+                    continue;
+                }
+            };
+            let calls = match (choice, n) {
+                (Engine::Autodiff, 256) => 3,
+                (Engine::Autodiff, _) => 5,
+                _ => 20,
+            };
+            let s = median_seconds(calls, || {
+                engine.loss_and_gradient(&data, &init)?;
+                Ok(())
+            })?;
+            let finals =
+                optimize_with(engine.as_ref(), &data, &init, &adam(steps), &mut |_| {})?.parameters;
+            eprintln!(
+                "chain {n}: {} {:.3} ms per Adam step",
+                engine.report().summary(),
+                1e3 * s
+            );
+            measured.push(Some((1e3 * s, engine.report().compile_seconds, finals)));
+        }
+        let jax = match python {
+            Some(python) if n <= 64 => Some(run_jax(
+                python,
+                &[
+                    "--system".into(),
+                    format!("chain:{n}"),
+                    "--data".into(),
+                    csv.display().to_string(),
+                    "--init".into(),
+                    "1.5,0.2".into(),
+                    "--steps".into(),
+                    steps.max(12).to_string(),
+                    "--timed".into(),
+                    "10".into(),
+                ],
+            )?),
+            _ => None,
+        };
+        let jax_ms = jax.as_ref().and_then(|j| j["ms_per_step_median"].as_f64());
+        let ms = |k: usize| measured[k].as_ref().map(|m| m.0);
+        let fmt = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.3}"));
+        let kernels = ms(0).context("the term kernels did not compile")?;
+        let _ = writeln!(
+            md,
+            "| FPU-β {n} (k, b) | {kernels:.3} | {} | {} | {} | {} | {} | {} | {:.3} / {} |",
+            fmt(ms(1)),
+            fmt(ms(2)),
+            fmt(jax_ms),
+            ratio(kernels, jax_ms),
+            fmt(ms(1).map(|s| kernels / s)),
+            fmt(ms(2).map(|a| kernels / a)),
+            measured[0].as_ref().map_or(0.0, |m| m.1),
+            fmt(measured[1].as_ref().map(|m| m.1)),
+        );
+        let finals = |k: usize| measured[k].as_ref().map(|m| m.2.clone());
+        let rel = |a: &[f64], b: &[f64]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs() / y.abs().max(1e-300))
+                .fold(0.0_f64, f64::max)
+        };
+        let k = finals(0).unwrap_or_default();
+        let _ = writeln!(
+            notes,
+            "- FPU-β {n}: after {steps} Adam steps the term kernels give {k:?}; largest relative difference to the straight-line code {}, to autodiff {}.",
+            finals(1).map_or("– (not built)".into(), |s| format!("{:.1e}", rel(&k, &s))),
+            finals(2).map_or("–".into(), |a| format!("{:.1e}", rel(&k, &a))),
+        );
+        rows.push(json!({
+            "system": format!("fpu-chain-{n}"), "fit": ["k", "b"], "samples": samples,
+            "kernels_ms_per_step": kernels, "straight_line_ms_per_step": ms(1),
+            "autodiff_ms_per_step": ms(2), "jax_ms_per_step": jax_ms, "jax": jax,
+            "compile_seconds": {"kernels": measured[0].as_ref().map(|m| m.1),
+                                "straight_line": measured[1].as_ref().map(|m| m.1)},
+            "adam_final": {"kernels": finals(0), "straight_line": finals(1), "autodiff": finals(2),
+                           "steps": steps},
+        }));
+    }
+    let _ = write!(md, "\n{notes}");
+    Ok(())
 }
 
 fn ratio(ours: f64, theirs: Option<f64>) -> String {
@@ -271,6 +420,14 @@ pub fn run(out: Option<&Path>, quick: bool, python: Option<PathBuf>) -> Result<(
             rows.push(row);
         }
     }
+    let _ = write!(md, "\n{extra}");
+    chains(
+        quick,
+        dir.path(),
+        jax_available.then_some(python.as_path()),
+        &mut md,
+        &mut rows,
+    )?;
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .lines()
@@ -278,7 +435,7 @@ pub fn run(out: Option<&Path>, quick: bool, python: Option<PathBuf>) -> Result<(
         .and_then(|l| l.split(':').nth(1))
         .map_or("unknown CPU".to_string(), |s| s.trim().to_string());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let _ = write!(md, "\n{extra}\nMachine: {machine}, {cores} cores.\n");
+    let _ = write!(md, "\nMachine: {machine}, {cores} cores.\n");
     print!("{md}");
     if let Some(path) = out {
         let report = json!({ "machine": machine, "cores": cores, "rows": rows, "markdown": md });
