@@ -200,3 +200,73 @@ fn landscape_and_noise_sweep_agree_across_engines() {
         }
     }
 }
+
+/// A 40-mass FPU-β chain written as users write it (one top-level sum), k and b free: `learn`
+/// runs the compiled engine on term kernels (the JSON says so), Levenberg–Marquardt recovers the
+/// parameters of the noise-free data, and Adam gives the autodiff engine's parameters.
+#[test]
+fn a_chain_of_local_terms_learns_on_term_kernels() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 40;
+    let x = |i: usize| format!("x{i}");
+    let mut terms: Vec<String> = (1..=n).map(|i| format!("0.5*{}_dot^2", x(i))).collect();
+    let mut springs: Vec<String> = vec![x(1)];
+    springs.extend((2..=n).map(|i| format!("{} - {}", x(i), x(i - 1))));
+    springs.push(x(n));
+    for d in &springs {
+        terms.push(format!("- 0.5*k*({d})^2 - 0.25*b*({d})^4"));
+    }
+    let coordinates: Vec<String> = (1..=n).map(|i| format!("\"{}\"", x(i))).collect();
+    let model = dir.path().join("chain.toml");
+    std::fs::write(
+        &model,
+        format!(
+            "name = \"FPU chain\"\ncoordinates = [{}]\nlagrangian = \"{}\"\n\
+             [parameters]\nk = 1.3\nb = 0.4\n",
+            coordinates.join(", "),
+            terms.join(" + ").replace("+ -", "-")
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("chain.csv");
+    lagrange()
+        .arg("generate")
+        .arg(&model)
+        .args(["--samples", "300", "--seed", "3", "--out"])
+        .arg(&data)
+        .assert()
+        .success();
+    let learn = |engine: &str, optimizer: &[&str], out: &Path| {
+        lagrange()
+            .args(["learn", "--data"])
+            .arg(&data)
+            .arg("--model")
+            .arg(&model)
+            .args(["--fit", "k,b", "--init", "k=1", "--init", "b=0.1"])
+            .args(optimizer)
+            .args(["--engine", engine, "-q", "--out"])
+            .arg(out)
+            .assert()
+            .success();
+        json(out)
+    };
+    let lm = learn("auto", &[], &dir.path().join("lm.json"));
+    assert_eq!(lm["engine"]["used"], "compiled");
+    let mass = lm["engine"]["mass_matrix"].as_str().unwrap();
+    assert!(mass.ends_with("(term kernels)"), "{mass}");
+    // the data are exact: the fit recovers the file's values (to the solver's tolerance)
+    for (name, truth) in [("k", 1.3), ("b", 0.4)] {
+        let got = lm["parameters"][name].as_f64().unwrap();
+        assert!((got - truth).abs() <= 1e-6 * truth, "{name}: {got}");
+    }
+    let adam = ["--optimizer", "adam", "--lr", "0.01", "--iterations", "30"];
+    let compiled = learn("compiled", &adam, &dir.path().join("compiled.json"));
+    let reference = learn("autodiff", &adam, &dir.path().join("autodiff.json"));
+    for name in ["k", "b"] {
+        let (a, b) = (
+            compiled["parameters"][name].as_f64().unwrap(),
+            reference["parameters"][name].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() <= 1e-9 * b.abs(), "{name}: {a} vs {b}");
+    }
+}
