@@ -201,13 +201,13 @@ fn landscape_and_noise_sweep_agree_across_engines() {
     }
 }
 
-/// A 40-mass FPU-β chain written as users write it (one top-level sum), k and b free: `learn`
+/// A 256-mass FPU-β chain written as users write it (one top-level sum), k and b free: `learn`
 /// runs the compiled engine on term kernels (the JSON says so), Levenberg–Marquardt recovers the
 /// parameters of the noise-free data, and Adam gives the autodiff engine's parameters.
 #[test]
 fn a_chain_of_local_terms_learns_on_term_kernels() {
     let dir = tempfile::tempdir().unwrap();
-    let n = 40;
+    let n = 256;
     let x = |i: usize| format!("x{i}");
     let mut terms: Vec<String> = (1..=n).map(|i| format!("0.5*{}_dot^2", x(i))).collect();
     let mut springs: Vec<String> = vec![x(1)];
@@ -232,7 +232,7 @@ fn a_chain_of_local_terms_learns_on_term_kernels() {
     lagrange()
         .arg("generate")
         .arg(&model)
-        .args(["--samples", "300", "--seed", "3", "--out"])
+        .args(["--samples", "200", "--seed", "3", "--out"])
         .arg(&data)
         .assert()
         .success();

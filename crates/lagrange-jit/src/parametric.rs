@@ -32,6 +32,12 @@
 //! value, a singular mass matrix and a non-finite error: the classification of
 //! samples is the reference's own.
 //!
+//! **Term kernels.** A model that declares local terms ([`ParametricLagrangian::num_terms`])
+//! compiles, from [`MIN_TERM_COORDINATES`] on (see [`TermKernels`]), to one loop kernel per
+//! class of alike terms instead of straight-line code (`parametric_terms.rs`): the kernels add
+//! each term's local force, mass block and their θ-derivatives into the same arrays the host's
+//! LU reads, so everything after them is shared.
+//!
 //! **Batches.** The in-code functions are loops over a block of samples, two per iteration in
 //! `f64x2` lanes (`batch.rs`), with the acceptance test inside the loop: one call per
 //! block ([`accelerations_batch`](ParametricEquations::accelerations_batch) and its siblings).
@@ -113,10 +119,14 @@ pub enum TermKernels {
     Always,
 }
 
-/// From this many coordinates on, `TermKernels::Auto` compiles declared terms to kernels:
-/// the straight-line code's size grows with the terms, the kernels' does not. Measured with
-/// `lagrange bench --learn` on text chains (see `bench/README.md`).
-pub const MIN_TERM_COORDINATES: usize = 16;
+/// From this many coordinates on, `TermKernels::Auto` compiles declared terms to kernels.
+/// Below, the straight-line code is faster per sample (it shares subexpressions between
+/// neighbouring terms and stores each result once, where kernels add through index tables:
+/// FPU-β chains of 16 and 64 masses ran an Adam step 1.8× and 2.0× faster straight); from 256
+/// masses on the two run alike and the straight-line code's compile time and size keep growing
+/// with the terms (0.12 s at 256 masses against 0.002 s). Measured with `lagrange bench
+/// --learn` (`bench/README.md`).
+pub const MIN_TERM_COORDINATES: usize = 256;
 
 /// How the parameter derivatives of `f` and `M` are taken on the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -520,11 +520,11 @@ fn landscape_multistart_and_bias_corrected_fit_agree() {
 
 #[test]
 fn declared_terms_run_as_kernels_and_agree_with_the_reference() {
-    // 24 masses (past lagrange_jit::MIN_TERM_COORDINATES): every spring, mass and on-site term
-    // is a local term of the text's top-level sum, so the compiled engine runs term kernels;
-    // the mass term (m + s xᵢ²) makes M depend on the state and on θ, the cos term gives alike
+    // 256 masses (lagrange_jit::MIN_TERM_COORDINATES): every spring, mass and on-site term is
+    // a local term of the text's top-level sum, so the compiled engine runs term kernels; the
+    // mass term (m + s xᵢ²) makes M depend on the state and on θ, the cos term gives alike
     // terms different constants
-    let n = 24;
+    let n = 256;
     let names: Vec<String> = (0..n).map(|i| format!("x{i}")).collect();
     let mut terms = vec![format!("-0.5*k*{}^2", names[0])];
     for i in 0..n {
