@@ -24,13 +24,11 @@
 
 use crate::codegen::{CHUNK_OPERATIONS, CodegenError};
 use crate::diff::euler_lagrange;
-use crate::graph::{Graph, Id, Op};
+use crate::graph::{Graph, Id};
 use crate::kernel::{Target, TermKernel};
 use crate::parametric::{ParametricLagrangian, ParametricOptions, Storage, parameter_derivatives};
-use crate::terms::{MAX_CLASSES, canonical, divides, rename, spread};
-use crate::trace::{Traced, trace};
+use crate::terms::{Class, class_graph, classify, divides, spread};
 use lagrange::mechanics::linalg::band_index;
-use rustc_hash::FxHashMap as HashMap;
 
 /// Where one output of a class is added, in the local indices of a term.
 #[derive(Clone, Copy, Debug)]
@@ -60,7 +58,7 @@ struct Table {
 
 /// One class of terms: up to three kernels over the same members, in the same order.
 #[derive(Debug)]
-struct Class {
+struct ClassKernels {
     /// Per-sample outputs for q̈ (f and M).
     values: Option<Table>,
     /// Per-sample outputs with their parameter derivatives.
@@ -76,7 +74,7 @@ struct Class {
 /// The term kernels of one model (shared by every clone of the equations).
 #[derive(Debug)]
 pub(crate) struct TermCode {
-    classes: Vec<Class>,
+    classes: Vec<ClassKernels>,
     n: usize,
     p: usize,
     /// Length of the front (`f`, and `∂f/∂θ` with derivatives) of the work array.
@@ -108,23 +106,9 @@ pub(crate) enum Kind {
     Jacobian,
 }
 
-/// A traced term: coordinates and the values of its constants, in node order.
-struct Member {
-    coordinates: Vec<usize>,
-    constants: Vec<f64>,
-}
-
-/// Terms with the same operations (constants aside).
-struct Alike {
-    m: usize,
-    ops: Vec<Op>,
-    root: Id,
-    members: Vec<Member>,
-}
-
 /// The model's terms as kernels, or `None` where they do not apply: no terms declared, a
 /// Rayleigh function (not split into terms), a term that cannot be traced or names a coordinate
-/// out of range, more than [`MAX_CLASSES`] classes, or a kernel too large.
+/// out of range, more than `terms::MAX_CLASSES` classes, or a kernel too large.
 pub(crate) fn build<L: ParametricLagrangian + ?Sized>(
     lagrangian: &L,
     options: ParametricOptions,
@@ -134,47 +118,15 @@ pub(crate) fn build<L: ParametricLagrangian + ?Sized>(
     if num_terms == 0 || lagrangian.has_dissipation() {
         return Ok(None);
     }
-    let mut classes: Vec<Alike> = Vec::new();
-    let mut index: HashMap<(usize, Vec<Op>, Id), usize> = HashMap::default();
-    let mut coordinates = Vec::new();
-    for k in 0..num_terms {
-        coordinates.clear();
-        lagrangian.term_coordinates(k, &mut coordinates);
-        let m = coordinates.len();
-        if m == 0 || coordinates.iter().any(|&c| c >= n) {
-            return Ok(None);
-        }
-        let Ok((g, root)) = trace(Graph::new(1 + 2 * m + p), || {
-            let input = |i: usize| Traced::from_id(i as Id);
-            let q: Vec<Traced> = (0..m).map(|i| input(1 + i)).collect();
-            let v: Vec<Traced> = (0..m).map(|i| input(1 + m + i)).collect();
-            let th: Vec<Traced> = (0..p).map(|j| input(1 + 2 * m + j)).collect();
-            lagrangian.term(k, &th, input(0), &q, &v).id()
-        }) else {
-            return Ok(None);
-        };
-        let (ops, root, constants) = canonical(&g, root);
-        let member = Member {
-            coordinates: coordinates.clone(),
-            constants,
-        };
-        let key = (m, ops, root);
-        match index.get(&key) {
-            Some(&c) => classes[c].members.push(member),
-            None => {
-                if classes.len() == MAX_CLASSES {
-                    return Ok(None);
-                }
-                index.insert(key.clone(), classes.len());
-                classes.push(Alike {
-                    m,
-                    ops: key.1,
-                    root,
-                    members: vec![member],
-                });
-            }
-        }
-    }
+    let Some(classes) = classify(
+        num_terms,
+        n,
+        p,
+        |k, c| lagrangian.term_coordinates(k, c),
+        |k, t, q, v, theta| lagrangian.term(k, theta, t, q, v),
+    ) else {
+        return Ok(None);
+    };
 
     let derivatives = options.derivatives;
     let diffs: Vec<Differentiated> = classes
@@ -292,7 +244,7 @@ pub(crate) fn build<L: ParametricLagrangian + ?Sized>(
         for &k in &order {
             constants.extend_from_slice(&d.constants[k * d.varying..(k + 1) * d.varying]);
         }
-        compiled.push(Class {
+        compiled.push(ClassKernels {
             values: values.map(|(t, _)| t),
             jacobian: jacobian.map(|(t, _)| t),
             parameters: parameters.map(|(t, _)| t),
@@ -330,55 +282,13 @@ struct Differentiated {
 /// The class's graph with inputs `[t, q (m), q̇ (m), θ (P), varying constants]`, its local force
 /// and mass block, and (with `derivatives`) their derivatives in θ.
 fn differentiate(
-    class: &Alike,
+    class: &Class,
     p: usize,
     derivatives: bool,
     options: ParametricOptions,
 ) -> Differentiated {
     let m = class.m;
-    let first = &class.members[0].constants;
-    let differs: Vec<bool> = (0..first.len())
-        .map(|c| {
-            class
-                .members
-                .iter()
-                .any(|mb| mb.constants[c].to_bits() != first[c].to_bits())
-        })
-        .collect();
-    let varying = differs.iter().filter(|v| **v).count();
-    let mut constants = Vec::with_capacity(varying * class.members.len());
-    for member in &class.members {
-        constants.extend(
-            member
-                .constants
-                .iter()
-                .zip(&differs)
-                .filter(|(_, v)| **v)
-                .map(|(c, _)| *c),
-        );
-    }
-    let mut g = Graph::new(1 + 2 * m + p + varying);
-    let mut map: Vec<Id> = Vec::with_capacity(class.ops.len());
-    let (mut constant, mut param) = (0, 0);
-    for &op in &class.ops {
-        let id = match op {
-            // t, q, q̇ and θ keep their places
-            Op::Input(i) => g.input(i as usize),
-            Op::Const(_) => {
-                let c = constant;
-                constant += 1;
-                if differs[c] {
-                    param += 1;
-                    g.input(2 * m + p + param)
-                } else {
-                    g.constant(first[c])
-                }
-            }
-            op => g.apply(rename(op, |a| map[a as usize])),
-        };
-        map.push(id);
-    }
-    let l = map[class.root as usize];
+    let (mut g, l, varying, constants) = class_graph(class, p);
     let forward_len = g.len() as Id;
     let (force, mass) = euler_lagrange(&mut g, l, m);
     let mut outputs: Vec<(Id, Dest)> = force

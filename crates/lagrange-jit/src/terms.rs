@@ -23,7 +23,7 @@ use lagrange::Lagrangian;
 use lagrange::mechanics::linalg::band_index;
 
 /// More classes than this (terms that hardly repeat) compile to straight-line code instead.
-pub(crate) const MAX_CLASSES: usize = 64;
+const MAX_CLASSES: usize = 64;
 /// Below this many operations (estimated as Σ kernel operations × terms) straight-line code
 /// is used: it fits the instruction cache and avoids the loops' index loads and the fixed
 /// cost of the kernel calls. Measured (instruction counts and times of the probe example):
@@ -218,17 +218,123 @@ pub(crate) enum Mass {
 }
 
 /// One traced term: its coordinates and the values of its constants, in node order.
-struct Member {
-    coordinates: Vec<usize>,
+pub(crate) struct Member {
+    pub(crate) coordinates: Vec<usize>,
     constants: Vec<f64>,
 }
 
 /// Terms with the same operations: the operations of the first (constants masked), members.
-struct Class {
-    m: usize,
+pub(crate) struct Class {
+    pub(crate) m: usize,
     ops: Vec<Op>,
     root: Id,
-    members: Vec<Member>,
+    pub(crate) members: Vec<Member>,
+}
+
+/// Traces every term on its own coordinates and groups alike terms (the same operations on the
+/// same operands, constants aside) into classes. Term k's graph has the inputs `[t, q (m), q̇
+/// (m), extra inputs (extra)]`, recorded by `term(k, t, q, q̇, extra inputs)`. `None` where a
+/// term names a coordinate ≥ n or cannot be traced, or there are more than [`MAX_CLASSES`]
+/// classes.
+pub(crate) fn classify(
+    num_terms: usize,
+    n: usize,
+    extra: usize,
+    coordinates_of: impl Fn(usize, &mut Vec<usize>),
+    term: impl Fn(usize, Traced, &[Traced], &[Traced], &[Traced]) -> Traced,
+) -> Option<Vec<Class>> {
+    let mut classes: Vec<Class> = Vec::new();
+    let mut index: HashMap<(usize, Vec<Op>, Id), usize> = HashMap::default();
+    let mut coordinates = Vec::new();
+    for k in 0..num_terms {
+        coordinates.clear();
+        coordinates_of(k, &mut coordinates);
+        let m = coordinates.len();
+        if coordinates.iter().any(|&c| c >= n) {
+            return None;
+        }
+        let (g, root) = trace(Graph::new(1 + 2 * m + extra), || {
+            let input = |i: usize| Traced::from_id(i as Id);
+            let q: Vec<Traced> = (0..m).map(|i| input(1 + i)).collect();
+            let v: Vec<Traced> = (0..m).map(|i| input(1 + m + i)).collect();
+            let e: Vec<Traced> = (0..extra).map(|j| input(1 + 2 * m + j)).collect();
+            term(k, input(0), &q, &v, &e).id()
+        })
+        .ok()?;
+        let (ops, root, constants) = canonical(&g, root);
+        let member = Member {
+            coordinates: coordinates.clone(),
+            constants,
+        };
+        let key = (m, ops, root);
+        match index.get(&key) {
+            Some(&c) => classes[c].members.push(member),
+            None => {
+                if classes.len() == MAX_CLASSES {
+                    return None;
+                }
+                index.insert(key.clone(), classes.len());
+                classes.push(Class {
+                    m,
+                    ops: key.1,
+                    root,
+                    members: vec![member],
+                });
+            }
+        }
+    }
+    Some(classes)
+}
+
+/// A class's graph with the inputs `[t, q (m), q̇ (m), extra inputs (extra), varying
+/// constants]`: the constants all members share stay constants, the others become inputs.
+/// Returns the graph, L's node, the number of varying constants and their values (that many per
+/// member, in member order).
+pub(crate) fn class_graph(class: &Class, extra: usize) -> (Graph, Id, usize, Vec<f64>) {
+    let m = class.m;
+    let first = &class.members[0].constants;
+    let varying: Vec<bool> = (0..first.len())
+        .map(|c| {
+            class
+                .members
+                .iter()
+                .any(|mb| mb.constants[c].to_bits() != first[c].to_bits())
+        })
+        .collect();
+    let num_varying = varying.iter().filter(|v| **v).count();
+    let mut values = Vec::with_capacity(num_varying * class.members.len());
+    for member in &class.members {
+        values.extend(
+            member
+                .constants
+                .iter()
+                .zip(&varying)
+                .filter(|(_, v)| **v)
+                .map(|(c, _)| *c),
+        );
+    }
+    let mut g = Graph::new(1 + 2 * m + extra + num_varying);
+    let mut map: Vec<Id> = Vec::with_capacity(class.ops.len());
+    let (mut constant, mut param) = (0, 0);
+    for &op in &class.ops {
+        let id = match op {
+            // t, q, q̇ and the extra inputs keep their places
+            Op::Input(i) => g.input(i as usize),
+            Op::Const(_) => {
+                let c = constant;
+                constant += 1;
+                if varying[c] {
+                    param += 1;
+                    g.input(2 * m + extra + param)
+                } else {
+                    g.constant(first[c])
+                }
+            }
+            op => g.apply(rename(op, |a| map[a as usize])),
+        };
+        map.push(id);
+    }
+    (g, map[class.root as usize], num_varying, values)
 }
 
 /// The class's graph, differentiated.
@@ -247,7 +353,7 @@ struct Differentiated {
 }
 
 /// `op` with its operands renamed by `f`.
-pub(crate) fn rename(op: Op, f: impl Fn(Id) -> Id) -> Op {
+fn rename(op: Op, f: impl Fn(Id) -> Id) -> Op {
     match op {
         Op::Const(_) | Op::Input(_) => op,
         Op::Add(a, b) => Op::Add(f(a), f(b)),
@@ -265,7 +371,7 @@ pub(crate) fn rename(op: Op, f: impl Fn(Id) -> Id) -> Op {
 
 /// The live nodes of a term's graph, renumbered densely (inputs first, as they are), with
 /// every constant replaced by `Const(0)` and its value listed separately.
-pub(crate) fn canonical(g: &Graph, root: Id) -> (Vec<Op>, Id, Vec<f64>) {
+fn canonical(g: &Graph, root: Id) -> (Vec<Op>, Id, Vec<f64>) {
     let live = g.live(&[root]);
     let mut map = vec![Id::MAX; g.len()];
     let mut ops = Vec::new();
@@ -302,46 +408,15 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
         return Ok(None);
     }
 
-    let mut classes: Vec<Class> = Vec::new();
-    let mut index: HashMap<(usize, Vec<Op>, Id), usize> = HashMap::default();
-    let mut coordinates = Vec::new();
-    for k in 0..num_terms {
-        coordinates.clear();
-        lagrangian.term_coordinates(k, &mut coordinates);
-        let m = coordinates.len();
-        if coordinates.iter().any(|&c| c >= n) {
-            return Ok(None);
-        }
-        let Ok((g, root)) = trace(Graph::new(1 + 2 * m), || {
-            let t = Traced::from_id(0);
-            let q: Vec<Traced> = (0..m).map(|i| Traced::from_id((1 + i) as Id)).collect();
-            let v: Vec<Traced> = (0..m).map(|i| Traced::from_id((1 + m + i) as Id)).collect();
-            lagrangian.term(k, t, &q, &v).id()
-        }) else {
-            return Ok(None);
-        };
-        let (ops, root, constants) = canonical(&g, root);
-        let member = Member {
-            coordinates: coordinates.clone(),
-            constants,
-        };
-        let key = (m, ops, root);
-        match index.get(&key) {
-            Some(&c) => classes[c].members.push(member),
-            None => {
-                if classes.len() == MAX_CLASSES {
-                    return Ok(None);
-                }
-                index.insert(key.clone(), classes.len());
-                classes.push(Class {
-                    m,
-                    ops: key.1,
-                    root,
-                    members: vec![member],
-                });
-            }
-        }
-    }
+    let Some(classes) = classify(
+        num_terms,
+        n,
+        0,
+        |k, c| lagrangian.term_coordinates(k, c),
+        |k, t, q, v, _| lagrangian.term(k, t, q, v),
+    ) else {
+        return Ok(None);
+    };
 
     let diffs: Vec<Differentiated> = classes.iter().map(differentiate).collect();
     let mass_constant = diffs
@@ -522,48 +597,7 @@ pub(crate) fn divides(g: &Graph, outputs: &[Id]) -> bool {
 /// The class's graph with varying constants as parameters, differentiated.
 fn differentiate(class: &Class) -> Differentiated {
     let m = class.m;
-    let first = &class.members[0].constants;
-    let varying: Vec<bool> = (0..first.len())
-        .map(|c| {
-            class
-                .members
-                .iter()
-                .any(|mb| mb.constants[c].to_bits() != first[c].to_bits())
-        })
-        .collect();
-    let num_params = varying.iter().filter(|v| **v).count();
-    let mut params = Vec::with_capacity(num_params * class.members.len());
-    for member in &class.members {
-        params.extend(
-            member
-                .constants
-                .iter()
-                .zip(&varying)
-                .filter(|(_, v)| **v)
-                .map(|(c, _)| *c),
-        );
-    }
-    let mut g = Graph::new(1 + 2 * m + num_params);
-    let mut map: Vec<Id> = Vec::with_capacity(class.ops.len());
-    let (mut constant, mut param) = (0, 0);
-    for &op in &class.ops {
-        let id = match op {
-            Op::Input(i) => g.input(i as usize),
-            Op::Const(_) => {
-                let c = constant;
-                constant += 1;
-                if varying[c] {
-                    param += 1;
-                    g.input(2 * m + param)
-                } else {
-                    g.constant(first[c])
-                }
-            }
-            op => g.apply(rename(op, |a| map[a as usize])),
-        };
-        map.push(id);
-    }
-    let l = map[class.root as usize];
+    let (mut g, l, num_params, params) = class_graph(class, 0);
     let forward_len = g.len() as Id;
     let (force, mass) = euler_lagrange(&mut g, l, m);
     let state = g.depends_on_inputs_below(1 + 2 * m);
