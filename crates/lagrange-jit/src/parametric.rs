@@ -558,7 +558,7 @@ impl ParametricEquations {
             TermKernels::Auto => n >= MIN_TERM_COORDINATES,
         };
         if kernels && let Some(code) = parametric_terms::build(lagrangian, options)? {
-            return Ok(Self::with_terms(code, n, p, options, start));
+            return Ok(Self::with_terms(code, n, p, start));
         }
         let (mut g, (l, f)) = trace(Graph::new(1 + 3 * n + p), || {
             let t = Traced::from_id(0);
@@ -781,13 +781,7 @@ impl ParametricEquations {
     }
 
     /// The equations on term kernels (see `parametric_terms`).
-    fn with_terms(
-        code: TermCode,
-        n: usize,
-        p: usize,
-        options: ParametricOptions,
-        start: Instant,
-    ) -> Self {
+    fn with_terms(code: TermCode, n: usize, p: usize, start: Instant) -> Self {
         let host = Host {
             storage: code.storage,
             mass_per_parameters: code.mass_per_parameters,
@@ -805,15 +799,7 @@ impl ParametricEquations {
             derivative_operations: code.operations[1],
             mass_matrix: format!("{mass_matrix} (term kernels)"),
             term_kernels: code.num_kernels(),
-            derivatives: if options.derivatives {
-                // per term, forward unless a term has more parameters than outputs
-                match options.mode {
-                    DerivativeMode::Reverse => "reverse",
-                    _ => "forward",
-                }
-            } else {
-                "none"
-            },
+            derivatives: code.derivatives,
             compile_seconds: start.elapsed().as_secs_f64(),
         };
         let (out_len, scratch_len) = (code.out_len, code.scratch_len);

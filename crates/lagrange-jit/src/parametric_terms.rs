@@ -88,6 +88,8 @@ pub(crate) struct TermCode {
     /// Operations of the kernels for q̈ (per sample and per parameter set), and of those with
     /// derivatives.
     pub operations: [usize; 2],
+    /// How the θ-derivatives were taken, for the statistics.
+    pub derivatives: &'static str,
 }
 
 /// The per-clone state of the term kernels: each row's parameters (θ, then its constants), the
@@ -131,8 +133,13 @@ pub(crate) fn build<L: ParametricLagrangian + ?Sized>(
     let derivatives = options.derivatives;
     let diffs: Vec<Differentiated> = classes
         .iter()
-        .map(|c| differentiate(c, p, derivatives, options))
+        .map(|c| differentiate(c, p, options))
         .collect();
+    // how each class's θ-derivatives were taken (forward unless a class has more parameters
+    // than outputs)
+    let mut how: Vec<&'static str> = diffs.iter().filter_map(|d| d.derivatives).collect();
+    how.sort_unstable();
+    how.dedup();
     let mass_per_parameters = diffs.iter().all(|d| {
         d.outputs.iter().all(|&(x, dest)| {
             matches!(dest, Dest::Force(_) | Dest::ForceDerivative(..)) || !d.state[x as usize]
@@ -262,6 +269,11 @@ pub(crate) fn build<L: ParametricLagrangian + ?Sized>(
         storage,
         mass_per_parameters,
         operations,
+        derivatives: match how[..] {
+            [] => "none",
+            [one] => one,
+            _ => "forward and reverse",
+        },
     }))
 }
 
@@ -277,16 +289,13 @@ struct Differentiated {
     outputs: Vec<(Id, Dest)>,
     /// Whether each node depends on t, q or q̇.
     state: Vec<bool>,
+    /// `"forward"` or `"reverse"` (`None` without derivatives).
+    derivatives: Option<&'static str>,
 }
 
 /// The class's graph with inputs `[t, q (m), q̇ (m), θ (P), varying constants]`, its local force
 /// and mass block, and (with `derivatives`) their derivatives in θ.
-fn differentiate(
-    class: &Class,
-    p: usize,
-    derivatives: bool,
-    options: ParametricOptions,
-) -> Differentiated {
+fn differentiate(class: &Class, p: usize, options: ParametricOptions) -> Differentiated {
     let m = class.m;
     let (mut g, l, varying, constants) = class_graph(class, p);
     let forward_len = g.len() as Id;
@@ -297,9 +306,11 @@ fn differentiate(
         .map(|(i, &f)| (f, Dest::Force(i)))
         .chain((0..m * m).map(|e| (mass[e], Dest::Mass(e / m, e % m))))
         .collect();
-    if derivatives {
+    let mut how = None;
+    if options.derivatives {
         let theta: Vec<Id> = (0..p).map(|k| g.input(1 + 2 * m + k)).collect();
-        let (df, dm, _) = parameter_derivatives(&mut g, &force, &mass, &theta, options.mode);
+        let (df, dm, label) = parameter_derivatives(&mut g, &force, &mass, &theta, options.mode);
+        how = Some(label);
         for i in 0..m {
             for k in 0..p {
                 outputs.push((df[i * p + k], Dest::ForceDerivative(i, k)));
@@ -320,6 +331,7 @@ fn differentiate(
         constants,
         outputs,
         state,
+        derivatives: how,
     }
 }
 

@@ -271,6 +271,9 @@ fn auto_uses_kernels_from_the_documented_size_on() {
     );
     // per class (mass, spring, fixed end): q̈, Jacobian, and the part that reads θ alone
     assert!(large.stats().term_kernels >= 3, "{:?}", large.stats());
+    // θ has 3 entries: the springs' 5 outputs (force 2, M's upper triangle 3) take forward
+    // sweeps, the one-coordinate terms' 2 outputs reverse ones
+    assert_eq!(large.stats().derivatives, "forward and reverse");
 }
 
 #[test]
