@@ -178,7 +178,8 @@ pub struct ParametricStats {
     pub mass_matrix: String,
     /// Loop kernels compiled for declared terms (0: straight-line code).
     pub term_kernels: usize,
-    /// `"forward"` or `"reverse"`: how the parameter derivatives were taken (`"none"` without).
+    /// `"forward"` or `"reverse"`: how the parameter derivatives were taken (`"none"` without;
+    /// `"forward and reverse"` where term kernels took each class its own way).
     pub derivatives: &'static str,
     /// Wall time of tracing, differentiation and code generation.
     pub compile_seconds: f64,
