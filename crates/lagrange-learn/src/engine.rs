@@ -75,7 +75,8 @@ pub struct EngineReport {
     /// How the compiled code solves with the mass matrix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mass_matrix: Option<String>,
-    /// How the parameter derivatives were taken on the graph (`forward`, `reverse`, `none`).
+    /// How the parameter derivatives were taken on the graph (`forward`, `reverse`, `forward and
+    /// reverse` on term kernels, `none`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub derivatives: Option<String>,
     /// Operations of the compiled code for q̈, and for its parameter derivatives.
