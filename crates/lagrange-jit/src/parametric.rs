@@ -110,8 +110,7 @@ pub trait ParametricLagrangian {
 /// loop kernels, one per class of alike terms, or to straight-line code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TermKernels {
-    /// Kernels from [`MIN_TERM_COORDINATES`] coordinates on (or where the straight-line code
-    /// would be too large), straight-line code below.
+    /// Kernels from [`MIN_TERM_COORDINATES`] coordinates on, straight-line code below.
     Auto,
     /// Straight-line code always.
     Never,
@@ -724,12 +723,7 @@ impl ParametricEquations {
             None
         };
 
-        let on_host = match (mass_per_parameters, storage) {
-            (true, Storage::Banded { .. }) => "banded LU on the host, once per parameter set",
-            (true, Storage::Dense) => "dense LU on the host, once per parameter set",
-            (false, Storage::Banded { .. }) => "banded LU on the host",
-            (false, Storage::Dense) => "dense LU on the host",
-        };
+        let on_host = host_solve_label(mass_per_parameters, storage);
         let mass_matrix = match (constant_mass, in_code.is_some()) {
             (true, true) => "constant, eliminated at compile time".to_string(),
             (false, true) => {
@@ -787,12 +781,7 @@ impl ParametricEquations {
             storage: code.storage,
             mass_per_parameters: code.mass_per_parameters,
         };
-        let mass_matrix = match (code.mass_per_parameters, code.storage) {
-            (true, Storage::Banded { .. }) => "banded LU on the host, once per parameter set",
-            (true, Storage::Dense) => "dense LU on the host, once per parameter set",
-            (false, Storage::Banded { .. }) => "banded LU on the host",
-            (false, Storage::Dense) => "dense LU on the host",
-        };
+        let mass_matrix = host_solve_label(code.mass_per_parameters, code.storage);
         let stats = ParametricStats {
             parameters: p,
             traced_nodes: 0,
@@ -1337,6 +1326,16 @@ impl ParametricEquations {
             },
         );
         loss
+    }
+}
+
+/// How the host solves with M, for [`ParametricStats::mass_matrix`].
+fn host_solve_label(mass_per_parameters: bool, storage: Storage) -> &'static str {
+    match (mass_per_parameters, storage) {
+        (true, Storage::Banded { .. }) => "banded LU on the host, once per parameter set",
+        (true, Storage::Dense) => "dense LU on the host, once per parameter set",
+        (false, Storage::Banded { .. }) => "banded LU on the host",
+        (false, Storage::Dense) => "dense LU on the host",
     }
 }
 
