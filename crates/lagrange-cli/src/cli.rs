@@ -177,9 +177,10 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub every: Option<String>,
 
-    /// Threads for the compiled term kernels (default: all cores). Kernels with at least
-    /// 32 768 terms (a lattice of that many sites, a chain of that many springs) are split
-    /// across them; smaller ones, straight-line code and dual numbers run on one thread.
+    /// Threads for the compiled term kernels (default: all cores). A lattice's stencil is split
+    /// across them once its work repays waking them (about 1.5·10⁵ sites of the wave equation,
+    /// 2·10⁴ of sine-Gordon), other term kernels from 32 768 terms on (a chain of that many
+    /// springs); smaller ones, straight-line code and dual numbers run on one thread.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threads: Option<String>,
 

@@ -10,7 +10,7 @@ fn lagrange() -> Command {
     Command::cargo_bin("lagrange").unwrap()
 }
 
-const HEADER: &str = "| system | sites | hand 1t | compiled 1t | **compiled ÷ hand** | hand 2t | compiled 2t | **compiled ÷ hand (2t)** | JAX | **compiled 1t ÷ JAX** | compile (s) | peak RSS (MB) |";
+const HEADER: &str = "| system | sites | hand 1t | compiled 1t | **compiled ÷ hand** | hand 2t | compiled 2t | **compiled ÷ hand (2t)** | JAX | **compiled 1t ÷ JAX** | **compiled 2t ÷ JAX** | compiled 1t, q̇ checked | compile (s) | peak RSS (MB) |";
 
 /// Runs the quick benchmark with `extra` arguments: (stdout, JSON report).
 fn run(extra: &[&str]) -> (String, Value) {
@@ -60,9 +60,9 @@ fn check_shape(stdout: &str, report: &Value, jax: bool) {
     assert_eq!(rows[0][..2], ["sine-Gordon 1-D", "2000"]);
     assert_eq!(rows[1][..2], ["wave 2-D", "48 × 40"]);
     for row in &rows {
-        assert_eq!(row.len(), 12, "{row:?}");
+        assert_eq!(row.len(), 14, "{row:?}");
         for (k, cell) in row.iter().enumerate().skip(2) {
-            if (k == 8 || k == 9) && !jax {
+            if (8..=10).contains(&k) && !jax {
                 assert_eq!(cell, "–");
                 continue;
             }
@@ -89,7 +89,13 @@ fn check_shape(stdout: &str, report: &Value, jax: bool) {
     assert_eq!(json_rows.len(), 2);
     for (row, n) in json_rows.iter().zip([2000, 48 * 40]) {
         assert_eq!(row["n"], n);
-        for key in ["hand_1t", "compiled_1t", "hand_2t", "compiled_2t"] {
+        for key in [
+            "hand_1t",
+            "compiled_1t",
+            "hand_2t",
+            "compiled_2t",
+            "compiled_1t_velocity_checked",
+        ] {
             assert!(row["ns_per_site"][key].as_f64().unwrap() > 0.0, "{key}");
         }
         for key in ["compiled_over_hand_1t", "compiled_over_hand_2t"] {
@@ -97,6 +103,7 @@ fn check_shape(stdout: &str, report: &Value, jax: bool) {
         }
         assert_eq!(row["ns_per_site"]["jax"].is_f64(), jax);
         assert_eq!(row["ratio"]["compiled_1t_over_jax"].is_f64(), jax);
+        assert_eq!(row["ratio"]["compiled_2t_over_jax"].is_f64(), jax);
         assert!(row["compile_seconds"].as_f64().unwrap() >= 0.0);
         assert!(row["term_kernels"].as_u64().unwrap() >= 1);
         // like is compared with like: the methods' q̈ agree before anything is timed

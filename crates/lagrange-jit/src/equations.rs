@@ -4,7 +4,7 @@
 use crate::codegen::{CodegenError, CompiledFunction, Layout, RawFn};
 use crate::diff::{euler_lagrange, gradient};
 use crate::graph::{Graph, Id};
-use crate::terms::{Mass, Split, Terms};
+use crate::terms::{Mass, Splits, Terms};
 use crate::trace::{TraceError, Traced, trace};
 use lagrange::mechanics::linalg::{
     SINGULAR_RELATIVE_PIVOT, band_index, band_to_dense, factor_banded_in_place, invert,
@@ -175,6 +175,10 @@ pub struct CompileStats {
     /// Loop kernels, one per class of alike local terms, when L is declared as a sum of
     /// terms (see [`Structure::local_terms`](lagrange::Structure::local_terms)) and `n` > 8; 0 for straight-line code.
     pub term_kernels: usize,
+    /// Coordinates whose force a site kernel computes as a stencil (the interior of the
+    /// largest class of terms that sit on a lattice, such as a field's sites or a chain's
+    /// springs); 0 where there is none.
+    pub site_kernel_sites: usize,
 }
 
 /// The compiled code. (Made once and shared behind an `Arc`: the size difference of the
@@ -236,7 +240,12 @@ pub struct CompiledEquations {
     /// The part of M the term kernels add to.
     work: Vec<f64>,
     /// How the term kernels' rows are split across threads (see [`Self::set_threads`]).
-    splits: Option<Arc<Vec<Option<Split>>>>,
+    splits: Option<Arc<Splits>>,
+    /// Room for the lattice's remaining terms (see [`crate::lattice::Lattice::compute`]).
+    lattice_scratch: Vec<f64>,
+    /// Whether the term path checks every q̇ for finiteness (see
+    /// [`Self::set_velocity_check`]).
+    check_velocities: bool,
 }
 
 impl Clone for CompiledEquations {
@@ -249,6 +258,8 @@ impl Clone for CompiledEquations {
             matrix: self.matrix.clone(),
             work: self.work.clone(),
             splits: self.splits.clone(),
+            lattice_scratch: self.lattice_scratch.clone(),
+            check_velocities: self.check_velocities,
         }
     }
 }
@@ -258,23 +269,35 @@ const SMALL: usize = 8;
 
 impl CompiledEquations {
     /// Runs the term kernels on `threads` threads of the current rayon pool (the CLI's
-    /// `--threads`): each kernel with at least
+    /// `--threads`). A lattice's site kernel is cut into `threads` parts of its interior when
+    /// its estimated work per call (sites × cost per site) is at least 10⁶ additions
+    /// (waking the threads costs tens of microseconds): each site's force is computed the same
+    /// way whatever the split. Every other kernel with at least
     /// [`MIN_PARALLEL_ROWS`](crate::terms::MIN_PARALLEL_ROWS) rows is cut into `2 × threads`
     /// chunks along its table, run in two phases whose chunks touch disjoint coordinates, so
     /// the result is the same as on one thread up to the order of additions. Straight-line
     /// code and smaller kernels stay on the calling thread; `threads ≤ 1` turns it off.
-    /// Returns the number of kernels that are split.
+    /// Returns the number of kernels that are split (a lattice's counts as one).
     pub fn set_threads(&mut self, threads: usize) -> usize {
         self.splits = match &self.shared.code {
             Code::Terms(terms) if threads > 1 => {
                 let splits = terms.split(threads, self.shared.n);
-                splits.iter().any(Option::is_some).then(|| Arc::new(splits))
+                (splits.count() > 0).then(|| Arc::new(splits))
             }
             _ => None,
         };
-        self.splits
-            .as_ref()
-            .map_or(0, |s| s.iter().filter(|x| x.is_some()).count())
+        self.splits.as_ref().map_or(0, |s| s.count())
+    }
+
+    /// Whether [`accelerations_into`](Self::accelerations_into) checks that every q̇ is
+    /// finite (the default) also where q̈ does not depend on it. Turning it off saves a pass
+    /// over q̇ per call on the term-kernel path (a quarter of the time of a large lattice's
+    /// stencil, whose memory traffic it adds to); the straight-line code is unaffected. q̈ is
+    /// then still checked, with everything it reads: a non-finite q̇ it ignores goes
+    /// unreported. The integrators may turn it off, since they check every state they make
+    /// (and a q̇ that is not finite shows in the next state), and `lagrange simulate` does.
+    pub fn set_velocity_check(&mut self, on: bool) {
+        self.check_velocities = on;
     }
 
     /// Traces, differentiates and compiles the equations of motion of `lagrangian`.
@@ -324,8 +347,10 @@ impl CompiledEquations {
             bandwidth,
             compile_seconds: start.elapsed().as_secs_f64(),
             term_kernels: terms.num_kernels(),
+            site_kernel_sites: terms.lattice.as_ref().map_or(0, |l| l.sites()),
         };
         let work = terms.base_mass.clone();
+        let lattice_scratch = vec![0.0; terms.lattice.as_ref().map_or(0, |l| l.scratch_len())];
         Self {
             fast: None,
             shared: Arc::new(Shared {
@@ -339,6 +364,8 @@ impl CompiledEquations {
             matrix: Vec::new(),
             work,
             splits: None,
+            lattice_scratch,
+            check_velocities: true,
         }
     }
 
@@ -462,6 +489,7 @@ impl CompiledEquations {
             bandwidth,
             compile_seconds: start.elapsed().as_secs_f64(),
             term_kernels: 0,
+            site_kernel_sites: 0,
         };
         let num_outputs = outputs.len();
         // the dense fallback of `PositivePivots` runs with the same buffer
@@ -487,6 +515,8 @@ impl CompiledEquations {
             matrix: Vec::new(),
             work: Vec::new(),
             splits: None,
+            lattice_scratch: Vec::new(),
+            check_velocities: true,
         })
     }
 
@@ -559,8 +589,12 @@ impl CompiledEquations {
             Code::Straight(function) => function,
             Code::Terms(terms) => {
                 let (work, matrix) = (&mut self.work, &mut self.matrix);
-                let splits = self.splits.as_deref().map(|s| &s[..]);
-                return terms_accelerations(shared, terms, splits, work, matrix, t, q, q_dot, out);
+                let splits = self.splits.as_deref();
+                let scratch = &mut self.lattice_scratch;
+                let check = self.check_velocities;
+                return terms_accelerations(
+                    shared, terms, splits, work, matrix, scratch, check, t, q, q_dot, out,
+                );
             }
         };
         // SAFETY: the layout reads 1 element of the first input array, n of `q` and `q̇`
@@ -635,9 +669,11 @@ impl CompiledEquations {
 fn terms_accelerations(
     shared: &Shared,
     terms: &Terms,
-    splits: Option<&[Option<Split>]>,
+    splits: Option<&Splits>,
     work: &mut [f64],
     matrix: &mut Vec<f64>,
+    scratch: &mut [f64],
+    check_velocities: bool,
     t: f64,
     q: &[f64],
     q_dot: &[f64],
@@ -645,28 +681,47 @@ fn terms_accelerations(
 ) -> Result<(), MechanicsError> {
     let n = shared.n;
     // q enters every force the kernels compute, so a non-finite q shows in the force and is
-    // diagnosed there (one pass over the state saved: at 10⁶ sites the passes over memory
-    // cost as much as the kernels); q̇ may not enter at all, so it is checked here
-    if !(t.is_finite() && all_finite(q_dot)) {
+    // diagnosed there; q̇ may not enter at all, so it is checked here (where asked to)
+    if !(t.is_finite() && (!check_velocities || all_finite(q_dot))) {
         return Err(MechanicsError::NonFinite { t, what: "state" });
     }
-    if terms.base_force_zero {
-        out.fill(0.0);
-    } else {
-        out.copy_from_slice(&terms.base_force);
-    }
+    // Whether the force, q and q̇ are known finite without another pass over them: at 10⁶
+    // sites the passes over memory cost as much as the kernels.
+    let checked = match &terms.lattice {
+        Some(lattice) => {
+            let base = (!terms.base_force_zero).then_some(&terms.base_force[..]);
+            let split = splits.and_then(|s| s.lattice.as_ref());
+            // a finite sum: q and the lattice's force are finite (no pass over either)
+            let sum = lattice.compute(t, q, q_dot, base, out, split, scratch);
+            sum.is_finite() && terms.kernels_are_empty()
+        }
+        None => {
+            if terms.base_force_zero {
+                out.fill(0.0);
+            } else {
+                out.copy_from_slice(&terms.base_force);
+            }
+            false
+        }
+    };
     work.copy_from_slice(&terms.base_mass);
     match splits {
-        Some(splits) => terms.add_into_parallel(t, q, q_dot, out, work, splits),
+        Some(splits) => terms.add_into_parallel(t, q, q_dot, out, work, &splits.kernels),
         None => terms.add_into(t, q, q_dot, out, work),
     }
-    if !all_finite(out) {
-        let what = if all_finite(q) {
-            "generalized force"
-        } else {
-            "state"
-        };
-        return Err(MechanicsError::NonFinite { t, what });
+    if !checked {
+        if !all_finite(out) {
+            let what = if all_finite(q) {
+                "generalized force"
+            } else {
+                "state"
+            };
+            return Err(MechanicsError::NonFinite { t, what });
+        }
+        // the lattice's check sum covers q also where its force does not read it
+        if terms.lattice.is_some() && !all_finite(q) {
+            return Err(MechanicsError::NonFinite { t, what: "state" });
+        }
     }
     if !all_finite(work) {
         if !all_finite(q) {
@@ -878,6 +933,7 @@ impl CompiledEquations {
             Code::Straight(_) => AssemblyPath::Dense,
             Code::Terms(_) => AssemblyPath::TermKernels {
                 kernels: shared.stats.term_kernels,
+                stencil_sites: shared.stats.site_kernel_sites,
             },
         };
         EvaluatorInfo {

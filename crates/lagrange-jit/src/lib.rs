@@ -20,10 +20,13 @@ pub(crate) mod diff;
 pub(crate) mod equations;
 pub(crate) mod graph;
 pub(crate) mod kernel;
+pub(crate) mod lattice;
 pub(crate) mod parametric;
 pub(crate) mod parametric_terms;
+pub(crate) mod site_kernel;
 pub(crate) mod terms;
 pub(crate) mod trace;
+pub(crate) mod vector_math;
 
 pub use codegen::CodegenError;
 pub use equations::{CompileError, CompileStats, CompiledEquations};

@@ -18,6 +18,7 @@ use crate::codegen::{CHUNK_OPERATIONS, CodegenError};
 use crate::diff::euler_lagrange;
 use crate::graph::{Fun, Graph, Id, Op};
 use crate::kernel::{Target, TermKernel};
+use crate::lattice::{Lattice, LatticeSplit};
 use crate::trace::{Traced, trace};
 use lagrange::Lagrangian;
 use lagrange::mechanics::linalg::band_index;
@@ -40,6 +41,8 @@ const SEARCHED_BATCHES: usize = 32;
 #[derive(Debug)]
 pub(crate) struct Terms {
     kernels: Vec<ClassKernel>,
+    /// The class computed as a lattice, if any (its terms are not in `kernels`).
+    pub lattice: Option<Lattice>,
     /// The force's state-independent part (divided by the mass when M is folded in).
     pub base_force: Vec<f64>,
     /// Whether `base_force` is all zeros (then it is not copied, only zeroed).
@@ -59,9 +62,14 @@ struct ClassKernel {
 }
 
 impl Terms {
-    /// Number of compiled kernels.
+    /// Whether every class is the lattice's (no term kernel adds after it).
+    pub fn kernels_are_empty(&self) -> bool {
+        self.kernels.is_empty()
+    }
+
+    /// Number of compiled kernels (the lattice's counted as one).
     pub fn num_kernels(&self) -> usize {
-        self.kernels.len()
+        self.kernels.len() + usize::from(self.lattice.is_some())
     }
 
     /// Adds every kernel's contribution at `(t, q, q̇)` to `force` and `mass`, which hold
@@ -96,6 +104,22 @@ pub const MIN_PARALLEL_ROWS: usize = 32_768;
 #[derive(Debug, Clone)]
 pub(crate) struct Split {
     phases: [Vec<(usize, usize)>; 2],
+}
+
+/// How the work of [`Terms`] is split across threads.
+#[derive(Debug, Clone)]
+pub(crate) struct Splits {
+    /// Per kernel.
+    pub kernels: Vec<Option<Split>>,
+    /// The lattice's interior per thread.
+    pub lattice: Option<LatticeSplit>,
+}
+
+impl Splits {
+    /// Kernels (the lattice counted as one) that run on more than one thread.
+    pub(crate) fn count(&self) -> usize {
+        self.kernels.iter().filter(|s| s.is_some()).count() + usize::from(self.lattice.is_some())
+    }
 }
 
 /// A raw output pointer handed to the threads of one phase (they write disjoint entries).
@@ -151,9 +175,12 @@ impl ClassKernel {
 
 impl Terms {
     /// Per kernel, how its rows are split across `threads` threads (`None`: it runs on the
-    /// calling thread).
-    pub(crate) fn split(&self, threads: usize, n: usize) -> Vec<Option<Split>> {
-        self.kernels.iter().map(|k| k.split(threads, n)).collect()
+    /// calling thread), and how the lattice's interior is.
+    pub(crate) fn split(&self, threads: usize, n: usize) -> Splits {
+        Splits {
+            kernels: self.kernels.iter().map(|k| k.split(threads, n)).collect(),
+            lattice: self.lattice.as_ref().and_then(|l| l.split(threads)),
+        }
     }
 
     /// [`add_into`](Self::add_into) with the kernels that have a split run on the current
@@ -353,7 +380,7 @@ struct Differentiated {
 }
 
 /// `op` with its operands renamed by `f`.
-fn rename(op: Op, f: impl Fn(Id) -> Id) -> Op {
+pub(crate) fn rename(op: Op, f: impl Fn(Id) -> Id) -> Op {
     match op {
         Op::Const(_) | Op::Input(_) => op,
         Op::Add(a, b) => Op::Add(f(a), f(b)),
@@ -511,9 +538,27 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
         base_force.iter_mut().for_each(|f| *f /= d);
     }
 
+    // the largest class that sits on a lattice and whose kernel adds to the force only
+    let mut candidates: Vec<usize> = (0..classes.len())
+        .filter(|&c| {
+            let varying = &split[c].1;
+            !varying.is_empty() && varying.iter().all(|&(_, w)| w.is_err())
+        })
+        .collect();
+    candidates.sort_by_key(|&c| std::cmp::Reverse(classes[c].members.len()));
+    let mut lattice_plan = candidates.into_iter().find_map(|c| {
+        let members: Vec<&[usize]> = classes[c]
+            .members
+            .iter()
+            .map(|mb| &mb.coordinates[..])
+            .collect();
+        let local: Vec<usize> = split[c].1.iter().filter_map(|&(_, w)| w.err()).collect();
+        crate::lattice::plan(&members, &local, n).map(|plan| (c, plan))
+    });
     let mut kernels = Vec::new();
+    let mut lattice = None;
     let mut operations = 0;
-    for ((class, d), (_, varying)) in classes.iter().zip(&diffs).zip(split) {
+    for (c, ((class, d), (_, varying))) in classes.iter().zip(&diffs).zip(split).enumerate() {
         let m = class.m;
         if varying.is_empty() {
             continue;
@@ -537,6 +582,31 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
             .collect();
         let lanes = if divides(&graph, &nodes) { 2 } else { 1 };
         let kernel = TermKernel::compile(&graph, m, d.num_params, &outputs, d.forward_len, lanes)?;
+        if lattice_plan.as_ref().is_some_and(|(l, _)| *l == c) {
+            let (_, plan) = lattice_plan.take().expect("checked");
+            let members: Vec<&[usize]> =
+                class.members.iter().map(|mb| &mb.coordinates[..]).collect();
+            let targets: Vec<(Id, usize)> = nodes
+                .iter()
+                .zip(&varying)
+                .map(|(&x, &(_, which))| (x, which.expect_err("force outputs only")))
+                .collect();
+            let reads_base = base_force.iter().any(|&f| f != 0.0);
+            let built = Lattice::build(
+                plan,
+                &graph,
+                &targets,
+                kernel,
+                &members,
+                &d.params,
+                d.num_params,
+                n,
+                reads_base,
+            )?;
+            operations += built.operations;
+            lattice = Some(built);
+            continue;
+        }
         let mut rows = Vec::new();
         let mut params = Vec::new();
         let batches = spread(class.members.iter().map(|mb| &mb.coordinates[..]));
@@ -566,6 +636,7 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
     Ok(Some((
         Terms {
             kernels,
+            lattice,
             base_force,
             base_force_zero,
             base_mass,

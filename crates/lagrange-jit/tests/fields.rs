@@ -26,7 +26,9 @@ fn field(sites: &str, boundary: &str, names: &str, density: &str, extra: &str) -
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn compare(system: &FieldSystem, what: &str) {
+/// Compares the compiled q̈ with the autodiff engine's; returns the coordinates the site
+/// kernel computed.
+fn compare(system: &FieldSystem, what: &str) -> usize {
     let n = system.dof();
     let (q, q_dot) = (state(n, 1), state(n, 2));
     let reference = lagrange::accelerations(system, 0.7, &q, &q_dot).unwrap();
@@ -44,6 +46,7 @@ fn compare(system: &FieldSystem, what: &str) {
             reference[i]
         );
     }
+    eom.stats().site_kernel_sites
 }
 
 #[test]
@@ -52,14 +55,24 @@ fn compiled_fields_match_autodiff_on_every_boundary() {
     let wave = "0.5*u_t^2 - 0.5*(u_x^2 + 2*u_y^2) - 0.25*u^4 + 0.1*sin(x - y)*u";
     let two = "0.5*(a_t^2 + b_t^2) + 0.2*a_t*b_t - 0.5*(a_x^2 + b_x^2) - m*a^2*b^2";
     for boundary in ["periodic", "fixed", "free"] {
-        compare(
+        // one field: the interior is a stencil (site kernel), the rest term kernels
+        let sites = compare(
             &field("[400]", boundary, "[\"phi\"]", sg, ""),
             &format!("1-D {boundary}"),
         );
-        compare(
+        assert!(
+            sites >= 390,
+            "1-D {boundary}: {sites} sites by the site kernel"
+        );
+        let sites = compare(
             &field("[20, 18]", boundary, "[\"u\"]", wave, ""),
             &format!("2-D {boundary}"),
         );
+        assert!(
+            sites >= 200,
+            "2-D {boundary}: {sites} sites by the site kernel"
+        );
+        // two fields interleave their coordinates: term kernels only
         compare(
             &field("[200]", boundary, "[\"a\", \"b\"]", two, ""),
             &format!("two fields {boundary}"),
@@ -72,7 +85,118 @@ fn compiled_fields_match_autodiff_on_every_boundary() {
         "0.5*phi_t^2 - 0.5*phi_x^2",
         "coordinates = [\"X\", \"Y\"]\nlagrangian = \"0.5*(X_dot^2 + Y_dot^2) - 0.5*X^2 - Y^4\"\ncoupling = \"-phi*exp(-(x - 4 - X)^2)*(1 + 0.1*Y) + 0.05*phi_t*X_dot\"",
     );
-    compare(&coupled, "particles coupled to a field");
+    // the field's sites on the site kernel, the coupling terms added after it
+    assert!(compare(&coupled, "particles coupled to a field") > 0);
+}
+
+/// Every way the site kernel's loop can end (four sites per iteration, then two, then one),
+/// with explicit time, per-site constants and a state-independent force.
+#[test]
+fn site_kernels_cover_every_run_length() {
+    let density = "0.5*phi_t^2 - 0.5*phi_x^2 - (1 + 0.1*t)*(1 - cos(phi)) + 0.3*x + 0.05*x*phi";
+    for sites in 70..78 {
+        for boundary in ["periodic", "fixed"] {
+            let system = field(&format!("[{sites}]"), boundary, "[\"phi\"]", density, "");
+            let inside = compare(&system, &format!("{sites} sites, {boundary}"));
+            assert!(inside >= sites - 4, "{sites} {boundary}: {inside}");
+        }
+    }
+}
+
+/// A non-finite value anywhere in the state, or a force that overflows, is the engine's error
+/// on the site kernel's path too (its check sum, then the exact check).
+#[test]
+fn site_kernels_report_non_finite_states_and_forces() {
+    use lagrange::mechanics::MechanicsError;
+    let system = field(
+        "[300]",
+        "fixed",
+        "[\"phi\"]",
+        "0.5*phi_t^2 - 0.5*phi_x^2 - 0.5*phi^2",
+        "",
+    );
+    let n = system.dof();
+    let mut eom = CompiledEquations::new(&system).unwrap();
+    assert!(eom.stats().site_kernel_sites > 200);
+    let (q, v) = (state(n, 5), state(n, 6));
+    let mut out = vec![0.0; n];
+    eom.accelerations_into(0.0, &q, &v, &mut out).unwrap();
+    // an interior coordinate, and the ends (outside the site kernel)
+    for at in [150, 0, n - 1] {
+        for (what, value) in [("q", f64::NAN), ("q", f64::INFINITY), ("q̇", f64::NAN)] {
+            let (mut q, mut v) = (q.clone(), v.clone());
+            if what == "q" {
+                q[at] = value;
+            } else {
+                v[at] = value;
+            }
+            let err = eom.accelerations_into(0.5, &q, &v, &mut out).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    MechanicsError::NonFinite {
+                        t: 0.5,
+                        what: "state"
+                    }
+                ),
+                "{what}[{at}] = {value}: {err}"
+            );
+        }
+    }
+    let err = eom
+        .accelerations_into(f64::NAN, &q, &v, &mut out)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        MechanicsError::NonFinite { what: "state", .. }
+    ));
+    // finite but huge neighbours: the force overflows
+    let mut far = q.clone();
+    far[150] = 1e308;
+    far[151] = -1e308;
+    let err = eom.accelerations_into(0.0, &far, &v, &mut out).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            MechanicsError::NonFinite {
+                what: "generalized force",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // without the velocity check (as the integrators run it), a q̇ that q̈ ignores is not
+    // read: the same q̈ as with a finite q̇
+    let mut unchecked = eom.clone();
+    unchecked.set_velocity_check(false);
+    let mut bad = v.clone();
+    bad[150] = f64::NAN;
+    let mut a = vec![0.0; n];
+    unchecked.accelerations_into(0.0, &q, &bad, &mut a).unwrap();
+    eom.accelerations_into(0.0, &q, &v, &mut out).unwrap();
+    assert_eq!(a, out);
+    // ... while a non-finite q still is an error
+    let mut bad = q.clone();
+    bad[150] = f64::NAN;
+    assert!(unchecked.accelerations_into(0.0, &bad, &v, &mut a).is_err());
+    // large finite values whose check sum (Σ q̈ + q = Σ 3q here) overflows are not an error
+    let inverted = field(
+        "[300]",
+        "periodic",
+        "[\"phi\"]",
+        "0.5*phi_t^2 - 0.5*phi_x^2 + 0.5*phi^2",
+        "",
+    );
+    let mut eom = CompiledEquations::new(&inverted).unwrap();
+    assert!(eom.stats().site_kernel_sites > 200);
+    let big = vec![1e306; n];
+    eom.accelerations_into(0.0, &big, &big, &mut out).unwrap();
+    // q̈ = φ (the Laplacian of a constant is 0), to the rounding of the density's constants
+    assert!(
+        out.iter().all(|&a| (a / 1e306 - 1.0).abs() <= 1e-14),
+        "{:?}",
+        &out[..3]
+    );
 }
 
 /// The kernels split across two threads give the sequential q̈ up to the order of additions.

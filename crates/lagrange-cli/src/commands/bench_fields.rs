@@ -9,7 +9,10 @@
 //! and the compiled equations on one thread, the same two on two threads (a rayon pool of two;
 //! the hand stencil as two contiguous halves through `rayon::join`, the compiled equations with
 //! [`CompiledEquations::set_threads`]), JAX (its own default threading), their ratios, the compile time
-//! of the compiled equations and the case's peak resident set (`VmHWM`, reset per case).
+//! of the compiled equations and the case's peak resident set (`VmHWM`, reset per case). The
+//! compiled equations run as `lagrange simulate` runs them, without re-reading q̇ on every call
+//! ([`CompiledEquations::set_velocity_check`]: the integrators check every state they make);
+//! the library's default, which also checks every q̇, is timed beside them (one thread).
 //! Before timing, every method's q̈ is checked against the hand stencil's: like is compared with
 //! like.
 
@@ -153,6 +156,8 @@ mod imp {
     struct Measured {
         /// ns per site: hand 1t, compiled 1t, hand 2t, compiled 2t.
         ns: [f64; 4],
+        /// ns per site, compiled 1t with the library's default check of every q̇.
+        checked_ns: f64,
         compile_s: f64,
         term_kernels: usize,
         split_kernels: usize,
@@ -183,27 +188,34 @@ mod imp {
         let mut eom = CompiledEquations::new(&system)?;
         let compile_s = start.elapsed().as_secs_f64();
         drop(system);
+        // as `lagrange simulate` runs them: the integrators check every state they make
+        let mut checked = eom.clone();
+        eom.set_velocity_check(false);
         let mut eom2 = eom.clone();
         let split_kernels = eom2.set_threads(THREADS);
         let q = fields::bench_state(n);
         let v = vec![0.0; n];
-        let mut outs = vec![vec![0.0; n]; 4];
+        let mut outs = vec![vec![0.0; n]; 5];
         // the results once, compared before anything is timed
         pool.install(|| -> Result<()> {
-            let [h1, c1, h2, c2] = &mut outs[..] else {
+            let [h1, c1, h2, c2, c3] = &mut outs[..] else {
                 unreachable!()
             };
             case.hand(&q, h1);
             eom.accelerations_into(0.0, &q, &v, c1)?;
             case.hand2(&q, h2);
             eom2.accelerations_into(0.0, &q, &v, c2)?;
+            checked.accelerations_into(0.0, &q, &v, c3)?;
             Ok(())
         })?;
         let diffs = [1, 2, 3].map(|k| fields::max_rel_diff(&outs[k], &outs[0]));
-        for (d, what) in diffs
-            .iter()
-            .zip(["compiled", "hand (2 threads)", "compiled (2 threads)"])
-        {
+        let checked_diff = fields::max_rel_diff(&outs[4], &outs[0]);
+        for (d, what) in diffs.iter().chain([&checked_diff]).zip([
+            "compiled",
+            "hand (2 threads)",
+            "compiled (2 threads)",
+            "compiled (q̇ checked)",
+        ]) {
             if d.is_nan() || *d > AGREE {
                 bail!(
                     "{} {}: {what} q̈ differs from the hand stencil's by {d:.1e} (relative), more than {AGREE:e}",
@@ -215,7 +227,7 @@ mod imp {
         let abs_sum = outs[0].iter().map(|x| x.abs()).sum();
         let head = outs[0][..4.min(n)].to_vec();
         let ns = pool.install(|| {
-            let [h1, c1, h2, c2] = &mut outs[..] else {
+            let [h1, c1, h2, c2, c3] = &mut outs[..] else {
                 unreachable!()
             };
             let (q, v) = (&q, &v);
@@ -233,8 +245,17 @@ mod imp {
             let mut compiled2 = || {
                 let _ = black_box(eom2.accelerations_into(0.0, black_box(q), v, c2));
             };
+            let mut compiled_checked = || {
+                let _ = black_box(checked.accelerations_into(0.0, black_box(q), v, c3));
+            };
             fields::interleaved_ns(
-                &mut [&mut hand, &mut compiled, &mut hand2, &mut compiled2],
+                &mut [
+                    &mut hand,
+                    &mut compiled,
+                    &mut hand2,
+                    &mut compiled2,
+                    &mut compiled_checked,
+                ],
                 batch_seconds,
                 batches,
             )
@@ -247,6 +268,7 @@ mod imp {
                 per_site(ns[2]),
                 per_site(ns[3]),
             ],
+            checked_ns: per_site(ns[4]),
             compile_s,
             term_kernels: eom.stats().term_kernels,
             split_kernels,
@@ -374,8 +396,8 @@ mod imp {
         let _ = writeln!(
             md,
             "ns per site per q̈ evaluation (median of {batches} interleaved batches of ~{batch_seconds} s), periodic lattices, spacing {SPACING}, f64; ratios within this run:\n\n\
-             | system | sites | hand 1t | compiled 1t | **compiled ÷ hand** | hand {THREADS}t | compiled {THREADS}t | **compiled ÷ hand ({THREADS}t)** | JAX | **compiled 1t ÷ JAX** | compile (s) | peak RSS (MB) |\n\
-             |---|---|---|---|---|---|---|---|---|---|---|---|"
+             | system | sites | hand 1t | compiled 1t | **compiled ÷ hand** | hand {THREADS}t | compiled {THREADS}t | **compiled ÷ hand ({THREADS}t)** | JAX | **compiled 1t ÷ JAX** | **compiled {THREADS}t ÷ JAX** | compiled 1t, q̇ checked | compile (s) | peak RSS (MB) |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         let mut notes = String::new();
         let mut rows = Vec::new();
@@ -411,13 +433,15 @@ mod imp {
             let [h1, c1, h2, c2] = m.ns;
             let _ = writeln!(
                 md,
-                "| {} | {} | {h1:.2} | {c1:.2} | **{:.2}** | {h2:.2} | {c2:.2} | **{:.2}** | {} | {} | {:.3} | {} |",
+                "| {} | {} | {h1:.2} | {c1:.2} | **{:.2}** | {h2:.2} | {c2:.2} | **{:.2}** | {} | {} | {} | {:.2} | {:.3} | {} |",
                 case.label(),
                 case.sites_text(),
                 c1 / h1,
                 c2 / h2,
                 jax_ns.map_or("–".into(), |j| format!("{j:.2}")),
                 jax_ns.map_or("–".into(), |j| format!("**{:.2}**", c1 / j)),
+                jax_ns.map_or("–".into(), |j| format!("**{:.2}**", c2 / j)),
+                m.checked_ns,
                 m.compile_s,
                 mb(m.peak_rss),
             );
@@ -448,6 +472,7 @@ mod imp {
                 "ns_per_site": {
                     "hand_1t": num(h1), "compiled_1t": num(c1),
                     "hand_2t": num(h2), "compiled_2t": num(c2), "jax": jax_ns.map(num),
+                    "compiled_1t_velocity_checked": num(m.checked_ns),
                 },
                 "ratio": {
                     "compiled_over_hand_1t": num(c1 / h1),

@@ -394,10 +394,13 @@ fn stats_json(
         Evaluator::Compiled => "compiled",
         Evaluator::Network => "network",
     };
-    let (path, kernels) = match info.path {
-        AssemblyPath::Dense => ("dense", 0),
-        AssemblyPath::Structured => ("structured", 0),
-        AssemblyPath::TermKernels { kernels } => ("term kernels", kernels),
+    let (path, kernels, stencil_sites) = match info.path {
+        AssemblyPath::Dense => ("dense", 0, 0),
+        AssemblyPath::Structured => ("structured", 0, 0),
+        AssemblyPath::TermKernels {
+            kernels,
+            stencil_sites,
+        } => ("term kernels", kernels, stencil_sites),
     };
     let (solve, bandwidth) = match info.solve {
         MassSolve::Diagonal => ("diagonal", 0),
@@ -408,6 +411,7 @@ fn stats_json(
         "evaluator": evaluator,
         "path": path,
         "kernels": kernels,
+        "stencil_sites": stencil_sites,
         "mass_matrix": if info.constant_mass_matrix { "constant" } else { "varying" },
         "solve": solve,
         "bandwidth": bandwidth,
@@ -429,6 +433,11 @@ fn stats_text(stats: &serde_json::Value) -> String {
     let u = |key: &str| stats[key].as_u64().unwrap_or(0);
     let f = |key: &str| stats[key].as_f64().unwrap_or(0.0);
     let path = match s("path").as_str() {
+        "term kernels" if u("stencil_sites") > 0 => format!(
+            "term kernels ({} kernels; a stencil over {} sites)",
+            u("kernels"),
+            u("stencil_sites")
+        ),
         "term kernels" => format!("term kernels ({} kernels)", u("kernels")),
         other => other.to_string(),
     };

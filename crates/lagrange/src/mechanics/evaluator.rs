@@ -28,6 +28,9 @@ pub enum AssemblyPath {
     TermKernels {
         /// Number of kernels.
         kernels: usize,
+        /// Coordinates whose force a compiled stencil computes (the interior of a lattice's
+        /// terms); 0 where none does.
+        stencil_sites: usize,
     },
 }
 

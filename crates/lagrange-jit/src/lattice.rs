@@ -1,0 +1,766 @@
+//! Classes of terms that sit on a lattice: the interior computed by a [`SiteKernel`] (a
+//! stencil), the rest by the class's term kernel.
+//!
+//! A class's terms are *on a lattice* where most of them touch the coordinates
+//! `a + d_0, …, a + d_{m−1}` for an anchor `a` and the same offsets `d_j` (`d_0 = 0`): the
+//! sites of a field (`φ_s, φ_{s+1}` in 1-D, `φ_s, φ_{s+nʸ}, φ_{s+1}` in 2-D) or the springs of a
+//! chain. These are the *standard* terms. A coordinate `s` is *interior* when every term of the
+//! class that touches it is standard, and for every output `k` of the class's force the
+//! standard term anchored at `s − d_k` exists: its force is then `Σ_k f_k(term at s − d_k)`,
+//! one graph of the coordinates at the offsets `d_j − d_k` from `s`, compiled to a loop that
+//! stores it ([`SiteKernel`]).
+//!
+//! Everything else is exact bookkeeping around that loop. The other coordinates (the boundary
+//! of a periodic or fixed lattice, coordinates the class does not touch) start from the
+//! state-independent force, and the class's remaining terms (the non-standard ones and the
+//! standard ones that touch such a coordinate) run through the class's term kernel on a compact
+//! copy of the coordinates they touch; only their additions to non-interior coordinates are
+//! kept, since the interior ones are already complete. Any other class adds on top as before.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::codegen::CodegenError;
+use crate::graph::{Graph, Id, Op};
+use crate::kernel::TermKernel;
+use crate::site_kernel::{Functions, SiteKernel, Source, uses_sin_or_cos};
+use crate::terms::rename;
+
+/// Fewest interior coordinates for which a class is compiled as a lattice: below, the
+/// bookkeeping around the loop costs about as much as it saves.
+pub(crate) const MIN_SITES: usize = 64;
+/// Interior runs shorter than this are left to the term kernel (each run is one call).
+const MIN_RUN: usize = 4;
+/// Least estimated work per call (interior sites × [`work_per_site`]) for which the interior
+/// is split across threads. Waking the pool's threads costs tens of microseconds per call;
+/// measured with `examples/fields_probe.rs` on 2 cores: the wave equation (≈ 7 per site) gains
+/// nothing at 362² sites (0.9·10⁶), 5 % at 512² and 25 % at 724², sine-Gordon (≈ 46 per site,
+/// its `sin`) 37 % at 4·10⁴ sites (1.8·10⁶) and nothing at 10⁴ (0.46·10⁶).
+pub(crate) const MIN_PARALLEL_WORK: f64 = 1.0e6;
+
+/// A rough cost of one site of `graph`'s `output`, in additions: a transcendental function
+/// costs about 40, a division or square root 4.
+fn work_per_site(graph: &Graph, output: Id) -> f64 {
+    let live = graph.live(&[output]);
+    (0..graph.len())
+        .filter(|&id| live[id])
+        .map(|id| match graph.op(id as Id) {
+            Op::Const(_) | Op::Input(_) => 0.0,
+            Op::Div(..) | Op::Fun(crate::graph::Fun::Sqrt, _) => 4.0,
+            Op::Fun(crate::graph::Fun::Abs | crate::graph::Fun::Sign, _) => 1.0,
+            Op::Fun(..) | Op::Powi(..) | Op::Powf(..) | Op::Pow(..) | Op::Atan2(..) => 40.0,
+            _ => 1.0,
+        })
+        .sum()
+}
+
+/// Which of a class's members are computed how (see the module documentation).
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// The standard offsets `d_j`, `d_0 = 0`.
+    pub offsets: Vec<isize>,
+    /// The member anchored at each coordinate (`u32::MAX`: none).
+    pub anchor: Vec<u32>,
+    /// Whether each coordinate is interior.
+    pub interior: Vec<bool>,
+    /// The interior coordinates as ranges `[start, end)`.
+    pub runs: Vec<(usize, usize)>,
+    /// The members the term kernel still runs: every one that touches a non-interior
+    /// coordinate.
+    pub remainder: Vec<usize>,
+}
+
+/// The lattice decomposition of the members (`coordinates[i]` of member `i`) of a class whose
+/// varying force outputs go to the local coordinates `outputs`, among `n` coordinates; `None`
+/// when fewer than [`MIN_SITES`] coordinates would be interior.
+pub(crate) fn plan(coordinates: &[&[usize]], outputs: &[usize], n: usize) -> Option<Plan> {
+    let pattern =
+        |c: &[usize]| -> Vec<isize> { c.iter().map(|&x| x as isize - c[0] as isize).collect() };
+    // the most frequent pattern, where there is a majority (Boyer–Moore vote)
+    let mut candidate: Option<(&[usize], usize)> = None;
+    for &c in coordinates {
+        if c.is_empty() {
+            return None;
+        }
+        candidate = match candidate {
+            None => Some((c, 1)),
+            Some((d, votes)) if same_pattern(d, c) => Some((d, votes + 1)),
+            Some((_, 1)) => None,
+            Some((d, votes)) => Some((d, votes - 1)),
+        };
+    }
+    let offsets = pattern(candidate?.0);
+    let standard_shape = |c: &[usize]| {
+        c.len() == offsets.len()
+            && c.iter()
+                .zip(&offsets)
+                .all(|(&x, &d)| x as isize - c[0] as isize == d)
+    };
+    let mut anchor = vec![u32::MAX; n];
+    let mut blocked = vec![false; n];
+    for (i, &c) in coordinates.iter().enumerate() {
+        if standard_shape(c) && anchor[c[0]] == u32::MAX {
+            anchor[c[0]] = i as u32;
+        } else {
+            c.iter().for_each(|&x| blocked[x] = true);
+        }
+    }
+    let mut interior: Vec<bool> = (0..n)
+        .map(|s| {
+            !blocked[s]
+                && outputs.iter().all(|&k| {
+                    let a = s as isize - offsets[k];
+                    a >= 0 && (a as usize) < n && anchor[a as usize] != u32::MAX
+                })
+        })
+        .collect();
+    let mut runs = Vec::new();
+    let mut s = 0;
+    while s < n {
+        if !interior[s] {
+            s += 1;
+            continue;
+        }
+        let start = s;
+        while s < n && interior[s] {
+            s += 1;
+        }
+        if s - start >= MIN_RUN {
+            runs.push((start, s));
+        } else {
+            interior[start..s].fill(false);
+        }
+    }
+    let sites: usize = runs.iter().map(|(a, b)| b - a).sum();
+    if sites < MIN_SITES {
+        return None;
+    }
+    let remainder = coordinates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.iter().any(|&x| !interior[x]))
+        .map(|(i, _)| i)
+        .collect();
+    Some(Plan {
+        offsets,
+        anchor,
+        interior,
+        runs,
+        remainder,
+    })
+}
+
+/// Whether two members have the same offsets from their first coordinate.
+fn same_pattern(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(&x, &y)| x as isize - a[0] as isize == y as isize - b[0] as isize)
+}
+
+/// The force of an interior coordinate `s` as one graph: `base[s]` (where `base`) plus, for
+/// each `(node, k)` of `outputs`, the class graph's `node` evaluated on the term anchored at
+/// `s − d_k`. `g` has the inputs `[t, q (m), q̇ (m), parameters (num_params)]`; parameter `p`
+/// of the term anchored at `a` is read at `params[p·n + a]`. Returns the graph, its output and
+/// where each input is read.
+pub(crate) fn site_graph(
+    g: &Graph,
+    num_params: usize,
+    outputs: &[(Id, usize)],
+    offsets: &[isize],
+    n: usize,
+    base: bool,
+) -> (Graph, Id, Vec<Source>) {
+    let m = offsets.len();
+    let mut sources = vec![Source::Time];
+    for &(_, k) in outputs {
+        for &d in offsets {
+            sources.push(Source::Q(d - offsets[k]));
+            sources.push(Source::QDot(d - offsets[k]));
+        }
+        for p in 0..num_params {
+            sources.push(Source::Param((p * n) as isize - offsets[k]));
+        }
+    }
+    if base {
+        sources.push(Source::Base);
+    }
+    let mut seen = std::collections::HashSet::new();
+    sources.retain(|s| seen.insert(*s));
+    let index: HashMap<Source, Id> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (s, i as Id))
+        .collect();
+    let mut site = Graph::new(sources.len());
+    let mut sum = None;
+    for &(node, k) in outputs {
+        let live = g.live(&[node]);
+        let mut map = vec![Id::MAX; g.len()];
+        for id in (0..g.len()).filter(|&id| live[id]) {
+            let op = g.op(id as Id);
+            map[id] = match op {
+                Op::Input(i) => {
+                    let i = i as usize;
+                    let source = match i {
+                        0 => Source::Time,
+                        _ if i <= m => Source::Q(offsets[i - 1] - offsets[k]),
+                        _ if i <= 2 * m => Source::QDot(offsets[i - 1 - m] - offsets[k]),
+                        _ => Source::Param(((i - 1 - 2 * m) * n) as isize - offsets[k]),
+                    };
+                    index[&source]
+                }
+                op => site.apply(rename(op, |a| map[a as usize])),
+            };
+        }
+        let value = map[node as usize];
+        sum = Some(match sum {
+            None => value,
+            Some(s) => site.add(s, value),
+        });
+    }
+    let mut sum = regroup(&mut site, sum.expect("a lattice class has a force output"));
+    if base {
+        sum = site.add(index[&Source::Base], sum);
+    }
+    (site, sum, sources)
+}
+
+/// The force of a site, as the graph computes it, is a sum over the terms around it of
+/// each term's derivative, scaled by the constants of the density (spacing, masses): for the
+/// 2-D wave equation `((u_E − u)·c₁ + (u_N − u)·c₁)·c₂ + (u − u_S)·c₃ + (u − u_W)·c₃`.
+/// Written out as `Σ cᵢ·leafᵢ` (leaves: inputs and non-linear nodes), the coefficients are few
+/// values times small integers: `c·(u_E + u_N + u_S + u_W − 4u)`, the hand-written stencil.
+/// This rewrites `node` so, with the coefficient that the most leaves share as a factor and the
+/// other leaves added after it.
+///
+/// It reassociates floating-point arithmetic (as `-ffast-math` would, for this one sum):
+/// coefficients within 1e-13 relative of an integer multiple of the common factor count as
+/// that multiple (they differ only by the rounding of the constants' products, as `c₃` and
+/// `−c₁c₂` do), so results may differ from the term-by-term sum in the last bits. Returns `node`
+/// itself where any coefficient is not finite.
+fn regroup(g: &mut Graph, node: Id) -> Id {
+    let mut leaves: Vec<(Id, f64)> = Vec::new();
+    let mut stack = vec![(node, 1.0)];
+    while let Some((id, c)) = stack.pop() {
+        match g.op(id) {
+            Op::Add(a, b) => stack.extend([(a, c), (b, c)]),
+            Op::Sub(a, b) => stack.extend([(a, c), (b, -c)]),
+            Op::Neg(a) => stack.push((a, -c)),
+            Op::Mul(a, b) if g.as_const(a).is_some() => stack.push((b, c * g.as_const(a).unwrap())),
+            Op::Mul(a, b) if g.as_const(b).is_some() => stack.push((a, c * g.as_const(b).unwrap())),
+            _ => leaves.push((id, c)),
+        }
+        if leaves.len() > 64 || stack.len() > 256 {
+            return node;
+        }
+    }
+    // one coefficient per leaf
+    leaves.sort_by_key(|&(id, _)| id);
+    let mut merged: Vec<(Id, f64)> = Vec::new();
+    for (id, c) in leaves {
+        match merged.last_mut() {
+            Some((last, sum)) if *last == id => *sum += c,
+            _ => merged.push((id, c)),
+        }
+    }
+    // (a leaf whose coefficients cancel stays, times 0: an infinite leaf still makes NaN)
+    if merged.iter().any(|&(_, c)| !c.is_finite()) || merged.is_empty() {
+        return node;
+    }
+    let multiple = |c: f64, factor: f64| {
+        let r = c / factor;
+        let k = r.round();
+        (k != 0.0 && k.abs() <= 8.0 && (r - k).abs() <= 1e-13 * k.abs()).then_some(k)
+    };
+    // the factor that the most leaves are small multiples of (the smaller one on a tie)
+    let factor = merged
+        .iter()
+        .map(|&(_, c)| c.abs())
+        .max_by(|&a, &b| {
+            let count = |f: f64| {
+                merged
+                    .iter()
+                    .filter(|&&(_, c)| multiple(c, f).is_some())
+                    .count()
+            };
+            count(a).cmp(&count(b)).then(b.total_cmp(&a))
+        })
+        .expect("leaves");
+    let mut inner: Option<Id> = None;
+    let mut rest = Vec::new();
+    for &(id, c) in &merged {
+        let Some(k) = multiple(c, factor) else {
+            rest.push((id, c));
+            continue;
+        };
+        let term = if k.abs() == 1.0 {
+            id
+        } else {
+            let k = g.constant(k.abs());
+            g.mul(k, id)
+        };
+        inner = Some(match (inner, k > 0.0) {
+            (None, true) => term,
+            (None, false) => g.neg(term),
+            (Some(s), true) => g.add(s, term),
+            (Some(s), false) => g.sub(s, term),
+        });
+    }
+    let mut out = match inner {
+        Some(inner) => {
+            let scale = g.constant(factor);
+            g.mul(scale, inner)
+        }
+        None => g.constant(0.0),
+    };
+    for (id, c) in rest {
+        out = match c {
+            1.0 => g.add(out, id),
+            -1.0 => g.sub(out, id),
+            _ => {
+                let c = g.constant(c);
+                let term = g.mul(c, id);
+                g.add(out, term)
+            }
+        };
+    }
+    out
+}
+
+/// A class computed as a lattice: the site kernel over the interior, the term kernel over the
+/// remaining terms.
+#[derive(Debug)]
+pub(crate) struct Lattice {
+    kernel: SiteKernel,
+    /// The same loop with the library's `sin` and `cos`, for the rare call where the vector
+    /// ones leave a lane NaN (an argument beyond ±10⁶); `None` where the graph has neither.
+    exact: Option<SiteKernel>,
+    /// Interior ranges `[start, end)`.
+    runs: Vec<(usize, usize)>,
+    /// The other coordinates' ranges: they start from the base force.
+    gaps: Vec<(usize, usize)>,
+    /// Per-term parameters, one array over the anchors per parameter.
+    params: Vec<f64>,
+    /// Whether the site graph adds `base[s]`.
+    reads_base: bool,
+    remainder: Option<Remainder>,
+    sites: usize,
+    /// Coordinates of the system.
+    n: usize,
+    /// The site graph's [`work_per_site`].
+    work_per_site: f64,
+    /// Operations in the site kernel's code.
+    pub operations: usize,
+}
+
+/// The class's terms that touch a non-interior coordinate, on a compact copy of their
+/// coordinates.
+#[derive(Debug)]
+struct Remainder {
+    kernel: TermKernel,
+    /// The global coordinate of each compact one.
+    coordinates: Vec<u32>,
+    /// The compact coordinates whose additions are kept (the non-interior ones).
+    keep: Vec<u32>,
+    rows: Vec<u32>,
+    params: Vec<f64>,
+}
+
+/// Interior ranges per thread (see [`Lattice::split`]).
+pub(crate) type LatticeSplit = Vec<Vec<(usize, usize)>>;
+
+impl Lattice {
+    /// Compiles the lattice of a class: `graph` and `outputs` as for [`site_graph`],
+    /// `kernel` the class's term kernel (all of whose outputs go to the force), `members` the
+    /// class's coordinates and `params` its per-member parameters (`num_params` each).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn build(
+        plan: Plan,
+        graph: &Graph,
+        outputs: &[(Id, usize)],
+        kernel: TermKernel,
+        members: &[&[usize]],
+        params: &[f64],
+        num_params: usize,
+        n: usize,
+        base: bool,
+    ) -> Result<Self, CodegenError> {
+        let (site, output, sources) =
+            site_graph(graph, num_params, outputs, &plan.offsets, n, base);
+        let operations = site.work(&[output]);
+        let work_per_site = work_per_site(&site, output);
+        let compiled = SiteKernel::compile(&site, output, &sources, Functions::Vector)?;
+        let exact = uses_sin_or_cos(&site, output)
+            .then(|| SiteKernel::compile(&site, output, &sources, Functions::Library))
+            .transpose()?;
+        let mut soa = vec![0.0; num_params * n];
+        for (a, &member) in plan.anchor.iter().enumerate() {
+            if member != u32::MAX {
+                let member = member as usize;
+                for p in 0..num_params {
+                    soa[p * n + a] = params[member * num_params + p];
+                }
+            }
+        }
+        let mut gaps = Vec::new();
+        let mut at = 0;
+        for &(a, b) in &plan.runs {
+            if at < a {
+                gaps.push((at, a));
+            }
+            at = b;
+        }
+        if at < n {
+            gaps.push((at, n));
+        }
+        let remainder = (!plan.remainder.is_empty()).then(|| {
+            let mut compact: HashMap<usize, u32> = HashMap::default();
+            let mut coordinates = Vec::new();
+            let mut rows = Vec::new();
+            let mut rest = Vec::new();
+            for &i in &plan.remainder {
+                for &c in members[i] {
+                    let next = coordinates.len() as u32;
+                    let local = *compact.entry(c).or_insert(next);
+                    if local == next {
+                        coordinates.push(c as u32);
+                    }
+                    rows.push(local);
+                }
+                rest.extend_from_slice(&params[i * num_params..(i + 1) * num_params]);
+            }
+            let keep = (0..coordinates.len() as u32)
+                .filter(|&u| !plan.interior[coordinates[u as usize] as usize])
+                .collect();
+            Remainder {
+                kernel,
+                coordinates,
+                keep,
+                rows,
+                params: rest,
+            }
+        });
+        Ok(Self {
+            kernel: compiled,
+            exact,
+            sites: plan.runs.iter().map(|(a, b)| b - a).sum(),
+            runs: plan.runs,
+            gaps,
+            params: soa,
+            reads_base: base,
+            remainder,
+            n,
+            work_per_site,
+            operations,
+        })
+    }
+
+    /// Interior coordinates (computed by the site kernel).
+    pub(crate) fn sites(&self) -> usize {
+        self.sites
+    }
+
+    /// Scratch values [`Lattice::compute`] needs.
+    pub(crate) fn scratch_len(&self) -> usize {
+        self.remainder
+            .as_ref()
+            .map_or(0, |r| 3 * r.coordinates.len())
+    }
+
+    /// The interior cut into `threads` parts of about equal size, or `None` with fewer than two
+    /// threads or below [`MIN_PARALLEL_WORK`].
+    pub(crate) fn split(&self, threads: usize) -> Option<LatticeSplit> {
+        let work = self.sites as f64 * self.work_per_site;
+        (threads >= 2 && work >= MIN_PARALLEL_WORK).then(|| split_runs(&self.runs, threads))
+    }
+
+    /// Writes the class's force into `force`: the other coordinates start from the base
+    /// force (zeros where `base` is `None`) and get the remaining terms' additions, then the
+    /// site kernel stores the interior's (with a `split`, its parts on the rayon pool).
+    /// `scratch` holds [`Lattice::scratch_len`] values. Returns the site kernel's check sum
+    /// (see [`crate::site_kernel`]), NaN where q or the force is not finite outside the
+    /// interior: a finite sum means q and the class's force are finite everywhere.
+    ///
+    /// # Panics
+    /// If `q`, `q_dot`, `force` or `base` is shorter than the lattice's coordinates, or
+    /// `scratch` shorter than [`Lattice::scratch_len`].
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn compute(
+        &self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        base: Option<&[f64]>,
+        force: &mut [f64],
+        split: Option<&LatticeSplit>,
+        scratch: &mut [f64],
+    ) -> f64 {
+        let n = self.n;
+        assert!(q.len() >= n && q_dot.len() >= n && force.len() >= n);
+        assert!(base.is_none_or(|b| b.len() >= n));
+        assert!(
+            base.is_some() || !self.reads_base,
+            "the site kernel reads the base force"
+        );
+        assert!(scratch.len() >= self.scratch_len());
+        let out = Output(force.as_mut_ptr());
+        let run = |kernel: &SiteKernel, ranges: &[(usize, usize)]| {
+            let base_ptr: *const f64 =
+                base.map_or(std::ptr::NonNull::dangling().as_ptr(), |b| b.as_ptr());
+            ranges
+                .iter()
+                .map(|&(a, b)| {
+                    // SAFETY: `plan` made every interior coordinate's neighbours at the
+                    // standard offsets coordinates (< n, checked above), every parameter read
+                    // an anchor's (< n per parameter array); each range's force entries are
+                    // written by this call alone (the parts of a split are disjoint, and the
+                    // boundary's entries are not interior).
+                    unsafe {
+                        kernel.run_raw(
+                            &t,
+                            q.as_ptr(),
+                            q_dot.as_ptr(),
+                            self.params.as_ptr(),
+                            base_ptr,
+                            out.get(),
+                            a,
+                            b - a,
+                        )
+                    }
+                })
+                .sum::<f64>()
+        };
+        // the boundary first, on this thread: its entries share cache lines with the
+        // interior's ends, and writing them while other threads store the interior would
+        // bounce those lines between the cores
+        // SAFETY: `force` is this thread's alone until the parts below start
+        let boundary_finite = unsafe { self.boundary(t, q, q_dot, base, out, scratch) };
+        let sum = match split {
+            Some(parts) => {
+                use rayon::prelude::*;
+                parts.par_iter().map(|p| run(&self.kernel, p)).sum()
+            }
+            None => run(&self.kernel, &self.runs),
+        };
+        let sum = match &self.exact {
+            Some(exact) if !sum.is_finite() => match split {
+                Some(parts) => {
+                    use rayon::prelude::*;
+                    parts.par_iter().map(|p| run(exact, p)).sum()
+                }
+                None => run(exact, &self.runs),
+            },
+            _ => sum,
+        };
+        // NaN where the boundary's q or force is not finite
+        if boundary_finite { sum } else { f64::NAN }
+    }
+
+    /// The non-interior coordinates of `force`: the base force, plus the remaining terms'.
+    /// Returns whether q and the force are finite there (checked right after they are written,
+    /// while their cache lines are at hand: they lie scattered along the lattice's seams).
+    ///
+    /// # Safety
+    /// `force` points to the lattice's `n` coordinates, and no other thread accesses the
+    /// non-interior ones while this runs.
+    unsafe fn boundary(
+        &self,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        base: Option<&[f64]>,
+        force: Output,
+        scratch: &mut [f64],
+    ) -> bool {
+        for &(a, b) in &self.gaps {
+            // (most gaps are a site or two at a seam: element by element, no call to memset)
+            for i in a..b {
+                // SAFETY: a gap is in bounds and not interior (the caller's contract)
+                unsafe { *force.get().add(i) = base.map_or(0.0, |base| base[i]) };
+            }
+        }
+        let finite = |x: &[f64]| x.iter().fold(0.0, |s, v| s + v * 0.0) == 0.0;
+        let gaps_finite = |force: Output| {
+            self.gaps.iter().all(|&(a, b)| {
+                // SAFETY: as above
+                let gap = unsafe { std::slice::from_raw_parts(force.get().add(a), b - a) };
+                finite(&q[a..b]) && finite(gap)
+            })
+        };
+        let Some(r) = &self.remainder else {
+            return gaps_finite(force);
+        };
+        let u = r.coordinates.len();
+        let (local_q, rest) = scratch[..3 * u].split_at_mut(u);
+        let (local_v, local_f) = rest.split_at_mut(u);
+        for (k, &c) in r.coordinates.iter().enumerate() {
+            local_q[k] = q[c as usize];
+            local_v[k] = q_dot[c as usize];
+        }
+        local_f.fill(0.0);
+        // SAFETY: the compact table's indices are < u, the lengths of the local arrays; the
+        // kernel adds to the force only (its class has no mass outputs), `mass` is not read.
+        unsafe {
+            r.kernel
+                .run(&t, local_q, local_v, &r.rows, &r.params, local_f, &mut [])
+        };
+        for &k in &r.keep {
+            // SAFETY: a kept coordinate is a non-interior one (< n)
+            unsafe { *force.get().add(r.coordinates[k as usize] as usize) += local_f[k as usize] };
+        }
+        gaps_finite(force)
+    }
+}
+
+/// `runs` (disjoint ranges) cut into `threads` parts of about equal total length, each a list
+/// of ranges, in order.
+fn split_runs(runs: &[(usize, usize)], threads: usize) -> LatticeSplit {
+    let total: usize = runs.iter().map(|(a, b)| b - a).sum();
+    let mut parts = vec![Vec::new(); threads];
+    let mut done = 0;
+    for &(a, b) in runs {
+        let mut s = a;
+        while s < b {
+            let part = (done * threads / total.max(1)).min(threads - 1);
+            let part_end = ((part + 1) * total).div_ceil(threads);
+            let e = b.min(s + part_end.saturating_sub(done).max(1));
+            parts[part].push((s, e));
+            done += e - s;
+            s = e;
+        }
+    }
+    parts
+}
+
+/// The force pointer handed to the threads of [`Lattice::store`] (they write disjoint ranges).
+#[derive(Clone, Copy)]
+struct Output(*mut f64);
+// SAFETY: the parts of a split are disjoint ranges of coordinates, and `store` holds the only
+// `&mut` to the force until they are done.
+unsafe impl Send for Output {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Output {}
+
+impl Output {
+    fn get(self) -> *mut f64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(v: &[Vec<usize>]) -> Vec<&[usize]> {
+        v.iter().map(|r| &r[..]).collect()
+    }
+
+    #[test]
+    fn a_periodic_ring_has_all_but_the_seam_inside() {
+        let n = 100;
+        let members: Vec<Vec<usize>> = (0..n).map(|s| vec![s, (s + 1) % n]).collect();
+        let plan = plan(&rows(&members), &[0, 1], n).unwrap();
+        assert_eq!(plan.offsets, [0, 1]);
+        // coordinate 0 is touched by the seam term (99, 0), 99 is its anchor
+        assert_eq!(plan.runs, [(1, 99)]);
+        assert_eq!(plan.remainder, [0, 98, 99]);
+    }
+
+    #[test]
+    fn outputs_decide_which_neighbours_must_exist() {
+        // open chain of springs: with only output 0 (a force on the left end alone), the
+        // last coordinate has no term anchored at it
+        let n = 80;
+        let members: Vec<Vec<usize>> = (0..n - 1).map(|s| vec![s, s + 1]).collect();
+        let both = plan(&rows(&members), &[0, 1], n).unwrap();
+        assert_eq!(both.runs, [(1, n - 1)]);
+        let left = plan(&rows(&members), &[0], n).unwrap();
+        assert_eq!(left.runs, [(0, n - 1)]);
+        assert_eq!(left.remainder, [n - 2]);
+    }
+
+    #[test]
+    fn irregular_classes_and_small_lattices_are_not_lattices() {
+        // all pairs of 20 bodies: no pattern is a majority with enough interior
+        let mut pairs = Vec::new();
+        for i in 0..20 {
+            for j in i + 1..20 {
+                pairs.push(vec![i, j]);
+            }
+        }
+        assert!(plan(&rows(&pairs), &[0, 1], 20).is_none());
+        let small: Vec<Vec<usize>> = (0..10).map(|s| vec![s, (s + 1) % 10]).collect();
+        assert!(plan(&rows(&small), &[0, 1], 10).is_none());
+    }
+
+    #[test]
+    fn a_split_covers_every_run_once_in_even_parts() {
+        let runs = [(1, 99), (101, 103), (200, 350), (351, 352)];
+        for threads in [2, 3, 7] {
+            let parts = split_runs(&runs, threads);
+            assert_eq!(parts.len(), threads);
+            let mut covered: Vec<usize> = parts.iter().flatten().flat_map(|&(a, b)| a..b).collect();
+            covered.sort_unstable();
+            let expected: Vec<usize> = runs.iter().flat_map(|&(a, b)| a..b).collect();
+            assert_eq!(covered, expected, "{threads} threads");
+            // 253 sites: every part within one site of 253 / threads
+            for part in &parts {
+                let len: usize = part.iter().map(|(a, b)| b - a).sum();
+                assert!(len.abs_diff(253 / threads) <= 1, "{threads}: {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn regroup_writes_the_wave_stencil_as_a_hand_written_one() {
+        // q̈ at a site of the 2-D wave equation as the terms give it:
+        // ((E − q)·c₁ + (N − q)·c₁)·c₂ + (q − S)·c₃ + (q − W)·c₃, c₃ ≈ −c₁c₂
+        let mut g = Graph::new(5);
+        let [q, e, n, s, w] = [0, 1, 2, 3, 4].map(|i| g.input(i));
+        let (c1, c2) = (
+            g.constant(1.000_000_000_000_000_2),
+            g.constant(399.999_999_999_999_94),
+        );
+        let c3 = g.constant(-400.000_000_000_000_06);
+        let (eq, nq) = (g.sub(e, q), g.sub(n, q));
+        let (eq, nq) = (g.mul(eq, c1), g.mul(nq, c1));
+        let east_north = g.add(eq, nq);
+        let first = g.mul(east_north, c2);
+        let (qs, qw) = (g.sub(q, s), g.sub(q, w));
+        let (qs, qw) = (g.mul(qs, c3), g.mul(qw, c3));
+        let sum = g.add(first, qs);
+        let sum = g.add(sum, qw);
+        let regrouped = regroup(&mut g, sum);
+        // c·(E + N + S + W − 4q): five additions, two products
+        assert!(
+            g.work(&[regrouped]) <= 7,
+            "{} operations",
+            g.work(&[regrouped])
+        );
+        for x in [[0.3, -1.2, 0.7, 2.5, -0.4], [1.0, 1.0, 1.0, 1.0, 1.0]] {
+            let (a, b) = (g.eval(&x, &[sum])[0], g.eval(&x, &[regrouped])[0]);
+            // the coefficients' rounding: a few ulp of the terms (≈ 400 · 2.5)
+            assert!((a - b).abs() <= 1e-12, "{a} vs {b}");
+        }
+        // a non-linear leaf keeps its own coefficient
+        let sin = g.fun(crate::graph::Fun::Sin, q);
+        let k = g.constant(-0.05);
+        let scaled = g.mul(sin, k);
+        let with_sin = g.add(sum, scaled);
+        let r = regroup(&mut g, with_sin);
+        let x = [0.3, -1.2, 0.7, 2.5, -0.4];
+        let (a, b) = (g.eval(&x, &[with_sin])[0], g.eval(&x, &[r])[0]);
+        assert!((a - b).abs() <= 1e-12, "{a} vs {b}");
+    }
+
+    #[test]
+    fn duplicate_anchors_go_to_the_remainder() {
+        let n = 90;
+        let mut members: Vec<Vec<usize>> = (0..n - 1).map(|s| vec![s, s + 1]).collect();
+        members.push(vec![40, 41]);
+        let plan = plan(&rows(&members), &[0, 1], n).unwrap();
+        assert!(!plan.interior[40] && !plan.interior[41]);
+        assert!(plan.remainder.contains(&(n - 1)) && plan.remainder.contains(&40));
+        assert!(plan.interior[20] && plan.interior[60]);
+    }
+}
