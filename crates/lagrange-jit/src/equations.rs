@@ -269,10 +269,10 @@ const SMALL: usize = 8;
 
 impl CompiledEquations {
     /// Runs the term kernels on `threads` threads of the current rayon pool (the CLI's
-    /// `--threads`). A lattice's site kernel is cut into `threads` parts of its interior when
-    /// its estimated work per call (sites × cost per site) is at least 10⁶ additions
-    /// (waking the threads costs tens of microseconds): each site's force is computed the same
-    /// way whatever the split. Every other kernel with at least
+    /// `--threads`). A lattice's site kernel is cut into `threads` contiguous parts, each
+    /// with its share of the seams, when its estimated work per call (sites × cost per site)
+    /// is at least 6·10⁴ additions (handing out work costs microseconds): each site's force is
+    /// computed the same way whatever the split. Every other kernel with at least
     /// [`MIN_PARALLEL_ROWS`](crate::terms::MIN_PARALLEL_ROWS) rows is cut into `2 × threads`
     /// chunks along its table, run in two phases whose chunks touch disjoint coordinates, so
     /// the result is the same as on one thread up to the order of additions. Straight-line

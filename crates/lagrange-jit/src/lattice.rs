@@ -31,11 +31,11 @@ pub(crate) const MIN_SITES: usize = 64;
 /// Interior runs shorter than this are left to the term kernel (each run is one call).
 const MIN_RUN: usize = 4;
 /// Least estimated work per call (interior sites × [`work_per_site`]) for which the interior
-/// is split across threads. Waking the pool's threads costs tens of microseconds per call;
-/// measured with `examples/fields_probe.rs` on 2 cores: the wave equation (≈ 7 per site) gains
-/// nothing at 362² sites (0.9·10⁶), 5 % at 512² and 25 % at 724², sine-Gordon (≈ 46 per site,
-/// its `sin`) 37 % at 4·10⁴ sites (1.8·10⁶) and nothing at 10⁴ (0.46·10⁶).
-pub(crate) const MIN_PARALLEL_WORK: f64 = 1.0e6;
+/// is split across threads (handing work to the pool's threads costs microseconds per call).
+/// Measured with `examples/fields_probe.rs` on 2 cores: the wave equation (≈ 7 per site) breaks
+/// even at 90² sites (5.7·10⁴) and gains 17 % at 128², sine-Gordon (≈ 46 per site, its `sin`)
+/// gains 18 % at 10³ sites (4.6·10⁴) and 28 % at 2·10³.
+pub(crate) const MIN_PARALLEL_WORK: f64 = 6.0e4;
 
 /// A rough cost of one site of `graph`'s `output`, in additions: a transcendental function
 /// costs about 40, a division or square root 4.
@@ -339,6 +339,8 @@ pub(crate) struct Lattice {
     runs: Vec<(usize, usize)>,
     /// The other coordinates' ranges: they start from the base force.
     gaps: Vec<(usize, usize)>,
+    /// All of it as one part (one thread).
+    whole: LatticeSplit,
     /// Per-term parameters, one array over the anchors per parameter.
     params: Vec<f64>,
     /// Whether the site graph adds `base[s]`.
@@ -366,8 +368,18 @@ struct Remainder {
     params: Vec<f64>,
 }
 
-/// Interior ranges per thread (see [`Lattice::split`]).
-pub(crate) type LatticeSplit = Vec<Vec<(usize, usize)>>;
+/// A contiguous range of the coordinates, one thread's share of a call: its interior ranges,
+/// its gaps (non-interior ranges) and the remaining terms' additions that fall in them.
+#[derive(Debug, Clone)]
+pub(crate) struct Part {
+    runs: Vec<(usize, usize)>,
+    gaps: Vec<(usize, usize)>,
+    /// Compact coordinates of the remainder (see [`Remainder`]) whose additions land here.
+    keep: Vec<u32>,
+}
+
+/// The parts per thread (see [`Lattice::split`]).
+pub(crate) type LatticeSplit = Vec<Part>;
 
 impl Lattice {
     /// Compiles the lattice of a class: `graph` and `outputs` as for [`site_graph`],
@@ -440,9 +452,11 @@ impl Lattice {
                 params: rest,
             }
         });
+        let whole = parts(std::slice::from_ref(&plan.runs), &gaps, remainder.as_ref());
         Ok(Self {
             kernel: compiled,
             exact,
+            whole,
             sites: plan.runs.iter().map(|(a, b)| b - a).sum(),
             runs: plan.runs,
             gaps,
@@ -471,12 +485,16 @@ impl Lattice {
     /// threads or below [`MIN_PARALLEL_WORK`].
     pub(crate) fn split(&self, threads: usize) -> Option<LatticeSplit> {
         let work = self.sites as f64 * self.work_per_site;
-        (threads >= 2 && work >= MIN_PARALLEL_WORK).then(|| split_runs(&self.runs, threads))
+        (threads >= 2 && work >= MIN_PARALLEL_WORK).then(|| {
+            let runs = split_runs(&self.runs, threads);
+            parts(&runs, &self.gaps, self.remainder.as_ref())
+        })
     }
 
     /// Writes the class's force into `force`: the other coordinates start from the base
-    /// force (zeros where `base` is `None`) and get the remaining terms' additions, then the
-    /// site kernel stores the interior's (with a `split`, its parts on the rayon pool).
+    /// force (zeros where `base` is `None`) and get the remaining terms' additions, and the
+    /// site kernel stores the interior's (with a `split`, each part on a thread of the rayon
+    /// pool, with its own share of the other coordinates).
     /// `scratch` holds [`Lattice::scratch_len`] values. Returns the site kernel's check sum
     /// (see [`crate::site_kernel`]), NaN where q or the force is not finite outside the
     /// interior: a finite sum means q and the class's force are finite everywhere.
@@ -530,23 +548,36 @@ impl Lattice {
                 })
                 .sum::<f64>()
         };
-        // the boundary first, on this thread: its entries share cache lines with the
-        // interior's ends, and writing them while other threads store the interior would
-        // bounce those lines between the cores
-        // SAFETY: `force` is this thread's alone until the parts below start
-        let boundary_finite = unsafe { self.boundary(t, q, q_dot, base, out, scratch) };
-        let sum = match split {
+        // the remaining terms' force on their compact copy, on this thread (it writes only
+        // `scratch`); each part then adds what falls in its own gaps: a seam's entries share
+        // cache lines with the interior's ends, and a thread that wrote them would hand those
+        // lines to the one storing that interior, a transfer per seam per call
+        let local_f = self.remainder_force(t, q, q_dot, scratch);
+        let local_f = &*local_f;
+        let boundary = |part: &Part| -> bool {
+            // SAFETY: a part's gaps and kept coordinates are its own (disjoint from every
+            // other part's and from every interior range) and in bounds
+            unsafe { self.boundary(part, q, base, out, local_f) }
+        };
+        let (sum, boundary_finite) = match split {
             Some(parts) => {
                 use rayon::prelude::*;
-                parts.par_iter().map(|p| run(&self.kernel, p)).sum()
+                parts
+                    .par_iter()
+                    .map(|p| (run(&self.kernel, &p.runs), boundary(p)))
+                    .reduce(|| (0.0, true), |a, b| (a.0 + b.0, a.1 && b.1))
             }
-            None => run(&self.kernel, &self.runs),
+            None => {
+                let part = &self.whole[0];
+                let finite = boundary(part);
+                (run(&self.kernel, &part.runs), finite)
+            }
         };
         let sum = match &self.exact {
             Some(exact) if !sum.is_finite() => match split {
                 Some(parts) => {
                     use rayon::prelude::*;
-                    parts.par_iter().map(|p| run(exact, p)).sum()
+                    parts.par_iter().map(|p| run(exact, &p.runs)).sum()
                 }
                 None => run(exact, &self.runs),
             },
@@ -556,39 +587,17 @@ impl Lattice {
         if boundary_finite { sum } else { f64::NAN }
     }
 
-    /// The non-interior coordinates of `force`: the base force, plus the remaining terms'.
-    /// Returns whether q and the force are finite there (checked right after they are written,
-    /// while their cache lines are at hand: they lie scattered along the lattice's seams).
-    ///
-    /// # Safety
-    /// `force` points to the lattice's `n` coordinates, and no other thread accesses the
-    /// non-interior ones while this runs.
-    unsafe fn boundary(
+    /// The remaining terms' force on the compact copy of their coordinates (in `scratch`,
+    /// which it returns; empty without a remainder).
+    fn remainder_force<'s>(
         &self,
         t: f64,
         q: &[f64],
         q_dot: &[f64],
-        base: Option<&[f64]>,
-        force: Output,
-        scratch: &mut [f64],
-    ) -> bool {
-        for &(a, b) in &self.gaps {
-            // (most gaps are a site or two at a seam: element by element, no call to memset)
-            for i in a..b {
-                // SAFETY: a gap is in bounds and not interior (the caller's contract)
-                unsafe { *force.get().add(i) = base.map_or(0.0, |base| base[i]) };
-            }
-        }
-        let finite = |x: &[f64]| x.iter().fold(0.0, |s, v| s + v * 0.0) == 0.0;
-        let gaps_finite = |force: Output| {
-            self.gaps.iter().all(|&(a, b)| {
-                // SAFETY: as above
-                let gap = unsafe { std::slice::from_raw_parts(force.get().add(a), b - a) };
-                finite(&q[a..b]) && finite(gap)
-            })
-        };
+        scratch: &'s mut [f64],
+    ) -> &'s mut [f64] {
         let Some(r) = &self.remainder else {
-            return gaps_finite(force);
+            return &mut scratch[..0];
         };
         let u = r.coordinates.len();
         let (local_q, rest) = scratch[..3 * u].split_at_mut(u);
@@ -604,17 +613,88 @@ impl Lattice {
             r.kernel
                 .run(&t, local_q, local_v, &r.rows, &r.params, local_f, &mut [])
         };
-        for &k in &r.keep {
-            // SAFETY: a kept coordinate is a non-interior one (< n)
-            unsafe { *force.get().add(r.coordinates[k as usize] as usize) += local_f[k as usize] };
-        }
-        gaps_finite(force)
+        local_f
     }
+
+    /// A part's non-interior coordinates of `force`: the base force, plus the remaining
+    /// terms' (`local_f`, from [`Self::remainder_force`]). Returns whether q and the force
+    /// are finite there.
+    ///
+    /// # Safety
+    /// `force` points to the lattice's `n` coordinates, and no other thread accesses the
+    /// part's gaps while this runs.
+    unsafe fn boundary(
+        &self,
+        part: &Part,
+        q: &[f64],
+        base: Option<&[f64]>,
+        force: Output,
+        local_f: &[f64],
+    ) -> bool {
+        for &(a, b) in &part.gaps {
+            // (most gaps are a site or two at a seam: element by element, no call to memset)
+            for i in a..b {
+                // SAFETY: a gap is in bounds and the part's own (the caller's contract)
+                unsafe { *force.get().add(i) = base.map_or(0.0, |base| base[i]) };
+            }
+        }
+        if let Some(r) = &self.remainder {
+            for &k in &part.keep {
+                // SAFETY: a kept coordinate lies in one of the part's gaps
+                unsafe {
+                    *force.get().add(r.coordinates[k as usize] as usize) += local_f[k as usize]
+                };
+            }
+        }
+        let finite = |x: &[f64]| x.iter().fold(0.0, |s, v| s + v * 0.0) == 0.0;
+        part.gaps.iter().all(|&(a, b)| {
+            // SAFETY: as above
+            let gap = unsafe { std::slice::from_raw_parts(force.get().add(a), b - a) };
+            finite(&q[a..b]) && finite(gap)
+        })
+    }
+}
+
+/// The parts of a call, one per entry of `runs` (each a list of interior ranges, in order,
+/// together covering every run): part p's coordinates reach from the start of its first range
+/// to the start of the next part's (the first from 0, the last to the end), and with them
+/// the gaps and the kept remainder coordinates that lie there.
+fn parts(
+    runs: &[Vec<(usize, usize)>],
+    gaps: &[(usize, usize)],
+    remainder: Option<&Remainder>,
+) -> LatticeSplit {
+    // (an empty part starts where the one before it does: it owns nothing)
+    let mut starts = vec![0; runs.len()];
+    for p in 1..runs.len() {
+        starts[p] = runs[p].first().map_or(starts[p - 1], |r| r.0);
+    }
+    // the part whose coordinate range holds `c`
+    let owner = |c: usize| starts.partition_point(|&s| s <= c).saturating_sub(1);
+    let mut parts: LatticeSplit = runs
+        .iter()
+        .map(|r| Part {
+            runs: r.clone(),
+            gaps: Vec::new(),
+            keep: Vec::new(),
+        })
+        .collect();
+    for &(a, b) in gaps {
+        parts[owner(a)].gaps.push((a, b));
+    }
+    if let Some(r) = remainder {
+        for &k in &r.keep {
+            parts[owner(r.coordinates[k as usize] as usize)]
+                .keep
+                .push(k);
+        }
+    }
+    parts
 }
 
 /// `runs` (disjoint ranges) cut into `threads` parts of about equal total length, each a list
 /// of ranges, in order.
-fn split_runs(runs: &[(usize, usize)], threads: usize) -> LatticeSplit {
+fn split_runs(runs: &[(usize, usize)], threads: usize) -> Vec<Vec<(usize, usize)>> {
     let total: usize = runs.iter().map(|(a, b)| b - a).sum();
     let mut parts = vec![Vec::new(); threads];
     let mut done = 0;
@@ -632,10 +712,10 @@ fn split_runs(runs: &[(usize, usize)], threads: usize) -> LatticeSplit {
     parts
 }
 
-/// The force pointer handed to the threads of [`Lattice::store`] (they write disjoint ranges).
+/// The force pointer handed to the threads of [`Lattice::compute`] (they write disjoint ranges).
 #[derive(Clone, Copy)]
 struct Output(*mut f64);
-// SAFETY: the parts of a split are disjoint ranges of coordinates, and `store` holds the only
+// SAFETY: the parts of a split are disjoint ranges of coordinates, and `compute` holds the only
 // `&mut` to the force until they are done.
 unsafe impl Send for Output {}
 // SAFETY: as for `Send`.

@@ -199,18 +199,25 @@ fn site_kernels_report_non_finite_states_and_forces() {
     );
 }
 
-/// The kernels split across two threads give the sequential q̈ up to the order of additions.
+/// The kernels split across two threads give the sequential q̈ up to the order of additions:
+/// a 1-D lattice, a 2-D one whose seams fall into both threads' parts, and two fields (term
+/// kernels split in phases).
 #[test]
 fn threaded_kernels_match_one_thread() {
     let sites = 2 * MIN_PARALLEL_ROWS + 17;
-    for boundary in ["periodic", "fixed"] {
-        let system = field(
-            &format!("[{sites}]"),
-            boundary,
-            "[\"phi\"]",
-            "0.5*phi_t^2 - 0.5*phi_x^2 - (1 - cos(phi))",
-            "",
-        );
+    let sine_gordon = "0.5*phi_t^2 - 0.5*phi_x^2 - (1 - cos(phi))";
+    let wave = "0.5*phi_t^2 - 0.5*(phi_x^2 + phi_y^2) - 0.1*phi^4";
+    let two = "0.5*(phi_t^2 + psi_t^2) - 0.5*(phi_x^2 + psi_x^2) - phi^2*psi^2";
+    let cases = [
+        (format!("[{sites}]"), "[\"phi\"]", sine_gordon),
+        ("[301, 200]".to_string(), "[\"phi\"]", wave),
+        (format!("[{sites}]"), "[\"phi\", \"psi\"]", two),
+    ];
+    for ((lattice, names, density), boundary) in cases
+        .iter()
+        .flat_map(|c| ["periodic", "fixed"].map(|b| (c, b)))
+    {
+        let system = field(lattice, boundary, names, density, "");
         let n = system.dof();
         let (q, q_dot) = (state(n, 3), state(n, 4));
         let mut single = CompiledEquations::new(&system).unwrap();
@@ -228,6 +235,11 @@ fn threaded_kernels_match_one_thread() {
                 a[i],
                 b[i]
             );
+        }
+        if names.matches('"').count() == 2 {
+            // one field: a stencil, each site computed alike whichever thread computes it
+            assert!(single.stats().site_kernel_sites > 0);
+            assert_eq!(a, b, "{lattice} {boundary}");
         }
         assert_eq!(threaded.set_threads(1), 0);
     }
