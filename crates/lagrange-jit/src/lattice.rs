@@ -23,7 +23,7 @@ use crate::codegen::CodegenError;
 use crate::graph::{Graph, Id, Op};
 use crate::kernel::TermKernel;
 use crate::site_kernel::{Functions, SiteKernel, Source, uses_sin_or_cos};
-use crate::terms::rename;
+use crate::terms::{Output, rename};
 
 /// Fewest interior coordinates for which a class is compiled as a lattice: below, the
 /// bookkeeping around the loop costs about as much as it saves.
@@ -710,21 +710,6 @@ fn split_runs(runs: &[(usize, usize)], threads: usize) -> Vec<Vec<(usize, usize)
         }
     }
     parts
-}
-
-/// The force pointer handed to the threads of [`Lattice::compute`] (they write disjoint ranges).
-#[derive(Clone, Copy)]
-struct Output(*mut f64);
-// SAFETY: the parts of a split are disjoint ranges of coordinates, and `compute` holds the only
-// `&mut` to the force until they are done.
-unsafe impl Send for Output {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for Output {}
-
-impl Output {
-    fn get(self) -> *mut f64 {
-        self.0
-    }
 }
 
 #[cfg(test)]

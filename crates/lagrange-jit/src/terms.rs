@@ -122,17 +122,19 @@ impl Splits {
     }
 }
 
-/// A raw output pointer handed to the threads of one phase (they write disjoint entries).
+/// A raw output pointer handed to threads that write disjoint entries of it: the chunks of one
+/// phase of a [`Split`], the parts of a lattice's interior.
 #[derive(Clone, Copy)]
-struct Output(*mut f64);
-// SAFETY: the chunks of a phase write disjoint entries (checked by `ClassKernel::split`), and
-// the phase ends before the caller's `&mut` is used again.
+pub(crate) struct Output(pub(crate) *mut f64);
+// SAFETY: every user hands it only to threads that write disjoint entries (the chunks of a
+// phase, checked by `ClassKernel::split`; the parts of a lattice, disjoint by construction), and
+// they finish before the caller's `&mut` is used again.
 unsafe impl Send for Output {}
-// SAFETY: as for `Send`: shared between the threads of one phase, which write disjoint entries.
+// SAFETY: as for `Send`: shared between threads that write disjoint entries.
 unsafe impl Sync for Output {}
 
 impl Output {
-    fn get(self) -> *mut f64 {
+    pub(crate) fn get(self) -> *mut f64 {
         self.0
     }
 }
@@ -553,8 +555,9 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
             .map(|mb| &mb.coordinates[..])
             .collect();
         let local: Vec<usize> = split[c].1.iter().filter_map(|&(_, w)| w.err()).collect();
-        crate::lattice::plan(&members, &local, n).map(|plan| (c, plan))
+        crate::lattice::plan(&members, &local, n).map(|plan| (c, plan, members))
     });
+    let base_force_zero = base_force.iter().all(|&f| f == 0.0);
     let mut kernels = Vec::new();
     let mut lattice = None;
     let mut operations = 0;
@@ -582,16 +585,13 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
             .collect();
         let lanes = if divides(&graph, &nodes) { 2 } else { 1 };
         let kernel = TermKernel::compile(&graph, m, d.num_params, &outputs, d.forward_len, lanes)?;
-        if lattice_plan.as_ref().is_some_and(|(l, _)| *l == c) {
-            let (_, plan) = lattice_plan.take().expect("checked");
-            let members: Vec<&[usize]> =
-                class.members.iter().map(|mb| &mb.coordinates[..]).collect();
+        if lattice_plan.as_ref().is_some_and(|(l, _, _)| *l == c) {
+            let (_, plan, members) = lattice_plan.take().expect("checked");
             let targets: Vec<(Id, usize)> = nodes
                 .iter()
                 .zip(&varying)
                 .map(|(&x, &(_, which))| (x, which.expect_err("force outputs only")))
                 .collect();
-            let reads_base = base_force.iter().any(|&f| f != 0.0);
             let built = Lattice::build(
                 plan,
                 &graph,
@@ -601,7 +601,7 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
                 &d.params,
                 d.num_params,
                 n,
-                reads_base,
+                !base_force_zero,
             )?;
             operations += built.operations;
             lattice = Some(built);
@@ -626,7 +626,6 @@ pub(crate) fn build<L: Lagrangian + ?Sized>(
             params,
         });
     }
-    let base_force_zero = base_force.iter().all(|&f| f == 0.0);
     let mass = match (mass_constant, banded) {
         (true, _) if uniform.is_some() => Mass::Folded,
         (true, _) => Mass::Constant { entries, bandwidth },
