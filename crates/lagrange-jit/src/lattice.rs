@@ -335,12 +335,9 @@ pub(crate) struct Lattice {
     /// The same loop with the library's `sin` and `cos`, for the rare call where the vector
     /// ones leave a lane NaN (an argument beyond ±10⁶); `None` where the graph has neither.
     exact: Option<SiteKernel>,
-    /// Interior ranges `[start, end)`.
-    runs: Vec<(usize, usize)>,
-    /// The other coordinates' ranges: they start from the base force.
-    gaps: Vec<(usize, usize)>,
-    /// All of it as one part (one thread).
-    whole: LatticeSplit,
+    /// All of it as one part (one thread): the interior ranges `[start, end)`, the other
+    /// coordinates' ranges (they start from the base force), the remaining terms' additions.
+    whole: Part,
     /// Per-term parameters, one array over the anchors per parameter.
     params: Vec<f64>,
     /// Whether the site graph adds `base[s]`.
@@ -452,14 +449,14 @@ impl Lattice {
                 params: rest,
             }
         });
-        let whole = parts(std::slice::from_ref(&plan.runs), &gaps, remainder.as_ref());
+        let whole = parts(std::slice::from_ref(&plan.runs), &gaps, remainder.as_ref())
+            .pop()
+            .expect("one part");
         Ok(Self {
             kernel: compiled,
             exact,
             whole,
             sites: plan.runs.iter().map(|(a, b)| b - a).sum(),
-            runs: plan.runs,
-            gaps,
             params: soa,
             reads_base: base,
             remainder,
@@ -486,8 +483,8 @@ impl Lattice {
     pub(crate) fn split(&self, threads: usize) -> Option<LatticeSplit> {
         let work = self.sites as f64 * self.work_per_site;
         (threads >= 2 && work >= MIN_PARALLEL_WORK).then(|| {
-            let runs = split_runs(&self.runs, threads);
-            parts(&runs, &self.gaps, self.remainder.as_ref())
+            let runs = split_runs(&self.whole.runs, threads);
+            parts(&runs, &self.whole.gaps, self.remainder.as_ref())
         })
     }
 
@@ -568,7 +565,7 @@ impl Lattice {
                     .reduce(|| (0.0, true), |a, b| (a.0 + b.0, a.1 && b.1))
             }
             None => {
-                let part = &self.whole[0];
+                let part = &self.whole;
                 let finite = boundary(part);
                 (run(&self.kernel, &part.runs), finite)
             }
@@ -579,7 +576,7 @@ impl Lattice {
                     use rayon::prelude::*;
                     parts.par_iter().map(|p| run(exact, &p.runs)).sum()
                 }
-                None => run(exact, &self.runs),
+                None => run(exact, &self.whole.runs),
             },
             _ => sum,
         };
