@@ -10,12 +10,17 @@
 //! one graph of the coordinates at the offsets `d_j − d_k` from `s`, compiled to a loop that
 //! stores it ([`SiteKernel`]).
 //!
-//! Everything else is exact bookkeeping around that loop. The other coordinates (the boundary
-//! of a periodic or fixed lattice, coordinates the class does not touch) start from the
-//! state-independent force, and the class's remaining terms (the non-standard ones and the
-//! standard ones that touch such a coordinate) run through the class's term kernel on a compact
-//! copy of the coordinates they touch; only their additions to non-interior coordinates are
-//! kept, since the interior ones are already complete. Any other class adds on top as before.
+//! Where a periodic lattice wraps around, the same graph applies with other neighbours: a
+//! *seam* coordinate is one that, for every output `k`, exactly one term has at position `k`,
+//! and whose inputs each name one coordinate whichever term they come from. The seams run the
+//! site graph through a table of where each input is read ([`Seams`]).
+//!
+//! Everything else is exact bookkeeping around those loops. The other coordinates (the ends
+//! of a fixed or free lattice, coordinates the class does not touch) start from the
+//! state-independent force, and the class's remaining terms (those that touch such a
+//! coordinate) run through the class's term kernel on a compact copy of the coordinates they
+//! touch; only their additions to those coordinates are kept, since the interior's and the
+//! seams' are already complete. Any other class adds on top as before.
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -32,7 +37,7 @@ pub(crate) const MIN_SITES: usize = 64;
 const MIN_RUN: usize = 4;
 /// Least estimated work per call (interior sites × [`work_per_site`]) for which the interior
 /// is split across threads (handing work to the pool's threads costs microseconds per call).
-/// Measured with `examples/fields_probe.rs` on 2 cores: the wave equation (≈ 7 per site) breaks
+/// Measured with `lagrange-bench/examples/fields_probe.rs` on 2 cores: the wave equation (≈ 7 per site) breaks
 /// even at 90² sites (5.7·10⁴) and gains 17 % at 128², sine-Gordon (≈ 46 per site, its `sin`)
 /// gains 18 % at 10³ sites (4.6·10⁴) and 28 % at 2·10³.
 pub(crate) const MIN_PARALLEL_WORK: f64 = 6.0e4;
@@ -64,8 +69,8 @@ pub(crate) struct Plan {
     pub interior: Vec<bool>,
     /// The interior coordinates as ranges `[start, end)`.
     pub runs: Vec<(usize, usize)>,
-    /// The members the term kernel still runs: every one that touches a non-interior
-    /// coordinate.
+    /// The members that touch a non-interior coordinate (the term kernel runs those that
+    /// touch one that is not a seam either, see [`Seams`]).
     pub remainder: Vec<usize>,
 }
 
@@ -147,6 +152,123 @@ pub(crate) fn plan(coordinates: &[&[usize]], outputs: &[usize], n: usize) -> Opt
         runs,
         remainder,
     })
+}
+
+/// The seams' table before it is compiled (see [`Seams`]).
+struct SeamTable {
+    /// The table column of each site-graph input read through the table.
+    columns: Vec<Option<u32>>,
+    width: usize,
+    rows: Vec<u32>,
+}
+
+impl SeamTable {
+    /// The seams among the non-interior coordinates of `plan`, for the class's `members`
+    /// whose force outputs are at `positions` (in the order of the site graph's outputs), the
+    /// site graph's `sources` and which of them its output reads (`live`, indexed by input);
+    /// `None` where there are none.
+    fn find(
+        plan: &Plan,
+        members: &[&[usize]],
+        positions: &[usize],
+        sources: &[Source],
+        live: &[bool],
+        num_params: usize,
+        n: usize,
+    ) -> Option<Self> {
+        let offsets = &plan.offsets;
+        let m = offsets.len();
+        if members.iter().any(|c| c.len() != m) {
+            return None;
+        }
+        let outputs = positions.len();
+        // where an input comes from: (output o, coordinate position or parameter x) such that
+        // the site graph reads coordinate x (parameter x) of the term with the site at
+        // position `positions[o]` there
+        let origins = |source: Source| -> Vec<(usize, usize)> {
+            let mut found = Vec::new();
+            for (o, &k) in positions.iter().enumerate() {
+                match source {
+                    Source::Q(e) | Source::QDot(e) => found.extend(
+                        (0..m)
+                            .filter(|&j| offsets[j] - offsets[k] == e)
+                            .map(|j| (o, j)),
+                    ),
+                    Source::Param(e) => found.extend(
+                        (0..num_params)
+                            .filter(|&p| (p * n) as isize - offsets[k] == e)
+                            .map(|p| (o, p)),
+                    ),
+                    Source::Time | Source::Base => {}
+                }
+            }
+            found
+        };
+        // the inputs to check: (origins, a parameter?, the table column; none: the site)
+        let mut columns = vec![None; sources.len()];
+        let mut width = 1;
+        let mut reads = Vec::new();
+        for (i, &source) in sources.iter().enumerate() {
+            let column = match source {
+                _ if !live[i] => continue,
+                Source::Time | Source::Base => continue,
+                Source::Q(0) | Source::QDot(0) => None,
+                _ => {
+                    columns[i] = Some(width as u32);
+                    width += 1;
+                    Some(width - 1)
+                }
+            };
+            reads.push((origins(source), matches!(source, Source::Param(_)), column));
+        }
+        // the term that has each coordinate at each output position (or NONE, or CLASH for
+        // more than one)
+        const NONE: u32 = u32::MAX;
+        const CLASH: u32 = u32::MAX - 1;
+        let mut owner = vec![NONE; n * outputs];
+        for (i, c) in members.iter().enumerate() {
+            for (o, &k) in positions.iter().enumerate() {
+                let slot = &mut owner[c[k] * outputs + o];
+                *slot = if *slot == NONE { i as u32 } else { CLASH };
+            }
+        }
+        let mut rows = Vec::new();
+        let mut row = vec![0u32; width];
+        'sites: for s in 0..n {
+            let terms = &owner[s * outputs..(s + 1) * outputs];
+            if plan.interior[s] || terms.iter().any(|&t| t >= CLASH) {
+                continue;
+            }
+            row[0] = u32::try_from(s).ok()?;
+            for (origins, param, column) in &reads {
+                let mut value = None;
+                for &(o, x) in origins {
+                    let term = terms[o] as usize;
+                    let v = if *param {
+                        term * num_params + x
+                    } else {
+                        members[term][x]
+                    };
+                    match value {
+                        Some(w) if w != v => continue 'sites,
+                        _ => value = Some(v),
+                    }
+                }
+                let v = value.expect("an input the graph reads comes from somewhere");
+                match *column {
+                    Some(c) => row[c] = u32::try_from(v).ok()?,
+                    None if v != s => continue 'sites,
+                    None => {}
+                }
+            }
+            rows.extend_from_slice(&row);
+        }
+        (!rows.is_empty()).then_some(Self {
+            columns,
+            width,
+            rows,
+        })
+    }
 }
 
 /// Whether two members have the same offsets from their first coordinate.
@@ -335,11 +457,14 @@ pub(crate) struct Lattice {
     /// The same loop with the library's `sin` and `cos`, for the rare call where the vector
     /// ones leave a lane NaN (an argument beyond ±10⁶); `None` where the graph has neither.
     exact: Option<SiteKernel>,
-    /// All of it as one part (one thread): the interior ranges `[start, end)`, the other
-    /// coordinates' ranges (they start from the base force), the remaining terms' additions.
+    /// All of it as one part (one thread): the interior ranges `[start, end)`, the seams, the
+    /// other coordinates' ranges (they start from the base force), the remaining terms'
+    /// additions.
     whole: Part,
     /// Per-term parameters, one array over the anchors per parameter.
     params: Vec<f64>,
+    /// The seams whose force is the site graph's too, if any.
+    seams: Option<Seams>,
     /// Whether the site graph adds `base[s]`.
     reads_base: bool,
     remainder: Option<Remainder>,
@@ -352,8 +477,64 @@ pub(crate) struct Lattice {
     pub operations: usize,
 }
 
-/// The class's terms that touch a non-interior coordinate, on a compact copy of their
-/// coordinates.
+/// The *seams*: non-interior coordinates whose force is still the site graph's, with other
+/// neighbours. Where for each output `k` exactly one term of the class has coordinate `s` at
+/// position `k` (the periodic wrap of a lattice: the term at the last site has the first as its
+/// neighbour), the force of `s` is the site graph on those terms' coordinates, read through a
+/// table ([`SiteKernel::compile_table`]) instead of at constant offsets. The table is checked
+/// term by term: every input the graph reads must name one coordinate (or parameter) whichever
+/// output it comes from.
+#[derive(Debug)]
+struct Seams {
+    kernel: SiteKernel,
+    /// With the library's `sin` and `cos` (as [`Lattice::exact`]).
+    exact: Option<SiteKernel>,
+    /// Rows of `width` entries, in the order of their sites: the site, then the columns.
+    rows: Vec<u32>,
+    width: usize,
+    /// The class's parameters per term (`params[term · num_params + p]`).
+    params: Vec<f64>,
+}
+
+impl Seams {
+    fn sites(&self) -> impl Iterator<Item = usize> + '_ {
+        self.rows.chunks_exact(self.width).map(|r| r[0] as usize)
+    }
+
+    /// Runs `kernel` (this table's) over `rows` (whole rows of it).
+    ///
+    /// # Safety
+    /// As [`SiteKernel::run_table`], with `q`, `q_dot`, `force` and (where read) `base` the
+    /// lattice's `n` coordinates.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_run(
+        &self,
+        kernel: &SiteKernel,
+        t: f64,
+        q: &[f64],
+        q_dot: &[f64],
+        base: *const f64,
+        force: Output,
+        rows: &[u32],
+    ) -> f64 {
+        // SAFETY: the caller's contract
+        unsafe {
+            kernel.run_table(
+                &t,
+                q.as_ptr(),
+                q_dot.as_ptr(),
+                self.params.as_ptr(),
+                base,
+                force.get(),
+                rows,
+                self.width,
+            )
+        }
+    }
+}
+
+/// The class's terms that touch a coordinate neither interior nor a seam (see [`Seams`]), on a
+/// compact copy of their coordinates.
 #[derive(Debug)]
 struct Remainder {
     kernel: TermKernel,
@@ -366,10 +547,13 @@ struct Remainder {
 }
 
 /// A contiguous range of the coordinates, one thread's share of a call: its interior ranges,
-/// its gaps (non-interior ranges) and the remaining terms' additions that fall in them.
+/// its seams, its gaps (ranges neither interior nor seams) and the remaining terms' additions
+/// that fall in them.
 #[derive(Debug, Clone)]
 pub(crate) struct Part {
     runs: Vec<(usize, usize)>,
+    /// Its seams: rows `[start, end)` of the table (see [`Seams`]).
+    seams: (usize, usize),
     gaps: Vec<(usize, usize)>,
     /// Compact coordinates of the remainder (see [`Remainder`]) whose additions land here.
     keep: Vec<u32>,
@@ -399,7 +583,8 @@ impl Lattice {
         let operations = site.work(&[output]);
         let work_per_site = work_per_site(&site, output);
         let compiled = SiteKernel::compile(&site, output, &sources, Functions::Vector)?;
-        let exact = uses_sin_or_cos(&site, output)
+        let sin_or_cos = uses_sin_or_cos(&site, output);
+        let exact = sin_or_cos
             .then(|| SiteKernel::compile(&site, output, &sources, Functions::Library))
             .transpose()?;
         let mut soa = vec![0.0; num_params * n];
@@ -411,23 +596,64 @@ impl Lattice {
                 }
             }
         }
+        let positions: Vec<usize> = outputs.iter().map(|&(_, k)| k).collect();
+        let live = site.live(&[output]);
+        let table = SeamTable::find(&plan, members, &positions, &sources, &live, num_params, n);
+        // the coordinates the remaining terms must complete: neither interior nor a seam
+        let mut complete = plan.interior.clone();
+        let seams = match table {
+            Some(table) => {
+                for row in table.rows.chunks_exact(table.width) {
+                    complete[row[0] as usize] = true;
+                }
+                let compile = |functions| {
+                    SiteKernel::compile_table(
+                        &site,
+                        output,
+                        &sources,
+                        functions,
+                        &table.columns,
+                        table.width,
+                    )
+                };
+                Some(Seams {
+                    kernel: compile(Functions::Vector)?,
+                    exact: sin_or_cos
+                        .then(|| compile(Functions::Library))
+                        .transpose()?,
+                    rows: table.rows,
+                    width: table.width,
+                    params: params.to_vec(),
+                })
+            }
+            None => None,
+        };
         let mut gaps = Vec::new();
         let mut at = 0;
-        for &(a, b) in &plan.runs {
-            if at < a {
-                gaps.push((at, a));
+        while at < n {
+            let start = at;
+            while at < n && !complete[at] {
+                at += 1;
             }
-            at = b;
+            if start < at {
+                gaps.push((start, at));
+            }
+            while at < n && complete[at] {
+                at += 1;
+            }
         }
-        if at < n {
-            gaps.push((at, n));
-        }
-        let remainder = (!plan.remainder.is_empty()).then(|| {
+        let remaining: Vec<usize> = plan
+            .remainder
+            .iter()
+            .copied()
+            .filter(|&i| members[i].iter().any(|&c| !complete[c]))
+            .collect();
+        let remainder = (!remaining.is_empty()).then(|| {
             let mut compact: HashMap<usize, u32> = HashMap::default();
             let mut coordinates = Vec::new();
             let mut rows = Vec::new();
             let mut rest = Vec::new();
-            for &i in &plan.remainder {
+            for &i in &remaining {
                 for &c in members[i] {
                     let next = coordinates.len() as u32;
                     let local = *compact.entry(c).or_insert(next);
@@ -439,7 +665,7 @@ impl Lattice {
                 rest.extend_from_slice(&params[i * num_params..(i + 1) * num_params]);
             }
             let keep = (0..coordinates.len() as u32)
-                .filter(|&u| !plan.interior[coordinates[u as usize] as usize])
+                .filter(|&u| !complete[coordinates[u as usize] as usize])
                 .collect();
             Remainder {
                 kernel,
@@ -449,15 +675,21 @@ impl Lattice {
                 params: rest,
             }
         });
-        let whole = parts(std::slice::from_ref(&plan.runs), &gaps, remainder.as_ref())
-            .pop()
-            .expect("one part");
+        let whole = parts(
+            std::slice::from_ref(&plan.runs),
+            &gaps,
+            seams.as_ref(),
+            remainder.as_ref(),
+        )
+        .pop()
+        .expect("one part");
         Ok(Self {
             kernel: compiled,
             exact,
             whole,
             sites: plan.runs.iter().map(|(a, b)| b - a).sum(),
             params: soa,
+            seams,
             reads_base: base,
             remainder,
             n,
@@ -484,17 +716,22 @@ impl Lattice {
         let work = self.sites as f64 * self.work_per_site;
         (threads >= 2 && work >= MIN_PARALLEL_WORK).then(|| {
             let runs = split_runs(&self.whole.runs, threads);
-            parts(&runs, &self.whole.gaps, self.remainder.as_ref())
+            parts(
+                &runs,
+                &self.whole.gaps,
+                self.seams.as_ref(),
+                self.remainder.as_ref(),
+            )
         })
     }
 
-    /// Writes the class's force into `force`: the other coordinates start from the base
-    /// force (zeros where `base` is `None`) and get the remaining terms' additions, and the
-    /// site kernel stores the interior's (with a `split`, each part on a thread of the rayon
-    /// pool, with its own share of the other coordinates).
-    /// `scratch` holds [`Lattice::scratch_len`] values. Returns the site kernel's check sum
-    /// (see [`crate::site_kernel`]), NaN where q or the force is not finite outside the
-    /// interior: a finite sum means q and the class's force are finite everywhere.
+    /// Writes the class's force into `force`: the site kernel stores the interior's, the
+    /// seams' kernel the seams'; the other coordinates start from the base force (zeros where
+    /// `base` is `None`) and get the remaining terms' additions (with a `split`, each part on a
+    /// thread of the rayon pool, with its own share of the seams and the other coordinates).
+    /// `scratch` holds [`Lattice::scratch_len`] values. Returns the site kernels' check sum
+    /// (see [`crate::site_kernel`]), NaN where q or the force is not finite at the other
+    /// coordinates: a finite sum means q and the class's force are finite everywhere.
     ///
     /// # Panics
     /// If `q`, `q_dot`, `force` or `base` is shorter than the lattice's coordinates, or
@@ -519,9 +756,11 @@ impl Lattice {
         );
         assert!(scratch.len() >= self.scratch_len());
         let out = Output(force.as_mut_ptr());
+        let base_ptr = || -> *const f64 {
+            base.map_or(std::ptr::NonNull::dangling().as_ptr(), |b| b.as_ptr())
+        };
         let run = |kernel: &SiteKernel, ranges: &[(usize, usize)]| {
-            let base_ptr: *const f64 =
-                base.map_or(std::ptr::NonNull::dangling().as_ptr(), |b| b.as_ptr());
+            let base_ptr = base_ptr();
             ranges
                 .iter()
                 .map(|&(a, b)| {
@@ -545,6 +784,22 @@ impl Lattice {
                 })
                 .sum::<f64>()
         };
+        // a part's seams, by the vector kernel or the `exact` one
+        let seams = |part: &Part, exact: bool| -> f64 {
+            let Some(seams) = &self.seams else {
+                return 0.0;
+            };
+            let kernel = match &seams.exact {
+                Some(kernel) if exact => kernel,
+                _ => &seams.kernel,
+            };
+            let (a, b) = part.seams;
+            let rows = &seams.rows[a * seams.width..b * seams.width];
+            // SAFETY: `SeamTable::find` took every row's site and column from the class's
+            // terms (coordinates < n, parameter indices within `seams.params`); a seam is not
+            // interior, and each row belongs to one part alone.
+            unsafe { seams.kernel_run(kernel, t, q, q_dot, base_ptr(), out, rows) }
+        };
         // the remaining terms' force on their compact copy, on this thread (it writes only
         // `scratch`); each part then adds what falls in its own gaps: a seam's entries share
         // cache lines with the interior's ends, and a thread that wrote them would hand those
@@ -561,22 +816,25 @@ impl Lattice {
                 use rayon::prelude::*;
                 parts
                     .par_iter()
-                    .map(|p| (run(&self.kernel, &p.runs), boundary(p)))
+                    .map(|p| (run(&self.kernel, &p.runs) + seams(p, false), boundary(p)))
                     .reduce(|| (0.0, true), |a, b| (a.0 + b.0, a.1 && b.1))
             }
             None => {
                 let part = &self.whole;
                 let finite = boundary(part);
-                (run(&self.kernel, &part.runs), finite)
+                (run(&self.kernel, &part.runs) + seams(part, false), finite)
             }
         };
         let sum = match &self.exact {
             Some(exact) if !sum.is_finite() => match split {
                 Some(parts) => {
                     use rayon::prelude::*;
-                    parts.par_iter().map(|p| run(exact, &p.runs)).sum()
+                    parts
+                        .par_iter()
+                        .map(|p| run(exact, &p.runs) + seams(p, true))
+                        .sum()
                 }
-                None => run(exact, &self.whole.runs),
+                None => run(exact, &self.whole.runs) + seams(&self.whole, true),
             },
             _ => sum,
         };
@@ -659,6 +917,7 @@ impl Lattice {
 fn parts(
     runs: &[Vec<(usize, usize)>],
     gaps: &[(usize, usize)],
+    seams: Option<&Seams>,
     remainder: Option<&Remainder>,
 ) -> LatticeSplit {
     // (an empty part starts where the one before it does: it owns nothing)
@@ -672,12 +931,22 @@ fn parts(
         .iter()
         .map(|r| Part {
             runs: r.clone(),
+            seams: (0, 0),
             gaps: Vec::new(),
             keep: Vec::new(),
         })
         .collect();
     for &(a, b) in gaps {
         parts[owner(a)].gaps.push((a, b));
+    }
+    if let Some(seams) = seams {
+        // the rows are in the order of their sites, so each part's are consecutive
+        let sites: Vec<usize> = seams.sites().collect();
+        for (p, part) in parts.iter_mut().enumerate() {
+            let from = sites.partition_point(|&s| owner(s) < p);
+            let to = sites.partition_point(|&s| owner(s) <= p);
+            part.seams = (from, to);
+        }
     }
     if let Some(r) = remainder {
         for &k in &r.keep {
@@ -813,6 +1082,84 @@ mod tests {
         let x = [0.3, -1.2, 0.7, 2.5, -0.4];
         let (a, b) = (g.eval(&x, &[with_sin])[0], g.eval(&x, &[r])[0]);
         assert!((a - b).abs() <= 1e-12, "{a} vs {b}");
+    }
+
+    /// The seams of a ring of three-site terms `[s, s+1, s+2]` (mod n) whose force outputs
+    /// read all three coordinates and the term's parameter; `twist` replaces the last term by
+    /// `[n−1, 0, 5]`.
+    fn ring_seams(n: usize, twist: bool) -> (Vec<Source>, SeamTable) {
+        let mut members: Vec<Vec<usize>> =
+            (0..n).map(|s| vec![s, (s + 1) % n, (s + 2) % n]).collect();
+        if twist {
+            members[n - 1] = vec![n - 1, 0, 5];
+        }
+        // inputs [t, q₀, q₁, q₂, q̇₀, q̇₁, q̇₂, p]: output k = q_k·(q₀ + q₁ + q₂)·p
+        let mut g = Graph::new(8);
+        let [q0, q1, q2, p] = [1, 2, 3, 7].map(|i| g.input(i));
+        let sum = g.add(q0, q1);
+        let sum = g.add(sum, q2);
+        let sum = g.mul(sum, p);
+        let outputs: Vec<(Id, usize)> = [q0, q1, q2]
+            .iter()
+            .enumerate()
+            .map(|(k, &q)| (g.mul(q, sum), k))
+            .collect();
+        let plan = plan(&rows(&members), &[0, 1, 2], n).unwrap();
+        let (site, output, sources) = site_graph(&g, 1, &outputs, &plan.offsets, n, false);
+        let live = site.live(&[output]);
+        let table =
+            SeamTable::find(&plan, &rows(&members), &[0, 1, 2], &sources, &live, 1, n).unwrap();
+        (sources, table)
+    }
+
+    /// A seam's row as the wrap-around gives it: each column the coordinate (or term) at its
+    /// offset from the site, modulo n.
+    fn wrapped_row(s: usize, n: usize, sources: &[Source], table: &SeamTable) -> Vec<u32> {
+        let mut row = vec![s as u32; table.width];
+        for (&source, column) in sources.iter().zip(&table.columns) {
+            let e = match source {
+                Source::Q(e) | Source::QDot(e) => e,
+                Source::Param(e) => e, // one parameter: the term anchored at s + e
+                _ => continue,
+            };
+            if let Some(c) = column {
+                row[*c as usize] = (s as isize + e).rem_euclid(n as isize) as u32;
+            }
+        }
+        row
+    }
+
+    #[test]
+    fn a_rings_wrap_around_is_its_seams() {
+        let n = 100;
+        let (sources, table) = ring_seams(n, false);
+        let seams: Vec<&[u32]> = table.rows.chunks_exact(table.width).collect();
+        // q at four offsets and the parameters of the three terms around the site
+        assert_eq!(table.width, 1 + 4 + 3);
+        assert_eq!(
+            seams.iter().map(|r| r[0]).collect::<Vec<_>>(),
+            [0, 1, 98, 99]
+        );
+        for row in seams {
+            assert_eq!(row, wrapped_row(row[0] as usize, n, &sources, &table));
+        }
+        // the twisted term breaks the sites whose inputs would disagree (site 0 reads q₁ as
+        // the first term's second coordinate and q₅ as the last term's third), the ones it
+        // touches at an output with another term (5) and those no term has at every output
+        // (1); run 2..5 is too short for the stencil and becomes seams
+        let (sources, table) = ring_seams(n, true);
+        let seams: Vec<&[u32]> = table.rows.chunks_exact(table.width).collect();
+        assert_eq!(
+            seams.iter().map(|r| r[0]).collect::<Vec<_>>(),
+            [2, 3, 4, 98, 99]
+        );
+        for row in &seams[..4] {
+            assert_eq!(*row, wrapped_row(row[0] as usize, n, &sources, &table));
+        }
+        // site 99: its own term's third coordinate is 5
+        let q2 = sources.iter().position(|&s| s == Source::Q(2)).unwrap();
+        let column = table.columns[q2].unwrap() as usize;
+        assert_eq!(seams[4][column], 5);
     }
 
     #[test]

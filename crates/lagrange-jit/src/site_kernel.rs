@@ -12,6 +12,10 @@
 //! per iteration in `f64x2` vectors, and *stores* each site's force once (no read-modify-write
 //! of the output, no zero-fill before it).
 //!
+//! The sites where the lattice wraps around (a periodic lattice's seams) have the same force
+//! graph with other neighbours: [`SiteKernel::compile_table`] compiles it into a loop over a
+//! table of those sites, each row the site and where each of its inputs is read.
+//!
 //! The loop also returns the sum of every force it stored and of `q[s]` at each of its sites:
 //! one finiteness test of that sum covers q and the results (a non-finite value makes the sum
 //! non-finite; a finite sum that overflows only sends the caller to the exact check), which
@@ -64,6 +68,21 @@ type SiteFn = unsafe extern "C" fn(
     usize,
 ) -> f64;
 
+/// Where a site kernel reads its inputs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Loads<'a> {
+    /// At constant offsets from the site: the kernel runs over a range of sites.
+    Offsets,
+    /// Through a table of rows of `width` `u32`: the site, then the element index of each
+    /// input that has a column (`columns[i]` for input `i`); `Q(0)`, `QDot(0)` and `Base` are
+    /// read at the site itself, parameters in the per-term array (`params[term · num_params +
+    /// p]`) the column indexes. The kernel runs over a range of rows.
+    Table {
+        columns: &'a [Option<u32>],
+        width: usize,
+    },
+}
+
 /// A compiled loop over lattice sites (see the module documentation).
 pub(crate) struct SiteKernel {
     /// Owns the executable memory `func` points into.
@@ -88,6 +107,61 @@ impl SiteKernel {
         output: Id,
         sources: &[Source],
         functions: Functions,
+    ) -> Result<Self, CodegenError> {
+        Self::compile_with(graph, output, sources, functions, Loads::Offsets)
+    }
+
+    /// The loop over the rows of a table (see [`Loads::Table`]) that stores `output` at each
+    /// row's site.
+    ///
+    /// # Panics
+    /// As [`SiteKernel::compile`], and if `columns` does not have one entry per input, one is
+    /// not in `1 .. width`, or an input `output` reads other than the time, the base force,
+    /// `Q(0)` and `QDot(0)` has none.
+    pub(crate) fn compile_table(
+        graph: &Graph,
+        output: Id,
+        sources: &[Source],
+        functions: Functions,
+        columns: &[Option<u32>],
+        width: usize,
+    ) -> Result<Self, CodegenError> {
+        assert_eq!(columns.len(), sources.len(), "one column entry per input");
+        assert!(
+            columns
+                .iter()
+                .flatten()
+                .all(|&c| (c as usize) < width && c > 0)
+        );
+        let live = graph.live(&[output]);
+        assert!(
+            sources
+                .iter()
+                .zip(columns)
+                .zip(&live)
+                .all(|((&s, c), &live)| !live
+                    || c.is_some()
+                    || matches!(
+                        s,
+                        Source::Time | Source::Base | Source::Q(0) | Source::QDot(0)
+                    )),
+            "every input away from the site that the output reads has a column"
+        );
+        Self::compile_with(
+            graph,
+            output,
+            sources,
+            functions,
+            Loads::Table { columns, width },
+        )
+    }
+
+    fn compile_with(
+        graph: &Graph,
+        output: Id,
+        sources: &[Source],
+        functions: Functions,
+        loads: Loads<'_>,
     ) -> Result<Self, CodegenError> {
         assert_eq!(graph.num_inputs(), sources.len(), "one source per input");
         assert!(
@@ -116,8 +190,14 @@ impl SiteKernel {
             functions,
             order: schedule(graph, &[output], 0),
             ptr,
+            loads,
         };
-        emitter.emit(&mut module, &mut ctx, &mut fctx)?;
+        match loads {
+            Loads::Offsets => emitter.emit(&mut module, &mut ctx, &mut fctx)?,
+            Loads::Table { width, .. } => {
+                emitter.emit_table(&mut module, &mut ctx, &mut fctx, width)?;
+            }
+        }
         define(&mut module, func_id, &mut ctx)?;
         module.finalize_definitions().map_err(codegen_error)?;
         let code = module.get_finalized_function(func_id);
@@ -153,6 +233,32 @@ impl SiteKernel {
         // SAFETY: see the function's contract.
         unsafe { (self.func)(t, q, q_dot, params, base, force, start, count) }
     }
+
+    /// A table kernel's ([`SiteKernel::compile_table`]) [`SiteKernel::run_raw`]: stores the
+    /// force of each row's site of `rows` (whole rows of the table's width) into `force` and
+    /// returns the check sum.
+    ///
+    /// # Safety
+    /// Every row's site is in bounds of `q`, `q_dot`, `force` and (where read) `base`, every
+    /// column's index in bounds of the array it indexes (`params` for parameters); no other
+    /// thread accesses the rows' sites of `force`; `rows.len()` is a multiple of the width.
+    #[allow(clippy::too_many_arguments)] // the machine code's arguments, one by one
+    pub(crate) unsafe fn run_table(
+        &self,
+        t: &f64,
+        q: *const f64,
+        q_dot: *const f64,
+        params: *const f64,
+        base: *const f64,
+        force: *mut f64,
+        rows: &[u32],
+        width: usize,
+    ) -> f64 {
+        debug_assert!(rows.len().is_multiple_of(width));
+        let table = rows.as_ptr() as usize;
+        // SAFETY: see the function's contract.
+        unsafe { (self.func)(t, q, q_dot, params, base, force, table, rows.len() / width) }
+    }
 }
 
 /// How a site kernel computes `sin` and `cos`.
@@ -180,6 +286,7 @@ struct Emitter<'a> {
     functions: Functions,
     order: Vec<Id>,
     ptr: Type,
+    loads: Loads<'a>,
 }
 
 /// The function's pointer arguments and the time.
@@ -200,6 +307,8 @@ struct Body {
     p: Pointers,
     offset: Value,
     shift: i32,
+    /// The table row of a [`Loads::Table`] kernel's site.
+    row: Option<Value>,
     values: HashMap<Id, Value>,
 }
 
@@ -235,6 +344,27 @@ impl Body {
 impl Emitter<'_> {
     fn operand(&self, b: &mut FunctionBuilder, body: &mut Body, a: Id) -> Value {
         if let Some(&v) = body.values.get(&a) {
+            return v;
+        }
+        if let (Op::Input(i), Loads::Table { columns, .. }, Some(row)) =
+            (self.graph.op(a), self.loads, body.row)
+            && let Some(column) = columns[i as usize]
+        {
+            let array = match self.sources[i as usize] {
+                Source::Q(_) => body.p.q,
+                Source::QDot(_) => body.p.q_dot,
+                Source::Param(_) => body.p.params,
+                s => unreachable!("{s:?} is read at the site"),
+            };
+            let index = b
+                .ins()
+                .uload32(MemFlagsData::trusted(), row, 4 * column as i32);
+            let bytes = b.ins().ishl_imm_u(index, 3);
+            let address = b.ins().iadd(array, bytes);
+            let v = b
+                .ins()
+                .load(types::F64, MemFlagsData::trusted(), address, 0);
+            body.values.insert(a, v);
             return v;
         }
         let v = match self.graph.op(a) {
@@ -379,6 +509,7 @@ impl Emitter<'_> {
             p,
             offset,
             shift,
+            row: None,
             values: HashMap::new(),
         };
         // four sites per iteration
@@ -425,6 +556,87 @@ impl Emitter<'_> {
         let check = self.emit_body(module, &mut b, &mut imports, &mut body(1, a[0], 0))?;
         let sum = b.ins().fadd(a[1], check);
         b.ins().jump(exit, &[sum.into()]);
+
+        b.switch_to_block(exit);
+        let a = b.block_params(exit).to_vec();
+        b.ins().return_(&[a[0]]);
+        b.seal_all_blocks();
+        b.finalize(module.target_config());
+        Ok(())
+    }
+
+    /// The function of a [`Loads::Table`] kernel: one site per row, one row after the other
+    /// (the seams are few and scattered: no vectors); returns the check sum.
+    fn emit_table(
+        &self,
+        module: &mut JITModule,
+        ctx: &mut Context,
+        fctx: &mut FunctionBuilderContext,
+        width: usize,
+    ) -> Result<(), CodegenError> {
+        let call_conv = module.isa().default_call_conv();
+        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let entry = b.create_block();
+        let row_block = b.create_block();
+        let exit = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        // (row pointer, rows left, check sum)
+        b.append_block_param(row_block, self.ptr);
+        b.append_block_param(row_block, self.ptr);
+        b.append_block_param(row_block, types::F64);
+        b.append_block_param(exit, types::F64);
+
+        b.switch_to_block(entry);
+        let a = b.block_params(entry).to_vec();
+        let p = Pointers {
+            q: a[1],
+            q_dot: a[2],
+            params: a[3],
+            base: a[4],
+            force: a[5],
+        };
+        let (t_ptr, table, count) = (a[0], a[6], a[7]);
+        let live = self.graph.live(&[self.output]);
+        let uses_t = self
+            .sources
+            .iter()
+            .enumerate()
+            .any(|(i, &s)| s == Source::Time && live[i]);
+        let t = uses_t.then(|| b.ins().load(types::F64, MemFlagsData::trusted(), t_ptr, 0));
+        let zero = b.ins().f64const(0.0);
+        b.ins().brif(
+            count,
+            row_block,
+            &[table.into(), count.into(), zero.into()],
+            exit,
+            &[zero.into()],
+        );
+
+        let mut imports = Imports::new(call_conv);
+        b.switch_to_block(row_block);
+        let a = b.block_params(row_block).to_vec();
+        let site = b.ins().uload32(MemFlagsData::trusted(), a[0], 0);
+        let offset = b.ins().ishl_imm_u(site, 3);
+        let mut body = Body {
+            lanes: 1,
+            t,
+            p,
+            offset,
+            shift: 0,
+            row: Some(a[0]),
+            values: HashMap::new(),
+        };
+        let check = self.emit_body(module, &mut b, &mut imports, &mut body)?;
+        let sum = b.ins().fadd(a[2], check);
+        let next = b.ins().iadd_imm_s(a[0], 4 * width as i64);
+        let left = b.ins().iadd_imm_s(a[1], -1);
+        b.ins().brif(
+            left,
+            row_block,
+            &[next.into(), left.into(), sum.into()],
+            exit,
+            &[sum.into()],
+        );
 
         b.switch_to_block(exit);
         let a = b.block_params(exit).to_vec();

@@ -143,6 +143,30 @@ fn site_kernels_report_non_finite_states_and_forces() {
             );
         }
     }
+    // a periodic ring's seams (0 and n − 1: the wrap-around, read through the seams' table)
+    let ring = field(
+        "[300]",
+        "periodic",
+        "[\"phi\"]",
+        "0.5*phi_t^2 - 0.5*phi_x^2 - 0.5*phi^2",
+        "",
+    );
+    let mut ring_eom = CompiledEquations::new(&ring).unwrap();
+    ring_eom.set_velocity_check(false);
+    ring_eom.accelerations_into(0.0, &q, &v, &mut out).unwrap();
+    for at in [0, 1, n - 2, n - 1] {
+        for value in [f64::NAN, f64::INFINITY, -1e308] {
+            let mut q = q.clone();
+            q[at] = value;
+            let err = ring_eom
+                .accelerations_into(0.5, &q, &v, &mut out)
+                .unwrap_err();
+            assert!(
+                matches!(err, MechanicsError::NonFinite { t: 0.5, .. }),
+                "periodic q[{at}] = {value}: {err}"
+            );
+        }
+    }
     let err = eom
         .accelerations_into(f64::NAN, &q, &v, &mut out)
         .unwrap_err();
@@ -197,6 +221,44 @@ fn site_kernels_report_non_finite_states_and_forces() {
         "{:?}",
         &out[..3]
     );
+}
+
+/// Arguments of `sin` beyond the vector polynomial's range (±10⁶) go to the library, in the
+/// interior and at a periodic lattice's seams, on one thread and on two.
+#[test]
+fn site_kernels_take_huge_angles_to_the_library() {
+    let sites = 2 * MIN_PARALLEL_ROWS + 17;
+    let system = field(
+        &format!("[{sites}]"),
+        "periodic",
+        "[\"phi\"]",
+        "0.5*phi_t^2 - 0.5*phi_x^2 - m^2*(1 - cos(phi))",
+        "",
+    );
+    let n = system.dof();
+    let mut eom = CompiledEquations::new(&system).unwrap();
+    assert!(eom.stats().site_kernel_sites > n - 4);
+    let v = vec![0.0; n];
+    for at in [0, n / 2, n - 1] {
+        let mut q = state(n, 9);
+        q[at] = 3.0e7;
+        let reference = lagrange::accelerations(&system, 0.0, &q, &v).unwrap();
+        let scale = reference.iter().fold(1.0_f64, |a, v| a.max(v.abs()));
+        for threads in [1, 2] {
+            eom.set_threads(threads);
+            let mut out = vec![0.0; n];
+            eom.accelerations_into(0.0, &q, &v, &mut out).unwrap();
+            for i in 0..n {
+                // the same sums of a few terms, the library's sin at 3·10⁷: rounding only
+                assert!(
+                    (out[i] - reference[i]).abs() <= 1e-12 * scale,
+                    "q[{at}] huge, {threads} thread(s): q̈[{i}] {} vs {}",
+                    out[i],
+                    reference[i]
+                );
+            }
+        }
+    }
 }
 
 /// The kernels split across two threads give the sequential q̈ up to the order of additions:
