@@ -179,6 +179,9 @@ pub struct CompileStats {
     /// largest class of terms that sit on a lattice, such as a field's sites or a chain's
     /// springs); 0 where there is none.
     pub site_kernel_sites: usize,
+    /// Coordinates where that lattice wraps around (a periodic lattice's seams), whose force
+    /// the site kernel's graph computes through a table of their neighbours.
+    pub site_kernel_seams: usize,
 }
 
 /// The compiled code. (Made once and shared behind an `Arc`: the size difference of the
@@ -348,6 +351,7 @@ impl CompiledEquations {
             compile_seconds: start.elapsed().as_secs_f64(),
             term_kernels: terms.num_kernels(),
             site_kernel_sites: terms.lattice.as_ref().map_or(0, |l| l.sites()),
+            site_kernel_seams: terms.lattice.as_ref().map_or(0, |l| l.seams()),
         };
         let work = terms.base_mass.clone();
         let lattice_scratch = vec![0.0; terms.lattice.as_ref().map_or(0, |l| l.scratch_len())];
@@ -490,6 +494,7 @@ impl CompiledEquations {
             compile_seconds: start.elapsed().as_secs_f64(),
             term_kernels: 0,
             site_kernel_sites: 0,
+            site_kernel_seams: 0,
         };
         let num_outputs = outputs.len();
         // the dense fallback of `PositivePivots` runs with the same buffer
@@ -934,6 +939,7 @@ impl CompiledEquations {
             Code::Terms(_) => AssemblyPath::TermKernels {
                 kernels: shared.stats.term_kernels,
                 stencil_sites: shared.stats.site_kernel_sites,
+                stencil_seams: shared.stats.site_kernel_seams,
             },
         };
         EvaluatorInfo {

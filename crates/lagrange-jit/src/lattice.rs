@@ -703,6 +703,11 @@ impl Lattice {
         self.sites
     }
 
+    /// Seam coordinates (computed by the seams' table, see [`Seams`]).
+    pub(crate) fn seams(&self) -> usize {
+        self.seams.as_ref().map_or(0, |s| s.rows.len() / s.width)
+    }
+
     /// Scratch values [`Lattice::compute`] needs.
     pub(crate) fn scratch_len(&self) -> usize {
         self.remainder

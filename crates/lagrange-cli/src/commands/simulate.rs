@@ -394,13 +394,14 @@ fn stats_json(
         Evaluator::Compiled => "compiled",
         Evaluator::Network => "network",
     };
-    let (path, kernels, stencil_sites) = match info.path {
-        AssemblyPath::Dense => ("dense", 0, 0),
-        AssemblyPath::Structured => ("structured", 0, 0),
+    let (path, kernels, stencil_sites, stencil_seams) = match info.path {
+        AssemblyPath::Dense => ("dense", 0, 0, 0),
+        AssemblyPath::Structured => ("structured", 0, 0, 0),
         AssemblyPath::TermKernels {
             kernels,
             stencil_sites,
-        } => ("term kernels", kernels, stencil_sites),
+            stencil_seams,
+        } => ("term kernels", kernels, stencil_sites, stencil_seams),
     };
     let (solve, bandwidth) = match info.solve {
         MassSolve::Diagonal => ("diagonal", 0),
@@ -412,6 +413,7 @@ fn stats_json(
         "path": path,
         "kernels": kernels,
         "stencil_sites": stencil_sites,
+        "stencil_seams": stencil_seams,
         "mass_matrix": if info.constant_mass_matrix { "constant" } else { "varying" },
         "solve": solve,
         "bandwidth": bandwidth,
@@ -433,6 +435,12 @@ fn stats_text(stats: &serde_json::Value) -> String {
     let u = |key: &str| stats[key].as_u64().unwrap_or(0);
     let f = |key: &str| stats[key].as_f64().unwrap_or(0.0);
     let path = match s("path").as_str() {
+        "term kernels" if u("stencil_seams") > 0 => format!(
+            "term kernels ({} kernels; a stencil over {} sites and {} seams)",
+            u("kernels"),
+            u("stencil_sites"),
+            u("stencil_seams")
+        ),
         "term kernels" if u("stencil_sites") > 0 => format!(
             "term kernels ({} kernels; a stencil over {} sites)",
             u("kernels"),

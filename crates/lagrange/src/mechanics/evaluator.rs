@@ -31,6 +31,9 @@ pub enum AssemblyPath {
         /// Coordinates whose force a compiled stencil computes (the interior of a lattice's
         /// terms); 0 where none does.
         stencil_sites: usize,
+        /// Coordinates where the lattice wraps around (a periodic lattice's seams), whose force
+        /// the stencil's graph computes through a table of their neighbours.
+        stencil_seams: usize,
     },
 }
 
