@@ -675,8 +675,24 @@ impl Lattice {
                 params: rest,
             }
         });
+        // runs separated only by seams become one call of the site kernel (a row of a 2-D
+        // torus is a run, its ends are seams): the loop stores a wrong force at those seams,
+        // which the seams' kernel then overwrites, where every load of theirs is in bounds
+        let fits = |s: usize| {
+            sources.iter().zip(&live).all(|(&source, &live)| {
+                let (e, len) = match source {
+                    Source::Q(e) | Source::QDot(e) => (e, n),
+                    Source::Param(e) => (e, num_params * n),
+                    Source::Time | Source::Base => return true,
+                };
+                !live || (s as isize + e >= 0 && ((s as isize + e) as usize) < len)
+            })
+        };
+        let runs = bridge(&plan.runs, |a, b| {
+            (a..b).all(|s| complete[s]) && fits(a) && fits(b - 1)
+        });
         let whole = parts(
-            std::slice::from_ref(&plan.runs),
+            std::slice::from_ref(&runs),
             &gaps,
             seams.as_ref(),
             remainder.as_ref(),
@@ -925,13 +941,8 @@ fn parts(
     seams: Option<&Seams>,
     remainder: Option<&Remainder>,
 ) -> LatticeSplit {
-    // (an empty part starts where the one before it does: it owns nothing)
-    let mut starts = vec![0; runs.len()];
-    for p in 1..runs.len() {
-        starts[p] = runs[p].first().map_or(starts[p - 1], |r| r.0);
-    }
-    // the part whose coordinate range holds `c`
-    let owner = |c: usize| starts.partition_point(|&s| s <= c).saturating_sub(1);
+    let starts = part_starts(runs);
+    let owner = |c: usize| owner(&starts, c);
     let mut parts: LatticeSplit = runs
         .iter()
         .map(|r| Part {
@@ -961,6 +972,40 @@ fn parts(
         }
     }
     parts
+}
+
+/// Where each part's coordinates start: 0 for the first, the start of its first range for
+/// the others. (An empty part after the first starts where the next non-empty one does, or
+/// nowhere: it owns nothing, and a seam inside a part's run stays that part's.)
+fn part_starts(runs: &[Vec<(usize, usize)>]) -> Vec<usize> {
+    let mut starts = vec![0; runs.len()];
+    let mut next = usize::MAX;
+    for p in (1..runs.len()).rev() {
+        starts[p] = runs[p].first().map_or(next, |r| r.0);
+        next = starts[p];
+    }
+    starts
+}
+
+/// The part whose coordinates hold `c` (the last that starts at or before it).
+fn owner(starts: &[usize], c: usize) -> usize {
+    starts.partition_point(|&s| s <= c).saturating_sub(1)
+}
+
+/// `runs` (in order) with the gaps between consecutive ones closed where `bridgeable(start,
+/// end)` of the gap says so.
+fn bridge(
+    runs: &[(usize, usize)],
+    bridgeable: impl Fn(usize, usize) -> bool,
+) -> Vec<(usize, usize)> {
+    let mut bridged: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+    for &(a, b) in runs {
+        match bridged.last_mut() {
+            Some(last) if bridgeable(last.1, a) => last.1 = b,
+            _ => bridged.push((a, b)),
+        }
+    }
+    bridged
 }
 
 /// `runs` (disjoint ranges) cut into `threads` parts of about equal total length, each a list
@@ -1045,6 +1090,40 @@ mod tests {
                 assert!(len.abs_diff(253 / threads) <= 1, "{threads}: {len}");
             }
         }
+    }
+
+    #[test]
+    fn empty_parts_own_nothing_and_seams_stay_with_their_run() {
+        // a 2-D torus's rows bridged into one run (their ends are seams), cut for more threads
+        // than there are sites: every seam goes to the part whose run covers it
+        let n = 100;
+        let runs = bridge(&[(11, 19), (21, 29), (31, 39)], |a, b| b - a == 2);
+        assert_eq!(runs, [(11, 39)]);
+        let gaps = [(0, 11), (39, n)];
+        for threads in [2, 3, 40] {
+            let split = split_runs(&runs, threads);
+            let starts = part_starts(&split);
+            for (p, ranges) in split.iter().enumerate() {
+                for &(a, b) in ranges {
+                    assert!((a..b).all(|c| owner(&starts, c) == p), "{threads}: {p}");
+                }
+            }
+            let parts = parts(&split, &gaps, None, None);
+            for (p, part) in parts.iter().enumerate() {
+                if part.runs.is_empty() && p > 0 {
+                    assert!(part.gaps.is_empty(), "{threads}: part {p} {part:?}");
+                }
+            }
+            // each gap once, the first to the part that starts at 0
+            let owned: Vec<_> = parts.iter().flat_map(|p| p.gaps.clone()).collect();
+            assert_eq!(owned, gaps, "{threads}");
+            assert_eq!(parts[0].gaps.first(), Some(&(0, 11)));
+        }
+        // runs far apart stay apart
+        assert_eq!(
+            bridge(&[(1, 5), (9, 12)], |a, b| b - a == 2),
+            [(1, 5), (9, 12)]
+        );
     }
 
     #[test]
