@@ -787,9 +787,10 @@ impl Lattice {
                 .map(|&(a, b)| {
                     // SAFETY: `plan` made every interior coordinate's neighbours at the
                     // standard offsets coordinates (< n, checked above), every parameter read
-                    // an anchor's (< n per parameter array); each range's force entries are
-                    // written by this call alone (the parts of a split are disjoint, and the
-                    // boundary's entries are not interior).
+                    // an anchor's (< n per parameter array), and `build` checked the loads of
+                    // the seams a range bridges; each range's force entries are written by
+                    // this part alone (the parts of a split are disjoint, a bridged seam is
+                    // the same part's, and the gaps are not in any range).
                     unsafe {
                         kernel.run_raw(
                             &t,
