@@ -160,16 +160,21 @@ struct SeamTable {
     columns: Vec<Option<u32>>,
     width: usize,
     rows: Vec<u32>,
+    /// The parameters the rows' parameter columns index (one value per row and column).
+    params: Vec<f64>,
 }
 
 impl SeamTable {
     /// The seams among the non-interior coordinates of `plan`, for the class's `members`
-    /// whose force outputs are at `positions` (in the order of the site graph's outputs), the
-    /// site graph's `sources` and which of them its output reads (`live`, indexed by input);
-    /// `None` where there are none.
+    /// (with `num_params` parameters each in `params`) whose force outputs are at
+    /// `positions` (in the order of the site graph's outputs), the site graph's `sources` and
+    /// which of them its output reads (`live`, indexed by input); `None` where there are
+    /// none. Memory beyond the table is proportional to the non-interior coordinates.
+    #[allow(clippy::too_many_arguments)]
     fn find(
         plan: &Plan,
         members: &[&[usize]],
+        params: &[f64],
         positions: &[usize],
         sources: &[Source],
         live: &[bool],
@@ -221,25 +226,36 @@ impl SeamTable {
             };
             reads.push((origins(source), matches!(source, Source::Param(_)), column));
         }
-        // the term that has each coordinate at each output position (or NONE, or CLASH for
-        // more than one)
+        // for each non-interior coordinate, the term that has it at each output position (or
+        // NONE, or CLASH for more than one)
         const NONE: u32 = u32::MAX;
         const CLASH: u32 = u32::MAX - 1;
-        let mut owner = vec![NONE; n * outputs];
+        let candidates: Vec<usize> = (0..n).filter(|&s| !plan.interior[s]).collect();
+        let index: HashMap<usize, usize> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (s, i))
+            .collect();
+        let mut owner = vec![NONE; candidates.len() * outputs];
         for (i, c) in members.iter().enumerate() {
             for (o, &k) in positions.iter().enumerate() {
-                let slot = &mut owner[c[k] * outputs + o];
+                if plan.interior[c[k]] {
+                    continue;
+                }
+                let slot = &mut owner[index[&c[k]] * outputs + o];
                 *slot = if *slot == NONE { i as u32 } else { CLASH };
             }
         }
         let mut rows = Vec::new();
+        let mut row_params = Vec::new();
         let mut row = vec![0u32; width];
-        'sites: for s in 0..n {
-            let terms = &owner[s * outputs..(s + 1) * outputs];
-            if plan.interior[s] || terms.iter().any(|&t| t >= CLASH) {
+        let mut values = Vec::new();
+        'sites: for (&s, terms) in candidates.iter().zip(owner.chunks_exact(outputs.max(1))) {
+            if terms.iter().any(|&t| t >= CLASH) {
                 continue;
             }
             row[0] = u32::try_from(s).ok()?;
+            values.clear();
             for (origins, param, column) in &reads {
                 let mut value = None;
                 for &(o, x) in origins {
@@ -256,17 +272,24 @@ impl SeamTable {
                 }
                 let v = value.expect("an input the graph reads comes from somewhere");
                 match *column {
+                    // a parameter's column indexes the table's own copy of it
+                    Some(c) if *param => {
+                        row[c] = u32::try_from(row_params.len() + values.len()).ok()?;
+                        values.push(params[v]);
+                    }
                     Some(c) => row[c] = u32::try_from(v).ok()?,
                     None if v != s => continue 'sites,
                     None => {}
                 }
             }
             rows.extend_from_slice(&row);
+            row_params.extend_from_slice(&values);
         }
         (!rows.is_empty()).then_some(Self {
             columns,
             width,
             rows,
+            params: row_params,
         })
     }
 }
@@ -598,7 +621,9 @@ impl Lattice {
         }
         let positions: Vec<usize> = outputs.iter().map(|&(_, k)| k).collect();
         let live = site.live(&[output]);
-        let table = SeamTable::find(&plan, members, &positions, &sources, &live, num_params, n);
+        let table = SeamTable::find(
+            &plan, members, params, &positions, &sources, &live, num_params, n,
+        );
         // the coordinates the remaining terms must complete: neither interior nor a seam
         let mut complete = plan.interior.clone();
         let seams = match table {
@@ -623,7 +648,7 @@ impl Lattice {
                         .transpose()?,
                     rows: table.rows,
                     width: table.width,
-                    params: params.to_vec(),
+                    params: table.params,
                 })
             }
             None => None,
@@ -1192,9 +1217,32 @@ mod tests {
         let plan = plan(&rows(&members), &[0, 1, 2], n).unwrap();
         let (site, output, sources) = site_graph(&g, 1, &outputs, &plan.offsets, n, false);
         let live = site.live(&[output]);
-        let table =
-            SeamTable::find(&plan, &rows(&members), &[0, 1, 2], &sources, &live, 1, n).unwrap();
+        // term i's parameter is i (so that a row's parameter reads back which term it took)
+        let params: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let table = SeamTable::find(
+            &plan,
+            &rows(&members),
+            &params,
+            &[0, 1, 2],
+            &sources,
+            &live,
+            1,
+            n,
+        )
+        .unwrap();
         (sources, table)
+    }
+
+    /// Seam `r`'s row with each parameter column replaced by the parameter's value (here the
+    /// term's index).
+    fn resolved(r: usize, sources: &[Source], table: &SeamTable) -> Vec<u32> {
+        let mut row = table.rows[r * table.width..(r + 1) * table.width].to_vec();
+        for (&source, column) in sources.iter().zip(&table.columns) {
+            if let (Source::Param(_), Some(c)) = (source, column) {
+                row[*c as usize] = table.params[row[*c as usize] as usize] as u32;
+            }
+        }
+        row
     }
 
     /// A seam's row as the wrap-around gives it: each column the coordinate (or term) at its
@@ -1225,8 +1273,14 @@ mod tests {
             seams.iter().map(|r| r[0]).collect::<Vec<_>>(),
             [0, 1, 98, 99]
         );
-        for row in seams {
-            assert_eq!(row, wrapped_row(row[0] as usize, n, &sources, &table));
+        // the table keeps the parameters its rows read, no more
+        assert_eq!(table.params.len(), 4 * 3);
+        for (r, row) in seams.iter().enumerate() {
+            let s = row[0] as usize;
+            assert_eq!(
+                resolved(r, &sources, &table),
+                wrapped_row(s, n, &sources, &table)
+            );
         }
         // the twisted term breaks the sites whose inputs would disagree (site 0 reads q₁ as
         // the first term's second coordinate and q₅ as the last term's third), the ones it
@@ -1238,8 +1292,12 @@ mod tests {
             seams.iter().map(|r| r[0]).collect::<Vec<_>>(),
             [2, 3, 4, 98, 99]
         );
-        for row in &seams[..4] {
-            assert_eq!(*row, wrapped_row(row[0] as usize, n, &sources, &table));
+        for (r, row) in seams[..4].iter().enumerate() {
+            let s = row[0] as usize;
+            assert_eq!(
+                resolved(r, &sources, &table),
+                wrapped_row(s, n, &sources, &table)
+            );
         }
         // site 99: its own term's third coordinate is 5
         let q2 = sources.iter().position(|&s| s == Source::Q(2)).unwrap();
