@@ -28,7 +28,8 @@ use std::collections::HashMap;
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    AbiParam, BlockArg, InstBuilder, MemFlagsData, Signature, Type, UserFuncName, Value, types,
+    AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, Signature, Type, UserFuncName, Value,
+    types,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::JITModule;
@@ -444,6 +445,32 @@ impl Emitter<'_> {
         }
     }
 
+    /// The entry block's arguments (the caller has switched to it): the array pointers, the
+    /// last two arguments (first site and count, or table and rows) and the time, loaded where
+    /// the output reads it.
+    fn arguments(
+        &self,
+        b: &mut FunctionBuilder,
+        entry: Block,
+    ) -> (Pointers, Value, Value, Option<Value>) {
+        let a = b.block_params(entry).to_vec();
+        let p = Pointers {
+            q: a[1],
+            q_dot: a[2],
+            params: a[3],
+            base: a[4],
+            force: a[5],
+        };
+        let live = self.graph.live(&[self.output]);
+        let uses_t = self
+            .sources
+            .iter()
+            .enumerate()
+            .any(|(i, &s)| s == Source::Time && live[i]);
+        let t = uses_t.then(|| b.ins().load(types::F64, MemFlagsData::trusted(), a[0], 0));
+        (p, a[6], a[7], t)
+    }
+
     /// The function: four sites per iteration (two vector bodies with their own check sums,
     /// so that the sum's addition is not one chain through the loop), then two, then the odd
     /// last site alone; returns the check sum.
@@ -476,22 +503,7 @@ impl Emitter<'_> {
         b.append_block_param(exit, types::F64);
 
         b.switch_to_block(entry);
-        let a = b.block_params(entry).to_vec();
-        let p = Pointers {
-            q: a[1],
-            q_dot: a[2],
-            params: a[3],
-            base: a[4],
-            force: a[5],
-        };
-        let (t_ptr, start, count) = (a[0], a[6], a[7]);
-        let live = self.graph.live(&[self.output]);
-        let uses_t = self
-            .sources
-            .iter()
-            .enumerate()
-            .any(|(i, &s)| s == Source::Time && live[i]);
-        let t = uses_t.then(|| b.ins().load(types::F64, MemFlagsData::trusted(), t_ptr, 0));
+        let (p, start, count, t) = self.arguments(&mut b, entry);
         let t_splat = t.map(|t| b.ins().splat(types::F64X2, t));
         let offset = b.ins().ishl_imm_u(start, 3);
         let zero = b.ins().f64const(0.0);
@@ -557,11 +569,7 @@ impl Emitter<'_> {
         let sum = b.ins().fadd(a[1], check);
         b.ins().jump(exit, &[sum.into()]);
 
-        b.switch_to_block(exit);
-        let a = b.block_params(exit).to_vec();
-        b.ins().return_(&[a[0]]);
-        b.seal_all_blocks();
-        b.finalize(module.target_config());
+        return_from(b, exit, module);
         Ok(())
     }
 
@@ -587,22 +595,7 @@ impl Emitter<'_> {
         b.append_block_param(exit, types::F64);
 
         b.switch_to_block(entry);
-        let a = b.block_params(entry).to_vec();
-        let p = Pointers {
-            q: a[1],
-            q_dot: a[2],
-            params: a[3],
-            base: a[4],
-            force: a[5],
-        };
-        let (t_ptr, table, count) = (a[0], a[6], a[7]);
-        let live = self.graph.live(&[self.output]);
-        let uses_t = self
-            .sources
-            .iter()
-            .enumerate()
-            .any(|(i, &s)| s == Source::Time && live[i]);
-        let t = uses_t.then(|| b.ins().load(types::F64, MemFlagsData::trusted(), t_ptr, 0));
+        let (p, table, count, t) = self.arguments(&mut b, entry);
         let zero = b.ins().f64const(0.0);
         b.ins().brif(
             count,
@@ -638,11 +631,16 @@ impl Emitter<'_> {
             &[sum.into()],
         );
 
-        b.switch_to_block(exit);
-        let a = b.block_params(exit).to_vec();
-        b.ins().return_(&[a[0]]);
-        b.seal_all_blocks();
-        b.finalize(module.target_config());
+        return_from(b, exit, module);
         Ok(())
     }
+}
+
+/// The exit block (whose one parameter is the check sum) returns it; the function is done.
+fn return_from(mut b: FunctionBuilder, exit: Block, module: &JITModule) {
+    b.switch_to_block(exit);
+    let sum = b.block_params(exit)[0];
+    b.ins().return_(&[sum]);
+    b.seal_all_blocks();
+    b.finalize(module.target_config());
 }
