@@ -523,37 +523,6 @@ impl Seams {
     fn sites(&self) -> impl Iterator<Item = usize> + '_ {
         self.rows.chunks_exact(self.width).map(|r| r[0] as usize)
     }
-
-    /// Runs `kernel` (this table's) over `rows` (whole rows of it).
-    ///
-    /// # Safety
-    /// As [`SiteKernel::run_table`], with `q`, `q_dot`, `force` and (where read) `base` the
-    /// lattice's `n` coordinates.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn kernel_run(
-        &self,
-        kernel: &SiteKernel,
-        t: f64,
-        q: &[f64],
-        q_dot: &[f64],
-        base: *const f64,
-        force: Output,
-        rows: &[u32],
-    ) -> f64 {
-        // SAFETY: the caller's contract
-        unsafe {
-            kernel.run_table(
-                &t,
-                q.as_ptr(),
-                q_dot.as_ptr(),
-                self.params.as_ptr(),
-                base,
-                force.get(),
-                rows,
-                self.width,
-            )
-        }
-    }
 }
 
 /// The class's terms that touch a coordinate neither interior nor a seam (see [`Seams`]), on a
@@ -843,9 +812,21 @@ impl Lattice {
             let (a, b) = part.seams;
             let rows = &seams.rows[a * seams.width..b * seams.width];
             // SAFETY: `SeamTable::find` took every row's site and column from the class's
-            // terms (coordinates < n, parameter indices within `seams.params`); a seam is not
-            // interior, and each row belongs to one part alone.
-            unsafe { seams.kernel_run(kernel, t, q, q_dot, base_ptr(), out, rows) }
+            // terms (coordinates < n, the length of q, q̇ and force checked above; parameter
+            // indices within `seams.params`); `rows` are whole rows; a seam is not interior,
+            // and each row belongs to one part alone (its run, if bridged, is the same part's).
+            unsafe {
+                kernel.run_table(
+                    &t,
+                    q.as_ptr(),
+                    q_dot.as_ptr(),
+                    seams.params.as_ptr(),
+                    base_ptr(),
+                    out.get(),
+                    rows,
+                    seams.width,
+                )
+            }
         };
         // the remaining terms' force on their compact copy, on this thread (it writes only
         // `scratch`); each part then adds what falls in its own gaps: a seam's entries share
