@@ -178,8 +178,8 @@ pub struct SimulateArgs {
     pub every: Option<String>,
 
     /// Threads for the compiled term kernels (default: all cores). A lattice's stencil is split
-    /// across them once its work repays handing it out (about 10⁴ sites of the wave equation,
-    /// 1.3·10³ of sine-Gordon), other term kernels from 32 768 terms on (a chain of that many
+    /// across them once its work repays handing it out (about 6·10³ sites of the wave equation,
+    /// 900 of sine-Gordon), other term kernels from 32 768 terms on (a chain of that many
     /// springs); smaller ones, straight-line code and dual numbers run on one thread.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threads: Option<String>,

@@ -274,7 +274,7 @@ impl CompiledEquations {
     /// Runs the term kernels on `threads` threads of the current rayon pool (the CLI's
     /// `--threads`). A lattice's site kernel is cut into `threads` contiguous parts, each
     /// with its share of the seams, when its estimated work per call (sites × cost per site)
-    /// is at least 6·10⁴ additions (handing out work costs microseconds): each site's force is
+    /// is at least 4·10⁴ additions (handing out work costs microseconds): each site's force is
     /// computed the same way whatever the split. Every other kernel with at least
     /// [`MIN_PARALLEL_ROWS`](crate::terms::MIN_PARALLEL_ROWS) rows is cut into `2 × threads`
     /// chunks along its table, run in two phases whose chunks touch disjoint coordinates, so

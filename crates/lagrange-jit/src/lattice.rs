@@ -37,10 +37,11 @@ pub(crate) const MIN_SITES: usize = 64;
 const MIN_RUN: usize = 4;
 /// Least estimated work per call (interior sites × [`work_per_site`]) for which the interior
 /// is split across threads (handing work to the pool's threads costs microseconds per call).
-/// Measured with `lagrange-bench/examples/fields_probe.rs` on 2 cores: the wave equation (≈ 7 per site) breaks
-/// even at 90² sites (5.7·10⁴) and gains 17 % at 128², sine-Gordon (≈ 46 per site, its `sin`)
-/// gains 18 % at 10³ sites (4.6·10⁴) and 28 % at 2·10³.
-pub(crate) const MIN_PARALLEL_WORK: f64 = 6.0e4;
+/// Measured with `lagrange-bench/examples/fields_probe.rs` on 2 cores (with the seams' table):
+/// the wave equation (≈ 7 per site) breaks even at 64² sites (2.9·10⁴) and gains 21 % at 90²
+/// (5.7·10⁴); sine-Gordon (≈ 46 per site, its `sin`) loses 14 % at 500 sites (2.3·10⁴) and gains
+/// 16 % at 10³ (4.6·10⁴).
+pub(crate) const MIN_PARALLEL_WORK: f64 = 4.0e4;
 
 /// A rough cost of one site of `graph`'s `output`, in additions: a transcendental function
 /// costs about 40, a division or square root 4.
@@ -515,7 +516,7 @@ struct Seams {
     /// Rows of `width` entries, in the order of their sites: the site, then the columns.
     rows: Vec<u32>,
     width: usize,
-    /// The class's parameters per term (`params[term · num_params + p]`).
+    /// The parameters the rows read (their parameter columns index it).
     params: Vec<f64>,
 }
 
@@ -593,7 +594,7 @@ impl Lattice {
         let table = SeamTable::find(
             &plan, members, params, &positions, &sources, &live, num_params, n,
         );
-        // the coordinates the remaining terms must complete: neither interior nor a seam
+        // interior or a seam: complete without the remaining terms
         let mut complete = plan.interior.clone();
         let seams = match table {
             Some(table) => {

@@ -75,9 +75,9 @@ pub(crate) enum Loads<'a> {
     /// At constant offsets from the site: the kernel runs over a range of sites.
     Offsets,
     /// Through a table of rows of `width` `u32`: the site, then the element index of each
-    /// input that has a column (`columns[i]` for input `i`); `Q(0)`, `QDot(0)` and `Base` are
-    /// read at the site itself, parameters in the per-term array (`params[term · num_params +
-    /// p]`) the column indexes. The kernel runs over a range of rows.
+    /// input that has a column (`columns[i]` for input `i`) in `q`, `q̇` or, for a parameter,
+    /// the `params` array of the call; `Q(0)`, `QDot(0)` and `Base` are read at the site
+    /// itself. The kernel runs over a range of rows.
     Table {
         columns: &'a [Option<u32>],
         width: usize,
