@@ -395,3 +395,121 @@ fn clones_on_threads_agree() {
         REL,
     );
 }
+
+/// A ring of masses with three-body bends `[s, s+1, s+2]` (mod n) and per-bend stiffness, some
+/// bends rewired to far sites:
+///
+/// ```text
+/// L = Σᵢ ½ q̇ᵢ² − Σ_b k_b (q_{b₀} − 2q_{b₁} + q_{b₂})² / 2 − Σ_b ε cos(q_{b₁}) q_{b₂}
+/// ```
+///
+/// One class of alike bend terms: on a lattice with offsets (0, 1, 2), its wrap-around seams,
+/// and the rewired bends' sites left to the term kernel.
+struct BentRing {
+    k: Vec<f64>,
+    /// bend `b` → its coordinates
+    bends: Vec<[usize; 3]>,
+}
+
+/// Bends given other coordinates: (bend, its coordinates).
+type Rewired = Vec<(usize, [usize; 3])>;
+
+impl BentRing {
+    fn new(n: usize, rewired: &[(usize, [usize; 3])], rng: &mut Lcg) -> Self {
+        let mut bends: Vec<[usize; 3]> = (0..n).map(|s| [s, (s + 1) % n, (s + 2) % n]).collect();
+        for &(b, c) in rewired {
+            bends[b] = c;
+        }
+        Self {
+            k: rng.vec(n, 0.5, 2.0),
+            bends,
+        }
+    }
+}
+
+impl Lagrangian for BentRing {
+    fn dof(&self) -> usize {
+        self.k.len()
+    }
+    fn lagrangian<D: Scalar>(&self, t: D, q: &[D], v: &[D]) -> D {
+        let mut l = D::zero();
+        let mut c = Vec::new();
+        for k in 0..self.structure().local_terms {
+            c.clear();
+            self.term_coordinates(k, &mut c);
+            let ql: Vec<D> = c.iter().map(|&i| q[i]).collect();
+            let vl: Vec<D> = c.iter().map(|&i| v[i]).collect();
+            l += self.term(k, t, &ql, &vl);
+        }
+        l
+    }
+    fn structure(&self) -> Structure {
+        Structure {
+            local_terms: 2 * self.k.len(),
+            ..Structure::new()
+        }
+    }
+    fn term_coordinates(&self, k: usize, coordinates: &mut Vec<usize>) {
+        let n = self.k.len();
+        if k < n {
+            coordinates.push(k);
+        } else {
+            coordinates.extend(self.bends[k - n]);
+        }
+    }
+    fn term<D: Scalar>(&self, k: usize, _t: D, q: &[D], v: &[D]) -> D {
+        let n = self.k.len();
+        if k < n {
+            return v[0] * v[0] * 0.5;
+        }
+        let curvature = q[0] - q[1] * 2.0 + q[2];
+        -(curvature * curvature) * (0.5 * self.k[k - n]) - q[1].cos() * q[2] * EPS
+    }
+}
+
+/// The lattice path end to end on a class that is not a field: a ring's wrap-around is seams,
+/// rewired bends break exactly their sites, and one and two threads give the same q̈ as the
+/// dual-number engine.
+#[test]
+fn a_rewired_ring_matches_the_engine_on_its_seams() {
+    let n = 2 * lagrange_jit::MIN_PARALLEL_ROWS + 9;
+    let mut rng = Lcg(11);
+    let cases: [(&str, Rewired); 3] = [
+        ("ring", vec![]),
+        // the last bend's third site moved: site 0 reads two coordinates for one input
+        ("rewired wrap", vec![(n - 1, [n - 1, 0, 5])]),
+        // a bend in the middle of the ring skips a site, one at a seam is reversed
+        (
+            "rewired inside",
+            vec![
+                (n / 2, [n / 2, n / 2 + 1, n / 2 + 3]),
+                (n - 2, [0, n - 1, n - 2]),
+            ],
+        ),
+    ];
+    for (what, rewired) in cases {
+        let ring = BentRing::new(n, &rewired, &mut rng);
+        let mut eom = CompiledEquations::new(&ring).unwrap();
+        let stats = eom.stats().clone();
+        assert!(stats.site_kernel_sites > n - 20, "{what}: {stats:?}");
+        assert!(stats.site_kernel_seams > 0, "{what}: {stats:?}");
+        let mut threaded = eom.clone();
+        assert!(threaded.set_threads(2) >= 1, "{what}: not split");
+        for _ in 0..3 {
+            let t = rng.next(-1.0, 1.0);
+            let q = rng.vec(n, -1.5, 1.5);
+            let v = rng.vec(n, -1.0, 1.0);
+            let reference = accelerations(&ring, t, &q, &v).unwrap();
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            eom.accelerations_into(t, &q, &v, &mut a).unwrap();
+            assert_close(
+                &format!("{what}: compiled vs autodiff"),
+                &a,
+                &reference,
+                REL,
+            );
+            threaded.accelerations_into(t, &q, &v, &mut b).unwrap();
+            assert_eq!(a, b, "{what}: two threads");
+        }
+    }
+}
