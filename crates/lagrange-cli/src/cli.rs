@@ -180,7 +180,9 @@ pub struct SimulateArgs {
     /// Threads for the compiled term kernels (default: all cores). A lattice's stencil is split
     /// across them once its work repays handing it out (about 6·10³ sites of the wave equation,
     /// 900 of sine-Gordon), other term kernels from 32 768 terms on (a chain of that many
-    /// springs); smaller ones, straight-line code and dual numbers run on one thread.
+    /// springs); smaller ones, straight-line code and dual numbers run on one thread. Where
+    /// kernels are split, the explicit Runge–Kutta steps of a state of at least 2¹⁷ values run
+    /// on the same threads (the results are the same on any number).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threads: Option<String>,
 

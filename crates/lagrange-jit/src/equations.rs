@@ -960,6 +960,10 @@ impl lagrange::mechanics::Accelerations for CompiledEquations {
         CompiledEquations::info(self)
     }
 
+    fn threads(&self) -> usize {
+        self.splits.as_ref().map_or(1, |s| s.threads)
+    }
+
     fn accelerations_into(
         &mut self,
         t: f64,

@@ -113,6 +113,8 @@ pub(crate) struct Splits {
     pub kernels: Vec<Option<Split>>,
     /// The lattice's interior per thread.
     pub lattice: Option<LatticeSplit>,
+    /// The threads they were split for.
+    pub threads: usize,
 }
 
 impl Splits {
@@ -182,6 +184,7 @@ impl Terms {
         Splits {
             kernels: self.kernels.iter().map(|k| k.split(threads, n)).collect(),
             lattice: self.lattice.as_ref().and_then(|l| l.split(threads)),
+            threads,
         }
     }
 

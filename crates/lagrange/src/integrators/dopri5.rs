@@ -159,6 +159,7 @@ impl<'a> Dopri5<'a> {
         let y: Vec<f64> = q0.iter().chain(q_dot0).copied().collect();
         let dim = y.len();
         let mut work = RkWorkspace::new(&DOPRI5, dim);
+        work.set_threads(eom.threads());
         let mut evaluations = 0;
         let mut f = |t, y: &[f64], dy: &mut [f64]| {
             evaluations += 1;

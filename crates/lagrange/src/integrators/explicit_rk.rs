@@ -14,6 +14,8 @@ use crate::mechanics::{Accelerations, EquationsOfMotion, MechanicsError};
 pub struct RkWorkspace {
     k: Vec<Vec<f64>>,
     stage_y: Vec<f64>,
+    /// Whether the combinations run on the current rayon pool (see [`Self::set_threads`]).
+    parallel: bool,
 }
 
 impl RkWorkspace {
@@ -22,7 +24,17 @@ impl RkWorkspace {
         RkWorkspace {
             k: vec![vec![0.0; dim]; tableau.stages()],
             stage_y: vec![0.0; dim],
+            parallel: false,
         }
+    }
+
+    /// Runs the steps' vector arithmetic on the current rayon pool where `threads > 1` and
+    /// the system has at least [`PARALLEL_STATE_LEN`](super::PARALLEL_STATE_LEN) values (a
+    /// lattice field: the stage combinations, one pass over memory each, bound its steps as
+    /// much as q̈ does). Every element's arithmetic is the same, so are the results, bit for
+    /// bit.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.parallel = threads > 1 && self.stage_y.len() >= super::PARALLEL_STATE_LEN;
     }
 
     /// Stage derivative `k_i` of the last step (`k_0` is `f(t, y)` at the step start).
@@ -72,7 +84,7 @@ impl RkWorkspace {
                 .filter(|&(_, &a)| a != 0.0)
                 .map(|(j, &a)| (h * a, &self.k[j][..]))
                 .collect();
-            for (start, block) in blocks(&mut self.stage_y) {
+            for_blocks(&mut self.stage_y, self.parallel, |start, block| {
                 let end = start + block.len();
                 block.copy_from_slice(&y[start..end]);
                 for &(ha, k) in &terms {
@@ -80,16 +92,16 @@ impl RkWorkspace {
                         *yi += ha * kj;
                     }
                 }
-            }
+            });
             f(t + tableau.c[i] * h, &self.stage_y, &mut self.k[i])?;
         }
         // y_new = y + h Σ_j b_j k_j (the sum in stage order, from −0, as `Iterator::sum`)
-        let mut incr = [0.0; BLOCK];
-        for (start, block) in blocks(y_new) {
+        let k = &self.k;
+        for_blocks(y_new, self.parallel, |start, block| {
             let end = start + block.len();
+            let mut incr = [-0.0; BLOCK];
             let incr = &mut incr[..block.len()];
-            incr.fill(-0.0);
-            for (b, k) in tableau.b.iter().zip(&self.k) {
+            for (b, k) in tableau.b.iter().zip(k) {
                 for (x, kj) in incr.iter_mut().zip(&k[start..end]) {
                     *x += b * kj;
                 }
@@ -97,14 +109,14 @@ impl RkWorkspace {
             for ((out, yi), x) in block.iter_mut().zip(&y[start..end]).zip(&*incr) {
                 *out = yi + h * x;
             }
-        }
+        });
         // err = h Σ_j (b_j − b̂_j) k_j
         if let (Some(err), Some(b_hat)) = (error, tableau.b_hat) {
-            for (start, block) in blocks(err) {
+            for_blocks(err, self.parallel, |start, block| {
                 let end = start + block.len();
+                let mut incr = [-0.0; BLOCK];
                 let incr = &mut incr[..block.len()];
-                incr.fill(-0.0);
-                for ((b, bh), k) in tableau.b.iter().zip(b_hat).zip(&self.k) {
+                for ((b, bh), k) in tableau.b.iter().zip(b_hat).zip(k) {
                     for (x, kj) in incr.iter_mut().zip(&k[start..end]) {
                         *x += (b - bh) * kj;
                     }
@@ -112,7 +124,7 @@ impl RkWorkspace {
                 for (e, x) in block.iter_mut().zip(&*incr) {
                     *e = h * x;
                 }
-            }
+            });
         }
         Ok(())
     }
@@ -122,9 +134,19 @@ impl RkWorkspace {
 /// array: the block of every stage stays in the first-level cache).
 const BLOCK: usize = 512;
 
-/// `x` in blocks of [`BLOCK`] elements, each with its start index.
-fn blocks(x: &mut [f64]) -> impl Iterator<Item = (usize, &mut [f64])> {
-    x.chunks_mut(BLOCK).enumerate().map(|(b, c)| (b * BLOCK, c))
+/// Runs `body(start, block)` on each block of [`BLOCK`] elements of `x` (`start`: its first
+/// index), in order, or on the current rayon pool where `parallel`.
+fn for_blocks(x: &mut [f64], parallel: bool, body: impl Fn(usize, &mut [f64]) + Sync + Send) {
+    if parallel {
+        use rayon::prelude::*;
+        x.par_chunks_mut(BLOCK)
+            .enumerate()
+            .for_each(|(b, c)| body(b * BLOCK, c));
+    } else {
+        x.chunks_mut(BLOCK)
+            .enumerate()
+            .for_each(|(b, c)| body(b * BLOCK, c));
+    }
 }
 
 /// The first-order system of a Lagrangian on `y = (q, q̇)`: writes `(q̇, q̈(t, q, q̇))` to `dy`.
@@ -158,6 +180,7 @@ impl<'a> FixedStepRk<'a> {
     ) -> Result<Self, IntegrationError> {
         let y: Vec<f64> = q0.iter().chain(q_dot0).copied().collect();
         let mut work = RkWorkspace::new(tableau, y.len());
+        work.set_threads(eom.threads());
         let mut k0 = vec![0.0; y.len()];
         eom.first_order_rhs(t0, &y, &mut k0)
             .map_err(|e| mechanics_error(t0, e))?;
@@ -292,5 +315,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn threaded_steps_equal_one_thread_bit_for_bit() {
+        use super::super::PARALLEL_STATE_LEN;
+        use super::super::dopri5::DOPRI5;
+        let dim = PARALLEL_STATE_LEN + 77;
+        let mut f = |t: f64, y: &[f64], dy: &mut [f64]| -> Result<(), ()> {
+            for (i, (d, x)) in dy.iter_mut().zip(y).enumerate() {
+                *d = (0.3 * i as f64 + t).sin() - x * x;
+            }
+            Ok(())
+        };
+        let y: Vec<f64> = (0..dim).map(|i| (0.01 * i as f64).cos()).collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        for tableau in [&RK4, &DOPRI5] {
+            let mut results = Vec::new();
+            for threads in [1, 2] {
+                let mut w = RkWorkspace::new(tableau, dim);
+                w.set_threads(threads);
+                assert_eq!(w.parallel, threads == 2);
+                let (mut y_new, mut err) = (vec![0.0; dim], vec![0.0; dim]);
+                pool.install(|| {
+                    w.step(
+                        tableau,
+                        &mut f,
+                        0.2,
+                        0.05,
+                        &y,
+                        false,
+                        &mut y_new,
+                        Some(&mut err),
+                    )
+                })
+                .unwrap();
+                let bits = |x: Vec<f64>| x.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+                results.push((bits(y_new), bits(err)));
+            }
+            assert!(results[0] == results[1], "{}: threads differ", tableau.name);
+        }
+        // below the size that pays, one thread whatever the evaluator's
+        let mut small = RkWorkspace::new(&RK4, PARALLEL_STATE_LEN - 1);
+        small.set_threads(8);
+        assert!(!small.parallel);
     }
 }

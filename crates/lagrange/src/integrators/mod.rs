@@ -477,6 +477,11 @@ pub(crate) fn mechanics_error(t: f64, source: MechanicsError) -> IntegrationErro
 }
 
 /// Whether every entry is finite.
+/// Fewest state values `(q, q̇)` for which the explicit Runge–Kutta steps run their vector
+/// arithmetic on the evaluator's threads ([`Accelerations::threads`](crate::mechanics::Accelerations::threads)):
+/// below, handing out the blocks costs more than the passes over memory it shares.
+pub const PARALLEL_STATE_LEN: usize = 1 << 17;
+
 pub(crate) fn all_finite(x: &[f64]) -> bool {
     x.iter().all(|v| v.is_finite())
 }

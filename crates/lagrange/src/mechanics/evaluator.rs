@@ -82,6 +82,14 @@ pub trait Accelerations {
         out: &mut [f64],
     ) -> Result<(), MechanicsError>;
 
+    /// Threads of the current rayon pool the evaluator runs its work on (1: the calling
+    /// thread alone). The explicit Runge–Kutta steps run their vector arithmetic on as many,
+    /// for systems of at least [`PARALLEL_STATE_LEN`](crate::integrators::PARALLEL_STATE_LEN)
+    /// state values.
+    fn threads(&self) -> usize {
+        1
+    }
+
     /// The first-order system `y = (q, q̇) ↦ (q̇, q̈)` the integrators step.
     fn first_order_rhs(&mut self, t: f64, y: &[f64], dy: &mut [f64]) -> Result<(), MechanicsError> {
         let n = y.len() / 2;
