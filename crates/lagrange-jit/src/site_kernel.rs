@@ -257,8 +257,9 @@ impl SiteKernel {
     ) -> f64 {
         debug_assert!(rows.len().is_multiple_of(width));
         let table = rows.as_ptr() as usize;
-        // SAFETY: see the function's contract.
-        unsafe { (self.func)(t, q, q_dot, params, base, force, table, rows.len() / width) }
+        // SAFETY: the function's contract; a table kernel takes the table where a range
+        // kernel takes its first site, and the rows where it takes the count
+        unsafe { self.run_raw(t, q, q_dot, params, base, force, table, rows.len() / width) }
     }
 }
 

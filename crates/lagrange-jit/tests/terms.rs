@@ -30,6 +30,20 @@ struct Beads {
     damping: f64,
 }
 
+/// L as the sum of `l`'s declared local terms.
+fn sum_of_terms<L: Lagrangian, D: Scalar>(l: &L, t: D, q: &[D], v: &[D]) -> D {
+    let mut sum = D::zero();
+    let mut c = Vec::new();
+    for k in 0..l.structure().local_terms {
+        c.clear();
+        l.term_coordinates(k, &mut c);
+        let ql: Vec<D> = c.iter().map(|&i| q[i]).collect();
+        let vl: Vec<D> = c.iter().map(|&i| v[i]).collect();
+        sum += l.term(k, t, &ql, &vl);
+    }
+    sum
+}
+
 const C: f64 = 0.5;
 const EPS: f64 = 0.3;
 
@@ -53,16 +67,7 @@ impl Lagrangian for Beads {
     }
     fn lagrangian<D: Scalar>(&self, t: D, q: &[D], v: &[D]) -> D {
         // the sum of the declared terms, so that both paths see the same L
-        let mut l = D::zero();
-        let mut c = Vec::new();
-        for k in 0..self.structure().local_terms {
-            c.clear();
-            self.term_coordinates(k, &mut c);
-            let ql: Vec<D> = c.iter().map(|&i| q[i]).collect();
-            let vl: Vec<D> = c.iter().map(|&i| v[i]).collect();
-            l += self.term(k, t, &ql, &vl);
-        }
-        l
+        sum_of_terms(self, t, q, v)
     }
     fn dissipation<D: Scalar>(&self, _t: D, _q: &[D], v: &[D]) -> D {
         v.iter().fold(D::zero(), |s, &x| s + x * x) * (0.5 * self.damping)
@@ -432,16 +437,7 @@ impl Lagrangian for BentRing {
         self.k.len()
     }
     fn lagrangian<D: Scalar>(&self, t: D, q: &[D], v: &[D]) -> D {
-        let mut l = D::zero();
-        let mut c = Vec::new();
-        for k in 0..self.structure().local_terms {
-            c.clear();
-            self.term_coordinates(k, &mut c);
-            let ql: Vec<D> = c.iter().map(|&i| q[i]).collect();
-            let vl: Vec<D> = c.iter().map(|&i| v[i]).collect();
-            l += self.term(k, t, &ql, &vl);
-        }
-        l
+        sum_of_terms(self, t, q, v)
     }
     fn structure(&self) -> Structure {
         Structure {
